@@ -1,0 +1,20 @@
+"""The PyTorch backend of mivb: bounds on tensors, critics as ``nn.Module``s, and :class:`MIEstimator`."""
+
+from ._critics import build_critic
+from ._estimator import MIEstimator, MIOutput, adaptive_clip_scale
+from ._ops import differentiable, from_numpy, name, ops, to_numpy, value_and_grad
+from ._trainer import Trainer
+
+__all__ = [
+    "MIEstimator",
+    "MIOutput",
+    "Trainer",
+    "adaptive_clip_scale",
+    "build_critic",
+    "differentiable",
+    "from_numpy",
+    "name",
+    "ops",
+    "to_numpy",
+    "value_and_grad",
+]

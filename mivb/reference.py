@@ -1,0 +1,103 @@
+"""The NumPy float64 reference: the oracle of the conformance suite.
+
+Written directly from BOUNDS.md, independently of the generic bound code in :mod:`mivb.bounds`:
+values in plain NumPy, and the training gradients with respect to the scores in closed form, so
+an adapter's autodiff is checked against calculus, not against itself.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from .scores import check_full_matrix, check_pos_neg
+
+
+def logsumexp(a: np.ndarray, axis: int | None = None) -> np.ndarray:
+    peak = np.max(a, axis=axis, keepdims=True)
+    out = np.log(np.sum(np.exp(a - peak), axis=axis, keepdims=True)) + peak
+    return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
+
+
+def sigmoid(a: np.ndarray) -> np.ndarray:
+    return np.exp(-np.logaddexp(0.0, -a))
+
+
+def split(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    scores = np.asarray(scores, dtype=np.float64)
+    check_full_matrix(scores)
+    n = scores.shape[0]
+    off = ~np.eye(n, dtype=bool)
+    return np.diag(scores).copy(), scores[off].reshape(n, n - 1)
+
+
+def _lme(neg: np.ndarray) -> float:
+    return float(logsumexp(neg) - math.log(neg.size))
+
+
+def value(name: str, pos: np.ndarray, neg: np.ndarray, clip: float | None = 5.0) -> float:
+    """The reported value of bound ``name`` in float64."""
+    pos, neg = np.asarray(pos, np.float64), np.asarray(neg, np.float64)
+    check_pos_neg(pos, neg)
+    k = neg.shape[1]
+    if name in ("dv", "mine"):
+        return float(pos.mean()) - _lme(neg)
+    if name == "nwj":
+        return float(pos.mean()) - math.exp(_lme(neg) - 1.0)
+    if name == "infonce":
+        return float(np.mean(pos - np.logaddexp(pos, logsumexp(neg, axis=1)))) + math.log(k + 1)
+    if name == "js":
+        return 1.0 + float(pos.mean()) - math.exp(_lme(neg))
+    if name == "smile":
+        return float(pos.mean()) - _lme(neg if clip is None else np.clip(neg, -clip, clip))
+    raise KeyError(name)
+
+
+def gradient(name: str, pos: np.ndarray, neg: np.ndarray, log_ema: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """d(training quantity)/d(pos, neg) in closed form; ``log_ema`` is MINE's updated average."""
+    pos, neg = np.asarray(pos, np.float64), np.asarray(neg, np.float64)
+    check_pos_neg(pos, neg)
+    n, k = neg.shape
+    weights = np.exp(neg - logsumexp(neg))  # d LME / d G: a softmax over all N*K negatives
+    d_pos = np.full(n, 1.0 / n)
+    if name == "dv":
+        return d_pos, -weights
+    if name == "mine":
+        lme = _lme(neg)
+        return d_pos, -math.exp(lme - (lme if log_ema is None else log_ema)) * weights
+    if name == "nwj":
+        return d_pos, -math.exp(_lme(neg) - 1.0) * weights
+    if name == "infonce":
+        rows = np.concatenate([pos[:, None], neg], axis=1)
+        soft = np.exp(rows - logsumexp(rows, axis=1)[:, None])
+        return (1.0 - soft[:, 0]) / n, -soft[:, 1:] / n
+    if name in ("js", "smile"):
+        return sigmoid(-pos) / n, -sigmoid(neg) / (n * k)
+    raise KeyError(name)
+
+
+def full_matrix_gradient(name: str, scores: np.ndarray, log_ema: float | None = None) -> np.ndarray:
+    pos, neg = split(scores)
+    d_pos, d_neg = gradient(name, pos, neg, log_ema)
+    n = pos.shape[0]
+    grad = np.zeros((n, n))
+    grad[~np.eye(n, dtype=bool)] = d_neg.reshape(-1)
+    grad[np.diag_indices(n)] = d_pos
+    return grad
+
+
+def ema_after(batches: Sequence[np.ndarray], decay: float) -> float:
+    """MINE's ``log_ema`` after folding in each negative-score batch in turn."""
+    log_ema = None
+    for neg in batches:
+        m = _lme(np.asarray(neg, np.float64))
+        log_ema = m if log_ema is None else float(np.logaddexp(math.log(decay) + log_ema, math.log(1 - decay) + m))
+    return math.nan if log_ema is None else log_ema
+
+
+def clip_scale(grads_loss: Sequence[np.ndarray], grads_mi: Sequence[np.ndarray]) -> float:
+    norm_loss = math.sqrt(sum(float(np.sum(np.square(np.asarray(g, np.float64)))) for g in grads_loss))
+    norm_mi = math.sqrt(sum(float(np.sum(np.square(np.asarray(g, np.float64)))) for g in grads_mi))
+    return 1.0 if norm_mi == 0 else min(norm_loss, norm_mi) / norm_mi

@@ -1,0 +1,29 @@
+"""Which samples each step sees: drawn once in NumPy, so every backend trains on the same batches."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import invalid
+
+
+def check_positive_int(argument: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise invalid(argument, "a positive integer", value)
+    return int(value)
+
+
+def batch_schedule(rng: np.random.Generator, n: int, batch_size: int, steps: int) -> np.ndarray:
+    """(steps, batch_size) sample indices: epochs of shuffled data, the ragged last batch dropped."""
+    if batch_size > n:
+        raise invalid("batch_size", f"at most the {n} samples available for training", batch_size)
+    per_epoch = n // batch_size
+    epochs = -(-steps // per_epoch)
+    order = np.concatenate([rng.permutation(n)[: per_epoch * batch_size] for _ in range(epochs)])
+    return order[: steps * batch_size].reshape(steps, batch_size)
+
+
+def shift_schedule(rng: np.random.Generator, batch_size: int, k: int, steps: int) -> np.ndarray:
+    """(steps, k) distinct cyclic shifts in [1, batch_size - 1]: K derangements per step."""
+    shifts = np.tile(np.arange(1, batch_size), (steps, 1))
+    return rng.permuted(shifts, axis=1)[:, :k]
