@@ -22,7 +22,7 @@ class TorchOps:
     def stack(self, xs): return torch.stack(list(xs))
     def concat(self, xs, axis): return torch.cat(list(xs), dim=axis)
     def reshape(self, x, shape): return torch.reshape(x, shape)
-    def diagonal(self, x): return torch.diagonal(x)
+    def diagonal(self, x): return torch.diagonal(x).contiguous()
     def full_like(self, x, value): return torch.full((), value, dtype=x.dtype, device=x.device)
     def stop_gradient(self, x): return x.detach()
 

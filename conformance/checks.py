@@ -1,0 +1,211 @@
+"""The conformance checks: each is a function of a backend, listed with a readable id.
+
+Every backend registered with mivb is held to the same numbers: the NumPy float64 reference of
+:mod:`mivb.reference`, and analytic Gaussian MI. ``checks_for(name)`` lists what applies to a
+backend: bound values and the EMA and clipping rules for every backend; gradients where the
+framework has autodiff; training on Gaussians where it can train a critic.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable
+
+import numpy as np
+
+import mivb
+from mivb import reference
+from mivb.clipping import clip_scale, global_norm
+from mivb.ema import ema_init, ema_update
+from mivb.bounds import log_mean_exp
+
+from .cases import (
+    BOUND_CASES, EMA_DECAYS, SCORE_CASES, GaussianCase, ScoreCase, bound_case_id, clipping_cases, ema_batches,
+)
+
+# Relative tolerance by dtype (BOUNDS.md: float64 to 1e-10, float32 to 1e-5). Sums of many terms
+# can cancel, so the absolute slack is the same relative tolerance applied to the largest term.
+RTOL = {"float64": 1e-10, "float32": 1e-5}
+
+# Tolerances sit about 1.5x above the worst deviation seen over two seeds at 1200 steps. DV-type
+# bounds (dv, mine, nwj, js) are judged at 1 nat only: their variance grows exponentially with MI.
+GAUSSIAN_CASES = [
+    GaussianCase("infonce", 1.0, 0.2),
+    GaussianCase("infonce", 3.0, 0.5),
+    GaussianCase("smile", 1.0, 0.2),
+    GaussianCase("smile", 4.0, 0.4),
+    GaussianCase("mine", 1.0, 0.25),
+    GaussianCase("dv", 1.0, 0.2),
+    GaussianCase("nwj", 1.0, 0.25),
+    GaussianCase("js", 1.0, 0.25),
+    GaussianCase("infonce", 1.0, 0.3, critic="joint", negative_samples=8),
+    GaussianCase("smile", 1.0, 0.2, critic="bilinear"),
+]
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    run: Callable[[str], None]
+    needs: str = "arrays"  # "arrays", "autodiff" or "training"
+
+
+def assert_close(actual, expected, dtype: str, scale: float, what: str) -> None:
+    actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
+    rtol = RTOL[dtype]
+    atol = rtol * max(1.0, scale)
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what)
+
+
+def _inputs(backend: str, case: ScoreCase):
+    adapter = mivb.get_backend(backend)
+    return adapter, case.arrays(), [adapter.from_numpy(a) for a in case.arrays()]
+
+
+def _framework_params(adapter, params: dict, case: ScoreCase) -> dict:
+    """The parameters with ``log_ema`` as a scalar of the backend, in the scores' dtype."""
+    if params.get("log_ema") is None:
+        return params
+    return {**params, "log_ema": adapter.from_numpy(np.asarray(params["log_ema"], case.dtype))}
+
+
+def check_bound_value(backend: str, name: str, params: dict, case: ScoreCase) -> None:
+    adapter, arrays, tensors = _inputs(backend, case)
+    value = mivb.bound(name, *tensors, **_framework_params(adapter, params, case))
+    pos, neg = reference.split(arrays[0]) if case.k is None else arrays
+    expected = reference.value(name, pos, neg, **({"clip": params["clip"]} if "clip" in params else {}))
+    got = adapter.to_numpy(value)
+    assert got.shape == (), f"bound returned shape {got.shape}, expected a scalar"
+    assert str(got.dtype) == case.dtype, f"bound returned {got.dtype} for {case.dtype} scores"
+    scale = max(float(np.max(np.abs(pos))), float(np.max(np.abs(neg))), abs(expected))
+    assert_close(got, expected, case.dtype, scale, f"{name}{params} on {case.id}")
+
+
+def check_full_matrix_agrees(backend: str, name: str, params: dict, case: ScoreCase) -> None:
+    """Given a full matrix, a backend gives exactly the value it gives on the (p, G) taken from it."""
+    adapter, arrays, tensors = _inputs(backend, case)
+    pos, neg = reference.split(arrays[0])
+    params = _framework_params(adapter, params, case)
+    from_matrix = adapter.to_numpy(mivb.bound(name, tensors[0], **params))
+    from_pair = adapter.to_numpy(mivb.bound(name, adapter.from_numpy(pos.astype(case.dtype)),
+                                            adapter.from_numpy(neg.astype(case.dtype)), **params))
+    assert from_matrix == from_pair, f"{name}: full matrix gives {from_matrix}, its (p, G) {from_pair}"
+
+
+def check_bound_gradient(backend: str, name: str, params: dict, case: ScoreCase) -> None:
+    adapter, arrays, tensors = _inputs(backend, case)
+    framework_params = _framework_params(adapter, params, case)
+    _, grads = adapter.value_and_grad(lambda *scores: mivb.bound(name, *scores, **framework_params), *tensors)
+    log_ema = params.get("log_ema")
+    if case.k is None:
+        expected = [reference.full_matrix_gradient(name, arrays[0], log_ema)]
+    else:
+        expected = list(reference.gradient(name, *arrays, log_ema))
+    for got, want, label in zip(grads, expected, ("d/dpos" if case.k else "d/dscores", "d/dneg")):
+        got = adapter.to_numpy(got)
+        assert got.dtype == np.dtype(case.dtype), f"gradient dtype {got.dtype} for {case.dtype} scores"
+        assert_close(got, want, case.dtype, float(np.max(np.abs(want))), f"{label} of {name}{params} on {case.id}")
+
+
+def check_ema(backend: str, decay: float, dtype: str) -> None:
+    adapter = mivb.get_backend(backend)
+    batches = ema_batches(dtype)
+    state = ema_init(adapter.ops, adapter.from_numpy(batches[0]))
+    assert math.isnan(float(adapter.to_numpy(state.log_ema))), "the initial EMA state must be unset (NaN)"
+    for batch in batches:
+        neg = adapter.from_numpy(batch)
+        state = ema_update(adapter.ops, state, log_mean_exp(adapter.ops, neg), decay)
+    got = adapter.to_numpy(state.log_ema)
+    assert str(got.dtype) == dtype
+    assert_close(got, reference.ema_after(batches, decay), dtype, 80.0, f"log_ema after {len(batches)} batches")
+
+
+def check_clipping(backend: str, case: str, dtype: str) -> None:
+    adapter = mivb.get_backend(backend)
+    grads_loss, grads_mi = clipping_cases(dtype)[case]
+    ops = adapter.ops
+    norms = [global_norm(ops, [adapter.from_numpy(g) for g in grads]) for grads in (grads_loss, grads_mi)]
+    got = adapter.to_numpy(clip_scale(ops, *norms))
+    assert_close(got, reference.clip_scale(grads_loss, grads_mi), dtype, 1.0, f"clipping scale, {case}")
+
+
+def check_gaussian(backend: str, case: GaussianCase) -> None:
+    x, z, true_mi = mivb.correlated_gaussians(12_000, case.dim, mivb.data.rho_for_mi(case.dim, case.mi), seed=3)
+    result = mivb.estimate(x, z, backend=backend, bound=case.bound, critic=case.critic,
+                           negative_samples=case.negative_samples, steps=1200, seed=0)
+    target = min(true_mi, result.ceiling) if result.ceiling is not None else true_mi
+    assert abs(result.mi - target) <= case.tolerance, (
+        f"{case.id}: estimated {result.mi:.3f} nats, truth {target:.3f} (tolerance {case.tolerance})")
+    assert np.all(np.isfinite(result.history)) and len(result.history) == 1200
+
+
+def check_import_is_framework_free(backend: str) -> None:
+    code = ("import sys, mivb, numpy as np; mivb.bound('dv', np.eye(3)); mivb.available_backends(); "
+            "loaded = [m for m in ('torch', 'jax', 'tensorflow') if m in sys.modules]; "
+            "assert not loaded, loaded")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def check_backend_of_arrays(backend: str) -> None:
+    adapter = mivb.get_backend(backend)
+    scores = adapter.from_numpy(np.eye(4))
+    value = mivb.bound("infonce", scores)
+    assert mivb.backends.backend_name_of(value) == backend, f"bound returned {type(value)}"
+    if backend != "numpy":
+        try:
+            mivb.bound("dv", scores[0], np.zeros((4, 3)))
+        except mivb.InvalidTypeError as error:
+            assert "one framework" in str(error)
+        else:
+            raise AssertionError("mixing frameworks must raise InvalidTypeError")
+
+
+def check_bad_scores(backend: str) -> None:
+    adapter = mivb.get_backend(backend)
+    bad = {
+        "matrix not square": (np.zeros((3, 4)),),
+        "N < 2": (np.zeros((1, 1)),),
+        "pos 2-D": (np.zeros((3, 1)), np.zeros((3, 2))),
+        "rows differ": (np.zeros(3), np.zeros((4, 2))),
+        "K = 0": (np.zeros(3), np.zeros((3, 0))),
+        "integer": (np.zeros((3, 3), dtype=np.int64),),
+    }
+    for label, arrays in bad.items():
+        try:
+            mivb.bound("dv", *(adapter.from_numpy(a) for a in arrays))
+        except mivb.MivbError as error:
+            assert "expected" in str(error) and "received" in str(error), f"{label}: unclear message {error}"
+        else:
+            raise AssertionError(f"{label}: no error raised")
+
+
+def checks_for(backend: str) -> list[Check]:
+    """Every check that applies to ``backend``, with ids like ``infonce-full-N16-normal10-float32``."""
+    checks: list[Check] = []
+    for name, params in BOUND_CASES:
+        for case in SCORE_CASES:
+            label = f"{bound_case_id(name, params)}-{case.id}"
+            checks.append(Check(f"value-{label}", partial(check_bound_value, name=name, params=params, case=case)))
+            checks.append(Check(f"gradient-{label}", partial(check_bound_gradient, name=name, params=params,
+                                                              case=case), needs="autodiff"))
+            if case.k is None:
+                checks.append(Check(f"full-vs-pair-{label}", partial(check_full_matrix_agrees, name=name,
+                                                                      params=params, case=case)))
+    for dtype in RTOL:
+        checks += [Check(f"ema-decay{d}-{dtype}", partial(check_ema, decay=d, dtype=dtype)) for d in EMA_DECAYS]
+        checks += [Check(f"clipping-{c}-{dtype}", partial(check_clipping, case=c, dtype=dtype))
+                   for c in clipping_cases(dtype)]
+    checks += [Check(f"gaussian-{case.id}", partial(check_gaussian, case=case), needs="training")
+               for case in GAUSSIAN_CASES]
+    checks += [
+        Check("api-import-is-framework-free", check_import_is_framework_free),
+        Check("api-backend-of-arrays", check_backend_of_arrays),
+        Check("api-bad-scores", check_bad_scores),
+    ]
+    adapter = mivb.get_backend(backend)
+    capabilities = {"arrays"} | ({"autodiff", "training"} if adapter.differentiable else set())
+    return [check for check in checks if check.needs in capabilities]

@@ -1,0 +1,2 @@
+def test_conformance(backend, check):
+    check.run(backend)
