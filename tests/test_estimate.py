@@ -1,0 +1,97 @@
+"""mivb.estimate: its result, its reproducibility, and a clear error for every bad input."""
+
+import math
+
+import numpy as np
+import pytest
+
+import mivb
+
+QUICK = dict(steps=60, batch_size=32, seed=0)
+
+
+@pytest.fixture(scope="module")
+def gaussians():
+    return mivb.correlated_gaussians(2000, 3, 0.8, seed=0)
+
+
+def test_result_carries_the_configuration_and_history(gaussians):
+    x, z, _ = gaussians
+    result = mivb.estimate(x, z, bound="smile", clip=3.0, **QUICK)
+    assert result.bound == "smile" and result.backend == "torch"
+    assert result.config.bound_params == {"clip": 3.0} and result.config.steps == 60
+    assert result.history.shape == (60,) and np.all(np.isfinite(result.history))
+    held_out_batches = len(result.test_values)
+    assert held_out_batches == 400 // 32
+    assert result.mi == pytest.approx(result.test_values.mean())
+    assert result.stderr == pytest.approx(result.test_values.std(ddof=1) / math.sqrt(held_out_batches))
+    assert result.bits == pytest.approx(result.mi / math.log(2))
+
+
+def test_same_seed_same_estimate_and_a_drawn_seed_is_recorded(gaussians):
+    x, z, _ = gaussians
+    first, second = mivb.estimate(x, z, **QUICK), mivb.estimate(x, z, **QUICK)
+    assert first.mi == second.mi and np.array_equal(first.history, second.history)
+    drawn = mivb.estimate(x, z, steps=60, batch_size=32)
+    again = mivb.estimate(x, z, steps=60, batch_size=32, seed=drawn.config.seed)
+    assert drawn.mi == again.mi
+
+
+def test_estimate_is_close_to_the_truth_with_defaults():
+    x, z, true_mi = mivb.correlated_gaussians(10_000, 4, 0.7, seed=2)
+    result = mivb.estimate(x, z, seed=0, steps=800)
+    assert abs(result.mi - true_mi) < 0.15, (result, true_mi)
+    assert result.notes == ()
+
+
+def test_infonce_at_its_ceiling_says_so():
+    x, z, true_mi = mivb.correlated_gaussians(3000, 8, 0.99, seed=1)
+    assert true_mi > 15
+    with pytest.warns(UserWarning, match="ceiling"):
+        result = mivb.estimate(x, z, steps=300, batch_size=16, seed=0)
+    assert result.ceiling == pytest.approx(math.log(16))
+    assert any("ceiling" in note for note in result.notes)
+
+
+def test_one_dimensional_inputs_and_tensors_are_accepted():
+    torch = pytest.importorskip("torch")  # the tests session installs torch: this never skips there
+    x, z, _ = mivb.correlated_gaussians(600, 1, 0.9, seed=0)
+    result = mivb.estimate(torch.from_numpy(x[:, 0]), torch.from_numpy(z), steps=20, batch_size=16, seed=0)
+    assert result.backend == "torch" and np.isfinite(result.mi)
+
+
+BAD_INPUTS = {
+    "x rank 3 paired with fewer z": (np.zeros((10, 2, 2)), np.zeros((9, 2)), {}, "received z="),
+    "lengths differ": (np.ones((100, 2)), np.ones((90, 2)), {}, "as many samples as x"),
+    "NaN": (np.full((100, 2), np.nan), np.ones((100, 2)), {}, "finite samples"),
+    "inf in z": (np.ones((100, 2)), np.full((100, 2), np.inf), {}, "finite samples"),
+    "integers": (np.ones((100, 2), dtype=int), np.ones((100, 2)), {}, "floating-point"),
+    "booleans": (np.ones((100, 2), dtype=bool), np.ones((100, 2)), {}, "floating-point"),
+    "complex": (np.ones((100, 2), dtype=complex), np.ones((100, 2)), {}, "floating-point"),
+    "empty": (np.ones((0, 2)), np.ones((0, 2)), {}, "non-empty"),
+    "too few samples": (np.random.rand(50, 2), np.random.rand(50, 2), {}, "at least 160 samples"),
+    "constant column": (np.c_[np.random.rand(400), np.ones(400)], np.random.rand(400, 2), {}, "constant"),
+    "unknown bound": (None, None, {"bound": "nce"}, "received bound='nce'"),
+    "unknown critic": (None, None, {"critic": "deep"}, "received critic='deep'"),
+    "unknown backend": (None, None, {"backend": "mxnet"}, "received backend='mxnet'"),
+    "numpy cannot train": (None, None, {"backend": "numpy"}, "computes bounds only"),
+    "negative steps": (None, None, {"steps": -5}, "received steps=-5"),
+    "decay out of range": (None, None, {"ema_decay": 1.0}, "received ema_decay=1.0"),
+    "clip <= 0": (None, None, {"bound": "smile", "clip": -1.0}, "received clip=-1.0"),
+    "K too large": (None, None, {"negative_samples": 128, "batch_size": 128}, "received negative_samples=128"),
+    "batch of one": (None, None, {"batch_size": 1}, "received batch_size=1"),
+    "test fraction": (None, None, {"test_fraction": 1.5}, "received test_fraction=1.5"),
+    "no GPU here": (None, None, {"device": "cuda"}, "received device='cuda'"),
+    "unknown device": (None, None, {"device": "tpu9"}, "received device='tpu9'"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS, ids=list(BAD_INPUTS))
+def test_bad_input_is_a_clear_error(case, gaussians):
+    x, z, kwargs, message = BAD_INPUTS[case]
+    if x is None:
+        x, z, _ = gaussians
+    with pytest.raises(mivb.MivbError, match="expected") as error:
+        mivb.estimate(x, z, **{"steps": 2, **kwargs})
+    assert message in str(error.value)
+    assert isinstance(error.value, (ValueError, TypeError))

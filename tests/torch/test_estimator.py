@@ -1,0 +1,153 @@
+"""The PyTorch estimator object: MI in a training loop, MINE's EMA, clipping, persistence."""
+
+import io
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import mivb
+from mivb import reference
+from mivb_torch import MIEstimator, adaptive_clip_scale
+
+
+def batch(n=16, dim=3, rho=0.8, seed=0, dtype=torch.float64):
+    x, z, _ = mivb.correlated_gaussians(n, dim, rho, seed=seed)
+    return torch.as_tensor(x, dtype=dtype), torch.as_tensor(z, dtype=dtype)
+
+
+@pytest.mark.parametrize("critic", ["separable", "bilinear", "joint", {"kind": "joint", "negative_samples": 3}])
+def test_call_returns_the_bound_of_the_critic_scores(critic):
+    torch.manual_seed(0)
+    estimator = MIEstimator(3, 3, bound="infonce", critic=critic).double()
+    x, z = batch()
+    mi, mi_for_grads = estimator(x, z)
+    if estimator.config.negative_samples is None:
+        expected = reference.value("infonce", *reference.split(estimator.critic(x, z).detach().numpy()))
+        assert float(mi) == pytest.approx(expected, rel=1e-12)
+    assert mi.requires_grad is False and mi_for_grads.requires_grad
+    assert float(mi_for_grads.detach()) == float(mi)
+
+
+def test_mine_ema_follows_the_reference_over_updates_and_evaluation_leaves_it():
+    torch.manual_seed(1)
+    estimator = MIEstimator(3, 3, bound="mine", ema_decay=0.9).double()
+    seen = []
+    for step in range(5):
+        x, z = batch(seed=step)
+        seen.append(reference.split(estimator.critic(x, z).detach().numpy())[1])
+        estimator.update(x, z)
+        assert float(estimator.log_ema) == pytest.approx(reference.ema_after(seen, 0.9), rel=1e-12)
+    before = float(estimator.log_ema)
+    estimator(*batch(seed=9))
+    estimator.evaluate(*batch(n=64, seed=10), batch_size=16)
+    assert float(estimator.log_ema) == before
+
+
+def test_mine_gradient_divides_by_the_moving_average():
+    torch.manual_seed(2)
+    estimator = MIEstimator(3, 3, bound="mine", ema_decay=0.5).double()
+    x0, z0 = batch(seed=0)
+    first_neg = reference.split(estimator.critic(x0, z0).detach().numpy())[1]
+    estimator.update(x0, z0)
+    x, z = batch(seed=1)
+    scores = estimator.critic(x, z)
+    matrix = scores.detach().numpy()
+    log_ema = reference.ema_after([first_neg, reference.split(matrix)[1]], 0.5)  # as this batch would update it
+    _, mi_for_grads, _ = estimator.objective(x, z)
+    params = list(estimator.critic.parameters())
+    grads = torch.autograd.grad(mi_for_grads, params)
+    chained = torch.as_tensor(reference.full_matrix_gradient("mine", matrix, log_ema))
+    expected = torch.autograd.grad(scores, params, chained)
+    for got, want in zip(grads, expected):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-12)
+
+
+def test_adaptive_clip_scale_matches_the_reference():
+    torch.manual_seed(3)
+    model = torch.nn.Linear(3, 3).double()
+    estimator = MIEstimator(3, 3, bound="smile").double()
+    x, z = batch()
+    out = model(x)
+    loss = 1e-3 * (out ** 2).mean()
+    _, mi = estimator(out, z)
+    params = list(model.parameters())
+    scale = adaptive_clip_scale(loss, mi, params)
+    g_loss = [g.numpy() for g in torch.autograd.grad(loss, params, retain_graph=True)]
+    g_mi = [g.numpy() for g in torch.autograd.grad(mi, params, retain_graph=True)]
+    assert float(scale) == pytest.approx(reference.clip_scale(g_loss, g_mi), rel=1e-12)
+    assert float(scale) < 1.0 and not scale.requires_grad
+    unrelated = torch.nn.Parameter(torch.ones(2, dtype=torch.float64))
+    assert float(adaptive_clip_scale(loss, mi, [unrelated])) == 1.0
+
+
+def test_state_dict_round_trip_keeps_critic_ema_and_optimizer():
+    torch.manual_seed(4)
+    estimator = MIEstimator(3, 3, bound="mine", critic="bilinear")
+    x, z = batch(dtype=torch.float32)
+    for _ in range(3):
+        estimator.update(x, z)
+    buffer = io.BytesIO()
+    torch.save(estimator.state_dict(), buffer)
+    buffer.seek(0)
+    restored = MIEstimator(3, 3, bound="mine", critic="bilinear")
+    restored.load_state_dict(torch.load(buffer, weights_only=True))
+    assert float(restored.log_ema) == float(estimator.log_ema)
+    torch.testing.assert_close(restored.critic(x, z), estimator.critic(x, z))
+    assert restored.update(x, z) == estimator.update(x, z)
+    torch.testing.assert_close(restored.critic(x, z), estimator.critic(x, z))
+    with pytest.raises(mivb.InvalidArgumentError, match="expected an estimator with bound='mine'"):
+        MIEstimator(3, 3, bound="mine", critic="separable").load_state_dict(estimator.state_dict(), strict=False)
+
+
+def test_fit_on_static_data_then_evaluate_on_new_data():
+    torch.manual_seed(5)
+    x, z, true_mi = mivb.correlated_gaussians(6000, 2, 0.8, seed=0)
+    estimator = MIEstimator(2, 2, bound="infonce", lr=5e-4)
+    history = estimator.fit(x[:5000], z[:5000], steps=600, batch_size=128, seed=0)
+    assert history.shape == (600,)
+    held_out = estimator.evaluate(x[5000:], z[5000:], batch_size=128)
+    assert abs(held_out - true_mi) < 0.15
+
+
+def train_with_mi_regulariser(beta: float) -> float:
+    """A model shrinking its output (loss = mean x^2) with an MI term I(x; z) weighted by beta."""
+    torch.manual_seed(6)
+    model = torch.nn.Linear(2, 2)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    estimator = MIEstimator(2, 2, bound="mine", lr=1e-3)
+    z_all = torch.randn(4000, 2)
+    for _ in range(300):
+        z = z_all[torch.randint(0, 4000, (128,))]
+        x = model(z) + 0.1 * torch.randn(128, 2)
+        loss = (x ** 2).mean()
+        _, mi_for_grads = estimator(x, z)
+        scale = adaptive_clip_scale(loss, mi_for_grads, model.parameters())
+        optimiser.zero_grad()
+        (loss - beta * scale * mi_for_grads).backward()
+        optimiser.step()
+        estimator.update(x, z)
+    with torch.no_grad():
+        x = model(z_all) + 0.1 * torch.randn(4000, 2)
+    return mivb.estimate(x, z_all, steps=300, seed=0).mi
+
+
+def test_mi_regulariser_keeps_the_output_informative():
+    without, with_mi = train_with_mi_regulariser(0.0), train_with_mi_regulariser(1.0)
+    assert with_mi > without + 0.3, (without, with_mi)
+
+
+def test_bad_batches_are_clear_errors():
+    estimator = MIEstimator(3, 3)
+    with pytest.raises(mivb.InvalidArgumentError, match="same N"):
+        estimator(torch.zeros(4, 3), torch.zeros(5, 3))
+    with pytest.raises(mivb.InvalidArgumentError, match="N >= 2"):
+        estimator(torch.zeros(1, 3), torch.zeros(1, 3))
+    with pytest.raises(mivb.InvalidArgumentError, match="received dim_x=0"):
+        MIEstimator(0, 3)
+    with pytest.raises(mivb.InvalidArgumentError, match="received ema_decay=0"):
+        MIEstimator(3, 3, ema_decay=0)
+    sampled = MIEstimator(3, 3, critic={"kind": "joint", "negative_samples": 8})
+    with pytest.raises(mivb.InvalidArgumentError, match="received negative_samples=8"):
+        sampled(torch.zeros(4, 3), torch.zeros(4, 3))
