@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+from typing import Any, NamedTuple, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mivb.bounds import check_bound_params, training_objective
+from mivb.clipping import clip_scale, global_norm
+from mivb.critics import CriticConfig, check_negative_samples, critic_config
+from mivb.ema import EmaState, check_decay
+from mivb.errors import invalid
+from mivb.schedule import batch_schedule, check_positive_int
+from mivb.scores import split_full_matrix
+
+from ._critics import build_critic
+from ._ops import ops
+
+
+class MIOutput(NamedTuple):
+    mi: tf.Tensor
+    mi_for_grads: tf.Tensor
+
+
+class MIEstimator(tf.Module):
+    """A trainable MI estimator for TensorFlow training code, eager or inside ``tf.function``.
+
+    Calling it on a batch returns ``MIOutput(mi, mi_for_grads)``: the bound's value (no gradient)
+    and the differentiable term to add to a loss, whose gradient is the one BOUNDS.md prescribes
+    (for ``mine``, the EMA-corrected surrogate). :meth:`update` takes one Adam step on the critic
+    and stores MINE's EMA. The critic (a Keras layer), its optimiser, the EMA (variable
+    ``log_ema``, NaN while unset) and the sampler of negatives are all saved by
+    ``tf.train.Checkpoint(estimator=...)``. Batches need a static size N inside ``tf.function``.
+
+    Args:
+        dim_x, dim_z: feature sizes of x and z.
+        bound: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js`` or ``smile``.
+        critic: ``"joint"``, ``"separable"``, ``"bilinear"``, a mapping or a ``mivb.CriticConfig``.
+        lr: the critic's Adam learning rate.
+        ema_decay: MINE's moving-average decay, in (0, 1).
+        seed: fixes the initial weights and the sampled negatives; global seeds are left alone.
+        **bound_params: ``clip`` for ``smile``.
+
+    Example::
+
+        estimator = MIEstimator(dim_x=2, dim_z=8, bound="mine")
+
+        @tf.function
+        def step(x, z):
+            with tf.GradientTape(persistent=True) as tape:
+                loss = ...
+                mi, mi_for_grads = estimator(x, z)
+            grads_loss = tape.gradient(loss, model.trainable_variables)
+            grads_mi = tape.gradient(mi_for_grads, model.trainable_variables)
+            scale = adaptive_clip_scale(grads_loss, grads_mi)
+            optimizer.apply_gradients(zip([gl - beta * scale * gm for gl, gm in zip(grads_loss, grads_mi)],
+                                          model.trainable_variables))  # maximise MI
+            estimator.update(x, z)
+    """
+
+    def __init__(
+        self,
+        dim_x: int,
+        dim_z: int,
+        *,
+        bound: str = "mine",
+        critic: str | CriticConfig | dict[str, Any] = "separable",
+        lr: float = 1e-4,
+        ema_decay: float = 0.99,
+        seed: int | None = None,
+        **bound_params: Any,
+    ):
+        super().__init__(name="mi_estimator")
+        self.bound = bound
+        params = check_bound_params(bound, bound_params)
+        params.pop("log_ema", None)
+        self.bound_params = params  # complete before assignment: tf.Module tracks the dict from then on
+        self.config = critic_config(critic)
+        self.ema_decay = check_decay(ema_decay)
+        dim_x, dim_z = check_positive_int("dim_x", dim_x), check_positive_int("dim_z", dim_z)
+        self.critic = build_critic(dim_x, dim_z, self.config, seed)
+        self.log_ema = tf.Variable(float("nan"), trainable=False, name="log_ema")
+        self.optimizer = keras.optimizers.Adam(learning_rate=lr)
+        self.optimizer.build(self.critic.trainable_variables)
+        self.negatives = tf.random.Generator.from_non_deterministic_state() if seed is None else \
+            tf.random.Generator.from_seed(seed)
+
+    def scores(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None):
+        """Positive (N,) and negative (N, K) scores of a batch."""
+        k = self.config.negative_samples
+        if k is None:
+            return split_full_matrix(ops, self.critic(x, z))
+        if shifts is None:
+            check_negative_samples(self.config, x.shape[0])
+            shifts = tf.argsort(self.negatives.uniform([x.shape[0] - 1]))[:k] + 1  # K distinct shifts
+        return self.critic.sampled(x, z, shifts)
+
+    def objective(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None):
+        _check_batch(x, z)
+        pos, neg = self.scores(x, z, shifts)
+        state = EmaState(tf.convert_to_tensor(self.log_ema))
+        return training_objective(ops, self.bound, pos, neg, self.bound_params, state, self.ema_decay)
+
+    def __call__(self, x: tf.Tensor, z: tf.Tensor) -> MIOutput:
+        value, mi_for_grads, _ = self.objective(x, z)
+        return MIOutput(tf.stop_gradient(value), mi_for_grads)
+
+    def update(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None) -> tf.Tensor:
+        """One critic step on the batch (maximising the bound); returns the bound's value before it."""
+        variables = self.critic.trainable_variables
+        with tf.GradientTape() as tape:
+            value, mi_for_grads, ema = self.objective(tf.stop_gradient(x), tf.stop_gradient(z), shifts)
+            loss = -mi_for_grads
+        self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        self.log_ema.assign(ema.log_ema)
+        return tf.stop_gradient(value)
+
+    @tf.function
+    def train_steps(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None):
+        """One :meth:`update` per row of ``batches`` (indices into x and z), in one graph; the values."""
+        values = tf.TensorArray(self.log_ema.dtype, size=tf.shape(batches)[0])
+        for step in tf.range(tf.shape(batches)[0]):
+            index = batches[step]
+            values = values.write(step, self.update(tf.gather(x, index), tf.gather(z, index),
+                                                    None if shifts is None else shifts[step]))
+        return values.stack()
+
+    @tf.function
+    def batch_values(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None):
+        """The bound on each row of ``batches``, in one graph; neither critic nor EMA changes."""
+        values = tf.TensorArray(self.log_ema.dtype, size=tf.shape(batches)[0])
+        for step in tf.range(tf.shape(batches)[0]):
+            index = batches[step]
+            value, _, _ = self.objective(tf.gather(x, index), tf.gather(z, index),
+                                         None if shifts is None else shifts[step])
+            values = values.write(step, value)
+        return values.stack()
+
+    def fit(self, x: Any, z: Any, *, steps: int = 1000, batch_size: int = 128, seed: int | None = None) -> tf.Tensor:
+        """Train the critic on static data (NumPy arrays or tensors); returns the value at each step."""
+        x, z = self._as_tensor(x), self._as_tensor(z)
+        batches = batch_schedule(np.random.default_rng(seed), x.shape[0], batch_size, steps)
+        return self.train_steps(x, z, tf.constant(batches))
+
+    def evaluate(self, x: Any, z: Any, *, batch_size: int = 128) -> float:
+        """The bound on new data, averaged over consecutive batches; the EMA is left untouched."""
+        x, z = self._as_tensor(x), self._as_tensor(z)
+        batch_size = min(check_positive_int("batch_size", batch_size), x.shape[0])
+        batches = np.arange(x.shape[0] // batch_size * batch_size).reshape(-1, batch_size)
+        return float(tf.reduce_mean(self.batch_values(x, z, tf.constant(batches))))
+
+    def _as_tensor(self, a: Any) -> tf.Tensor:
+        tensor = tf.convert_to_tensor(a, dtype=self.log_ema.dtype)
+        return tensor[:, None] if tensor.shape.rank == 1 else tensor
+
+
+def _check_batch(x: tf.Tensor, z: tf.Tensor) -> None:
+    if x.shape.rank < 2 or z.shape.rank < 2 or x.shape[0] != z.shape[0]:
+        raise invalid("x, z", "batches of shape (N, ...) with the same N", (tuple(x.shape), tuple(z.shape)))
+    if x.shape[0] is None:
+        raise invalid("x", "a batch of static size N (a tf.function input_signature with None batch size "
+                      "cannot form the N x N scores)", x)
+    if x.shape[0] < 2:
+        raise invalid("x", "a batch of N >= 2 samples", x)
+
+
+def adaptive_clip_scale(grads_loss: Sequence[tf.Tensor | None], grads_mi: Sequence[tf.Tensor | None]) -> tf.Tensor:
+    """The factor of ``loss + beta * scale * mi`` (MINE's adaptive gradient clipping, BOUNDS.md).
+
+    Takes the gradients of ``loss`` and of the MI term with respect to one list of variables, as
+    ``tape.gradient`` returns them from a persistent tape (None, for a variable a term does not
+    reach, counts as zero); the combined gradient is then ``g_loss + beta * scale * g_mi`` with no
+    third backward pass. The factor carries no gradient.
+    """
+    if len(grads_loss) != len(grads_mi):
+        raise invalid("grads_mi", f"one gradient per variable, like grads_loss ({len(grads_loss)})", len(grads_mi))
+    present = [g for g in (*grads_loss, *grads_mi) if g is not None]
+    zero = tf.zeros((), present[0].dtype if present else tf.float32)
+    norms = [global_norm(ops, [zero if g is None else tf.convert_to_tensor(g) for g in grads])
+             for grads in (grads_loss, grads_mi)]
+    return clip_scale(ops, *norms)

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from mivb.errors import invalid
+from mivb.estimate import EstimateConfig
+
+from ._estimator import MIEstimator
+
+
+def resolve_device(device: str | None) -> str:
+    """TensorFlow's name of ``device``: "cpu" (default), or "gpu"/"cuda" with an optional ":N"."""
+    kind, _, index = (device or "cpu").lower().partition(":")
+    if kind not in ("cpu", "gpu", "cuda") or not (index == "" or index.isdigit()):
+        raise invalid("device", "'cpu', 'gpu', 'cuda', 'gpu:N' or 'cuda:N'", device)
+    if kind == "cpu":
+        return "/CPU:0"
+    gpus = tf.config.list_logical_devices("GPU")
+    if int(index or 0) >= len(gpus):
+        raise invalid("device", f"'cpu' (TensorFlow sees {len(gpus)} GPU(s) here)", device)
+    return f"/GPU:{int(index or 0)}"
+
+
+class Trainer:
+    """What ``mivb.estimate`` drives: an :class:`MIEstimator` over data held on the device.
+
+    Each chunk of steps runs as one compiled ``tf.function`` loop, so Python is entered once a chunk.
+    """
+
+    def __init__(self, config: EstimateConfig, x: np.ndarray, z: np.ndarray):
+        self.device = resolve_device(config.device)
+        with tf.device(self.device):
+            self.estimator = MIEstimator(
+                x.shape[1], z.shape[1], bound=config.bound, critic=config.critic, lr=config.learning_rate,
+                ema_decay=config.ema_decay, seed=config.seed, **config.bound_params,
+            )
+        self.x, self.z = self._put(x), self._put(z)
+
+    def _put(self, a: np.ndarray | None) -> tf.Tensor | None:
+        if a is None:
+            return None
+        with tf.device(self.device):
+            return tf.identity(a)
+
+    def train(self, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
+        with tf.device(self.device):
+            return self.estimator.train_steps(self.x, self.z, self._put(batches), self._put(shifts)).numpy()
+
+    def evaluate(self, x: np.ndarray, z: np.ndarray, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
+        with tf.device(self.device):
+            return self.estimator.batch_values(self._put(x), self._put(z), self._put(batches), self._put(shifts)).numpy()
