@@ -21,6 +21,8 @@ from ._progress import Progress
 TRAINING_BACKENDS = ("torch", "jax", "tensorflow")
 CEILING_MARGIN = 0.25  # nats: an InfoNCE value this close to log(K + 1) is saturated
 CHUNK_STEPS = 100  # steps per call into the backend: one host transfer each
+RISING_MARGIN = 0.05  # nats gained over the last tenth of training that count as still rising
+OVERFIT_MARGIN, OVERFIT_FRACTION = 0.3, 0.15  # a held-out value this far below training is overfitting
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Estimate:
     test_values: np.ndarray = field(repr=False)
     ceiling: float | None = None
     notes: tuple[str, ...] = ()
+    diverged_at: int | None = None
 
     @property
     def bits(self) -> float:
@@ -132,13 +135,13 @@ def estimate(
         x_train, x_test, z_train, z_test = (a.astype(np.float32) for a in (x_train, x_test, z_train, z_test))
 
     trainer = get_backend(config.backend).Trainer(config, x_train, z_train)
-    history = _train(trainer, rng, len(x_train), config, progress)
+    history, diverged_at = _train(trainer, rng, len(x_train), config, progress)
     eval_size = min(config.batch_size, len(x_test))
     test_batches = rng.permutation(len(x_test))[: len(x_test) // eval_size * eval_size].reshape(-1, eval_size)
     k = config.critic.negative_samples
     test_shifts = None if k is None else shift_schedule(rng, eval_size, min(k, eval_size - 1), len(test_batches))
     values = trainer.evaluate(x_test, z_test, test_batches, test_shifts)
-    return _result(config, history, values, eval_size)
+    return _result(config, history, values, eval_size, diverged_at)
 
 
 def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
@@ -207,34 +210,70 @@ def _split(rng: np.random.Generator, x: np.ndarray, z: np.ndarray, config: Estim
 
 
 def _train(trainer: Any, rng: np.random.Generator, n_train: int, config: EstimateConfig, progress: bool | None):
+    """Run the schedule; on a non-finite value, stop and go back to the last critic known finite.
+
+    A step's value is computed with the parameters the previous step left, so when the first
+    non-finite value opens a chunk, the snapshot taken before the previous chunk is the safe one.
+    """
     batches = batch_schedule(rng, n_train, config.batch_size, config.steps)
     k = config.critic.negative_samples
     shifts = None if k is None else shift_schedule(rng, config.batch_size, k, config.steps)
     bar = Progress(config.steps, progress, f"mivb {config.bound}/{config.backend}")
-    history = []
+    history: list[np.ndarray] = []
+    snapshots = [(0, trainer.snapshot())]
     for start in range(0, config.steps, CHUNK_STEPS):
         chunk = slice(start, start + CHUNK_STEPS)
-        values = trainer.train(batches[chunk], None if shifts is None else shifts[chunk])
+        values = np.asarray(trainer.train(batches[chunk], None if shifts is None else shifts[chunk]), np.float64)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            step, snapshot = snapshots[0] if bad[0] == 0 else snapshots[-1]
+            trainer.restore(snapshot)
+            kept = np.concatenate(history + [values[: bad[0]]])[:step]
+            return kept, start + int(bad[0])
         history.append(values)
+        snapshots = [snapshots[-1], (start + len(values), trainer.snapshot())]
         bar.advance(len(values), float(values[-1]))
-    return np.concatenate(history).astype(np.float64)
+    return np.concatenate(history), None
 
 
-def _result(config: EstimateConfig, history: np.ndarray, values: np.ndarray, eval_size: int) -> Estimate:
+def _result(
+    config: EstimateConfig, history: np.ndarray, values: np.ndarray, eval_size: int, diverged_at: int | None
+) -> Estimate:
     values = np.asarray(values, dtype=np.float64)
     mi = float(values.mean())
     stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
-    notes = []
     ceiling = None
     if config.bound == "infonce":
         k = config.critic.negative_samples
         ceiling = math.log((eval_size - 1 if k is None else min(k, eval_size - 1)) + 1)
-        if mi > ceiling - CEILING_MARGIN:
-            notes.append(f"InfoNCE is at its ceiling log(K + 1) = {ceiling:.3f} nats: the true MI may be "
-                         f"larger; use a larger batch_size or another bound (smile, mine)")
-    if not np.all(np.isfinite(history)):
-        notes.append("training produced non-finite values; lower the learning rate or use another bound")
+    notes = _diagnose(config, history, mi, ceiling, diverged_at)
     for note in notes:
         warnings.warn(note, stacklevel=3)
     return Estimate(mi=mi, stderr=stderr, history=history, bound=config.bound, backend=config.backend,
-                    config=config, test_values=values, ceiling=ceiling, notes=tuple(notes))
+                    config=config, test_values=values, ceiling=ceiling, notes=tuple(notes), diverged_at=diverged_at)
+
+
+def _diagnose(config: EstimateConfig, history: np.ndarray, mi: float, ceiling: float | None,
+              diverged_at: int | None) -> list[str]:
+    notes = []
+    if diverged_at is not None:
+        notes.append(f"training diverged (a non-finite value at step {diverged_at}); the estimate uses the "
+                     f"critic from step {len(history)}; lower learning_rate or use a bounded objective (smile, infonce)")
+    if ceiling is not None and mi > ceiling - CEILING_MARGIN:
+        notes.append(f"InfoNCE is at its ceiling log(K + 1) = {ceiling:.3f} nats: the true MI may be "
+                     f"larger; use a larger batch_size or another bound (smile, mine)")
+    if not math.isfinite(mi):
+        notes.append(f"the held-out value is {mi}: the critic's scores overflow on new pairs; use smile or infonce")
+    window = len(history) // 10
+    if window >= 20:
+        last, previous = history[-window:], history[-2 * window : -window]
+        rise = float(last.mean() - previous.mean())
+        noise = float(np.hypot(last.std(), previous.std()) / math.sqrt(window))
+        if rise > max(RISING_MARGIN, 3 * noise):
+            notes.append(f"the training value was still rising when training stopped (+{rise:.3f} nats over the "
+                         f"last {window} steps): more steps may raise the estimate")
+        gap = float(last.mean()) - mi
+        if math.isfinite(mi) and gap > max(OVERFIT_MARGIN, OVERFIT_FRACTION * abs(float(last.mean()))):
+            notes.append(f"the held-out value is {gap:.3f} nats below the training value: the critic overfits "
+                         f"the training pairs; use more samples, fewer steps or a smaller critic")
+    return notes

@@ -95,3 +95,27 @@ def test_bad_input_is_a_clear_error(case, gaussians):
         mivb.estimate(x, z, **{"steps": 2, **kwargs})
     assert message in str(error.value)
     assert isinstance(error.value, (ValueError, TypeError))
+
+
+def test_divergence_stops_keeps_the_last_finite_critic_and_says_so():
+    x, z, _ = mivb.correlated_gaussians(4000, 2, 0.9, seed=0)
+    with pytest.warns(UserWarning, match="diverged"):
+        result = mivb.estimate(x, z, bound="nwj", learning_rate=5.0, steps=1000, seed=0)
+    assert result.diverged_at is not None and result.diverged_at < 1000
+    assert len(result.history) <= result.diverged_at and np.all(np.isfinite(result.history))
+    assert not math.isnan(result.mi)
+    assert any("diverged" in note for note in result.notes)
+
+
+def test_an_estimate_still_rising_is_flagged():
+    x, z, _ = mivb.correlated_gaussians(6000, 6, 0.9, seed=0)
+    with pytest.warns(UserWarning, match="still rising"):
+        result = mivb.estimate(x, z, bound="smile", learning_rate=2e-5, steps=400, seed=0)
+    assert any("still rising" in note for note in result.notes)
+
+
+def test_a_critic_that_overfits_is_flagged():
+    x, z, _ = mivb.correlated_gaussians(400, 5, 0.6, seed=0)
+    with pytest.warns(UserWarning, match="overfits"):
+        result = mivb.estimate(x, z, bound="infonce", batch_size=64, steps=1500, learning_rate=2e-3, seed=0)
+    assert result.history[-150:].mean() - result.mi > 0.3

@@ -6,7 +6,7 @@ import numpy as np
 from mivb.errors import invalid
 from mivb.estimate import EstimateConfig
 
-from ._estimator import MIEstimator, evaluate_batches, train_steps
+from ._estimator import MIEstimator, MIState, evaluate_batches, train_steps
 
 PLATFORMS = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu"}
 
@@ -36,6 +36,12 @@ class Trainer:
         with jax.default_device(self.device):
             self.state = self.estimator.init(jax.random.key(config.seed))
         self.x, self.z = self._put(x), self._put(z)
+
+    def snapshot(self) -> MIState:
+        return self.state  # immutable arrays: holding the pytree is the copy
+
+    def restore(self, snapshot: MIState) -> None:
+        self.state = snapshot
 
     def _put(self, a: np.ndarray | None) -> jax.Array | None:
         return jax.device_put(a, self.device)

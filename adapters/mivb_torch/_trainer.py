@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
@@ -31,6 +33,12 @@ class Trainer:
                 lr=config.learning_rate, ema_decay=config.ema_decay, **config.bound_params,
             ).to(self.device)
         self.x, self.z = self._put(x), self._put(z)
+
+    def snapshot(self) -> dict:
+        return copy.deepcopy(self.estimator.state_dict())
+
+    def restore(self, snapshot: dict) -> None:
+        self.estimator.load_state_dict(snapshot)
 
     def _put(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, device=self.device)
