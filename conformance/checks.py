@@ -23,6 +23,7 @@ from mivb.clipping import clip_scale, global_norm
 from mivb.ema import ema_init, ema_update
 from mivb.bounds import log_mean_exp
 
+from .invariants import INVARIANTS
 from .cases import (
     BOUND_CASES, EMA_DECAYS, SCORE_CASES, GaussianCase, ScoreCase, bound_case_id, clipping_cases, ema_batches,
 )
@@ -201,6 +202,7 @@ def checks_for(backend: str) -> list[Check]:
                    for c in clipping_cases(dtype)]
     checks += [Check(f"gaussian-{case.id}", partial(check_gaussian, case=case), needs="training")
                for case in GAUSSIAN_CASES]
+    checks += [Check(f"invariant-{label}", invariant) for label, invariant in INVARIANTS.items()]
     checks += [
         Check("api-import-is-framework-free", check_import_is_framework_free),
         Check("api-backend-of-arrays", check_backend_of_arrays),

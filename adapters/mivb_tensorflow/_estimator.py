@@ -86,6 +86,11 @@ class MIEstimator(tf.Module):
         self.negatives = tf.random.Generator.from_non_deterministic_state() if seed is None else \
             tf.random.Generator.from_seed(seed)
 
+    @property
+    def training_variables(self) -> list:
+        """Every variable that training changes: the critic, its optimiser, the EMA, the sampler of negatives."""
+        return [*self.critic.weights, *self.optimizer.variables, self.log_ema, self.negatives.state]
+
     def scores(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None):
         """Positive (N,) and negative (N, K) scores of a batch."""
         k = self.config.negative_samples
@@ -116,7 +121,7 @@ class MIEstimator(tf.Module):
         self.log_ema.assign(ema.log_ema)
         return tf.stop_gradient(value)
 
-    @tf.function
+    @tf.function(reduce_retracing=True)  # a shorter last chunk generalises the trace instead of adding one
     def train_steps(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None):
         """One :meth:`update` per row of ``batches`` (indices into x and z), in one graph; the values."""
         values = tf.TensorArray(self.log_ema.dtype, size=tf.shape(batches)[0])
@@ -126,7 +131,7 @@ class MIEstimator(tf.Module):
                                                     None if shifts is None else shifts[step]))
         return values.stack()
 
-    @tf.function
+    @tf.function(reduce_retracing=True)
     def batch_values(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None):
         """The bound on each row of ``batches``, in one graph; neither critic nor EMA changes."""
         values = tf.TensorArray(self.log_ema.dtype, size=tf.shape(batches)[0])

@@ -37,6 +37,14 @@ class Trainer:
             )
         self.x, self.z = self._put(x), self._put(z)
 
+    def snapshot(self) -> list[tf.Tensor]:
+        with tf.device(self.device):
+            return [tf.identity(variable) for variable in self.estimator.training_variables]  # copies, on device
+
+    def restore(self, snapshot: list[tf.Tensor]) -> None:
+        for variable, value in zip(self.estimator.training_variables, snapshot):
+            variable.assign(value)
+
     def _put(self, a: np.ndarray | None) -> tf.Tensor | None:
         if a is None:
             return None

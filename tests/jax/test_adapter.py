@@ -1,0 +1,303 @@
+"""The JAX adapter: bounds under jit, vmap and grad, the functional MIEstimator, clipping, Trainer.
+
+Written for JAX's default 32-bit mode (what users have) and true under 64-bit mode as well.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import mivb
+from mivb import reference
+from mivb.critics import CriticConfig
+from mivb_jax import MIEstimator, adaptive_clip_scale, build_critic, from_numpy
+from mivb_jax._critics import shifted
+from mivb_jax._estimator import train_steps
+from mivb_jax._trainer import resolve_device
+
+RTOL_FLOAT32 = 1e-5
+
+
+def approx32(expected):
+    """Float32 agreement: relative, with float32 rounding of a sum of O(1) terms as the absolute floor."""
+    return pytest.approx(expected, rel=RTOL_FLOAT32, abs=1e-6)
+
+
+def assert_close32(got, want):
+    want = np.asarray(want, np.float64)
+    np.testing.assert_allclose(np.asarray(got, np.float64), want, rtol=1e-4, atol=1e-6 * max(1.0, np.abs(want).max()))
+
+
+def batch(n=16, dim=3, rho=0.8, seed=0):
+    x, z, _ = mivb.correlated_gaussians(n, dim, rho, seed=seed)
+    return jnp.asarray(x), jnp.asarray(z)
+
+
+def critic_matrix(estimator, params, x, z):
+    """The full score matrix of ``params``' critic, whatever negatives the estimator samples."""
+    return eqx.combine(params, estimator.static)(x, z)
+
+
+def full_scores(estimator, state, x, z):
+    return np.asarray(critic_matrix(estimator, state.params, x, z), np.float64)
+
+
+@pytest.mark.parametrize("name", sorted(mivb.BOUNDS))
+def test_bounds_under_jit_match_the_reference_and_trace_once(name):
+    traces = []
+
+    @jax.jit
+    def value_and_grads(pos, neg):
+        traces.append(name)
+        return jax.value_and_grad(lambda p, g: mivb.bound(name, p, g), argnums=(0, 1))(pos, neg)
+
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # new values, same shapes: one trace
+        pos, neg = (5.0 * rng.standard_normal(shape).astype(np.float32) for shape in ((8,), (8, 5)))
+        value, grads = value_and_grads(jnp.asarray(pos), jnp.asarray(neg))
+        assert value.dtype == jnp.float32
+        assert float(value) == approx32(reference.value(name, pos, neg))
+        for got, want in zip(grads, reference.gradient(name, pos, neg)):
+            assert_close32(got, want)
+    assert len(traces) == 1
+
+
+@pytest.mark.parametrize("name", sorted(mivb.BOUNDS))
+def test_bounds_under_vmap_match_the_reference_per_matrix(name):
+    matrices = 4.0 * np.tanh(np.random.default_rng(1).standard_normal((5, 6, 6))).astype(np.float32)
+    values = jax.jit(jax.vmap(lambda s: mivb.bound(name, s)))(jnp.asarray(matrices))
+    grads = jax.vmap(jax.grad(lambda s: mivb.bound(name, s)))(jnp.asarray(matrices))
+    for matrix, value, grad in zip(matrices, values, grads):
+        assert float(value) == approx32(reference.value(name, *reference.split(matrix)))
+        assert_close32(grad, reference.full_matrix_gradient(name, matrix))
+
+
+def test_mine_with_a_moving_average_traces_once_for_any_log_ema():
+    traces = []
+
+    @jax.jit
+    def grads(scores, log_ema):
+        traces.append(1)
+        return jax.grad(lambda s: mivb.bound("mine", s, log_ema=log_ema))(scores)
+
+    matrix = np.random.default_rng(2).standard_normal((6, 6)).astype(np.float32)
+    for log_ema in (0.5, -1.0):
+        assert_close32(grads(jnp.asarray(matrix), jnp.float32(log_ema)),
+                       reference.full_matrix_gradient("mine", matrix, log_ema))
+    assert len(traces) == 1
+
+
+@pytest.mark.parametrize("critic", ["separable", "bilinear", "joint", {"kind": "joint", "negative_samples": 3}])
+def test_apply_and_update_under_jit_return_the_bound_of_the_critic_scores(critic):
+    estimator = MIEstimator(3, 3, bound="infonce", critic=critic)
+    state = estimator.init(jax.random.key(0))
+    x, z = batch()
+    mi, mi_for_grads = jax.jit(estimator.apply)(state, x, z)
+    if estimator.config.negative_samples is None:
+        assert float(mi) == approx32(reference.value("infonce", *reference.split(full_scores(estimator, state, x, z))))
+    assert float(mi_for_grads) == float(mi)
+    new_state, value = jax.jit(estimator.update)(state, x, z)
+    assert float(value) == float(mi)  # the value before the step, on the same negatives as apply
+    assert float(estimator.apply(new_state, x, z).mi) > float(mi)  # one Adam step up the bound
+    assert jax.tree_util.tree_structure(new_state) == jax.tree_util.tree_structure(state)
+
+
+def test_sampled_negatives_are_the_shifted_entries_of_the_full_matrix():
+    estimator = MIEstimator(3, 3, critic={"kind": "joint", "negative_samples": 4})
+    state = estimator.init(jax.random.key(1))
+    x, z = batch(n=8)
+    shifts = jnp.asarray([3, 1, 7, 5])
+    pos, neg = estimator.scores(state, x, z, shifts)
+    matrix = np.asarray(critic_matrix(estimator, state.params, x, z))
+    rows = np.arange(8)[:, None]
+    np.testing.assert_allclose(pos, np.diag(matrix), rtol=1e-6)
+    np.testing.assert_allclose(neg, matrix[rows, (rows + np.asarray(shifts)) % 8], rtol=1e-6)
+    np.testing.assert_array_equal(shifted(jnp.arange(8), shifts), (rows + np.asarray(shifts)) % 8)
+
+
+def test_mine_ema_after_jitted_updates_follows_the_reference_and_apply_leaves_it():
+    estimator = MIEstimator(3, 3, bound="mine", ema_decay=0.9)
+    state = estimator.init(jax.random.key(2))
+    assert np.isnan(float(state.log_ema))
+    update, apply = jax.jit(estimator.update), jax.jit(estimator.apply)
+    seen = []
+    for step in range(5):
+        x, z = batch(seed=step)
+        seen.append(reference.split(full_scores(estimator, state, x, z))[1])
+        state, _ = update(state, x, z)
+        assert float(state.log_ema) == approx32(reference.ema_after(seen, 0.9))
+    before = float(state.log_ema)
+    apply(state, *batch(seed=9))
+    estimator.evaluate(state, *batch(n=64, seed=10), batch_size=16)
+    assert float(state.log_ema) == before
+
+
+def test_mine_gradient_divides_by_the_moving_average_as_this_batch_would_update_it():
+    estimator = MIEstimator(3, 3, bound="mine", ema_decay=0.5)
+    state = estimator.init(jax.random.key(3))
+    x0, z0 = batch(seed=0)
+    first_neg = reference.split(full_scores(estimator, state, x0, z0))[1]
+    state, _ = estimator.update(state, x0, z0)
+    x, z = batch(seed=1)
+    matrix = full_scores(estimator, state, x, z)
+    log_ema = reference.ema_after([first_neg, reference.split(matrix)[1]], 0.5)
+    grads = jax.grad(lambda p: estimator.apply(state._replace(params=p), x, z).mi_for_grads)(state.params)
+    _, pullback = jax.vjp(lambda p: critic_matrix(estimator, p, x, z), state.params)
+    (expected,) = pullback(jnp.asarray(reference.full_matrix_gradient("mine", matrix, log_ema), jnp.float32))
+    for got, want in zip(jax.tree_util.tree_leaves(grads), jax.tree_util.tree_leaves(expected)):
+        assert_close32(got, want)
+
+
+def test_adaptive_clip_scale_of_two_gradient_pytrees_matches_the_reference():
+    rng = np.random.default_rng(4)
+    params = {"w": jnp.asarray(rng.standard_normal((3, 3)), jnp.float32), "b": jnp.zeros(3, jnp.float32)}
+    estimator = MIEstimator(3, 3, bound="smile")
+    state = estimator.init(jax.random.key(4))
+    x, z = batch()
+
+    def model(p):
+        return x @ p["w"] + p["b"]
+
+    grads_loss = jax.grad(lambda p: 1e-3 * jnp.mean(model(p) ** 2))(params)
+    grads_mi = jax.grad(lambda p: estimator.apply(state, model(p), z).mi_for_grads)(params)
+    scale = jax.jit(adaptive_clip_scale)(grads_loss, grads_mi)
+    leaves = [[np.asarray(g) for g in jax.tree_util.tree_leaves(grads)] for grads in (grads_loss, grads_mi)]
+    assert float(scale) == approx32(reference.clip_scale(*leaves))
+    assert float(scale) < 1.0
+    no_gradient = jax.grad(lambda g: adaptive_clip_scale(grads_loss, g))(grads_mi)
+    assert all(float(jnp.abs(g).max()) == 0.0 for g in jax.tree_util.tree_leaves(no_gradient))
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, grads_mi)
+    assert float(adaptive_clip_scale(grads_loss, zeros)) == 1.0
+    with pytest.raises(mivb.InvalidArgumentError, match="same parameters as grads_loss"):
+        adaptive_clip_scale(grads_loss, [grads_mi["w"]])
+
+
+def test_states_are_pytrees_vmap_over_an_ensemble_and_round_trip_through_numpy():
+    estimator = MIEstimator(3, 3, bound="mine", critic="bilinear")
+    states = jax.vmap(estimator.init)(jax.random.split(jax.random.PRNGKey(5), 3))
+    x, z = batch()
+    ensemble = jax.jit(jax.vmap(estimator.apply, in_axes=(0, None, None)))(states, x, z).mi
+    for member in range(3):
+        state = jax.tree_util.tree_map(lambda leaf: leaf[member], states)
+        assert float(ensemble[member]) == approx32(float(estimator.apply(state, x, z).mi))
+    state = jax.tree_util.tree_map(lambda leaf: leaf[0], states)
+    for step in range(3):
+        state, _ = estimator.update(state, *batch(seed=step))
+    leaves, treedef = jax.tree_util.tree_flatten(state)
+    restored = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(np.asarray(leaf)) for leaf in leaves])
+    after, value = estimator.update(state, x, z)
+    after_restored, value_restored = estimator.update(restored, x, z)
+    assert float(value_restored) == float(value)
+    assert float(after_restored.log_ema) == float(after.log_ema)
+
+
+def test_same_key_same_training_and_another_key_another():
+    x, z, _ = mivb.correlated_gaussians(1000, 2, 0.8, seed=0)
+    estimator = MIEstimator(2, 2, bound="smile", critic={"kind": "joint", "negative_samples": 4}, lr=1e-3)
+    runs = [estimator.fit(estimator.init(jax.random.key(seed)), x, z, steps=50, batch_size=64, seed=0)[1]
+            for seed in (7, 7, 8)]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+
+
+def test_fit_on_static_data_then_evaluate_on_new_data():
+    x, z, true_mi = mivb.correlated_gaussians(6000, 2, 0.8, seed=0)
+    estimator = MIEstimator(2, 2, bound="infonce", lr=5e-4)
+    state, history = estimator.fit(estimator.init(jax.random.key(6)), x[:5000], z[:5000], steps=600, seed=0)
+    assert history.shape == (600,)
+    held_out = estimator.evaluate(state, x[5000:], z[5000:], batch_size=128)
+    assert abs(held_out - true_mi) < 0.15
+
+
+def test_estimate_on_correlated_gaussians_is_accurate_and_reproducible():
+    x, z, true_mi = mivb.correlated_gaussians(4000, 2, 0.8, seed=1)
+    runs = [mivb.estimate(x, z, backend="jax", bound="smile", steps=500, seed=seed) for seed in (3, 3, 4)]
+    assert abs(runs[0].mi - true_mi) < 0.15, (runs[0].mi, true_mi)
+    assert runs[0].mi == runs[1].mi
+    np.testing.assert_array_equal(runs[0].history, runs[1].history)
+    assert runs[2].mi != runs[0].mi
+
+
+def test_trainer_compiles_one_scan_per_chunk_length(monkeypatch):
+    traces = []
+
+    class CountingEstimator(MIEstimator):
+        def update(self, *args):
+            traces.append(1)
+            return super().update(*args)
+
+    monkeypatch.setattr("mivb_jax._trainer.MIEstimator", CountingEstimator)
+    x, z, _ = mivb.correlated_gaussians(600, 2, 0.5, seed=2)
+    result = mivb.estimate(x, z, backend="jax", bound="mine", steps=250, batch_size=32, seed=0)
+    assert len(result.history) == 250
+    assert len(traces) == 2  # chunks of 100, 100 and 50 steps: two scan lengths, two traces
+
+
+def test_train_steps_is_the_same_as_updating_step_by_step():
+    estimator = MIEstimator(2, 2, bound="mine", critic={"kind": "separable", "negative_samples": 3})
+    state = estimator.init(jax.random.key(9))
+    x, z, _ = mivb.correlated_gaussians(64, 2, 0.8, seed=3)
+    x, z = jnp.asarray(x), jnp.asarray(z)
+    rng = np.random.default_rng(0)
+    batches = jnp.asarray(np.stack([rng.permutation(64)[:16] for _ in range(4)]))
+    shifts = jnp.asarray(np.stack([rng.permutation(np.arange(1, 16))[:3] for _ in range(4)]))
+    scanned, values = train_steps(estimator, state, x, z, batches, shifts)
+    for step in range(4):
+        state, value = estimator.update(state, x[batches[step]], z[batches[step]], shifts[step])
+        assert float(values[step]) == approx32(float(value))
+    assert float(scanned.log_ema) == approx32(float(state.log_ema))
+
+
+def test_devices_are_resolved_or_refused_clearly():
+    assert resolve_device(None).platform == "cpu" and resolve_device("cpu").platform == "cpu"
+    with pytest.raises(mivb.InvalidArgumentError, match="received device='tpu'"):
+        resolve_device("tpu")
+    with pytest.raises(mivb.InvalidArgumentError, match="received device='cpu:9'"):
+        resolve_device("cpu:9")
+    gpus = [device for device in jax.devices() if device.platform == "gpu"]
+    if gpus:
+        assert resolve_device("cuda") == gpus[0]
+    else:
+        with pytest.raises(mivb.InvalidArgumentError, match="JAX sees no GPU"):
+            mivb.estimate(*mivb.correlated_gaussians(100, 1, 0.5)[:2], backend="jax", device="cuda", steps=1)
+
+
+def test_float64_needs_jax_64_bit_mode_and_is_never_rounded_silently():
+    scores = np.eye(3)
+    if jax.config.jax_enable_x64:
+        assert from_numpy(scores).dtype == jnp.float64
+    else:
+        with pytest.raises(mivb.InvalidTypeError, match="jax_enable_x64"):
+            from_numpy(scores)
+    assert from_numpy(scores.astype(np.float32)).dtype == jnp.float32
+
+
+def test_bad_arguments_are_clear_errors():
+    estimator = MIEstimator(3, 3)
+    state = estimator.init(jax.random.key(0))
+    with pytest.raises(mivb.InvalidArgumentError, match="same N"):
+        estimator.apply(state, jnp.zeros((4, 3)), jnp.zeros((5, 3)))
+    with pytest.raises(mivb.InvalidArgumentError, match="N >= 2"):
+        estimator.apply(state, jnp.zeros((1, 3)), jnp.zeros((1, 3)))
+    with pytest.raises(mivb.InvalidArgumentError, match="received dim_x=0"):
+        MIEstimator(0, 3)
+    with pytest.raises(mivb.InvalidArgumentError, match="received ema_decay=0"):
+        MIEstimator(3, 3, ema_decay=0)
+    with pytest.raises(mivb.InvalidArgumentError, match="received lr=-1"):
+        MIEstimator(3, 3, lr=-1)
+    sampled = MIEstimator(3, 3, critic={"kind": "joint", "negative_samples": 8})
+    with pytest.raises(mivb.InvalidArgumentError, match="received negative_samples=8"):
+        sampled.apply(sampled.init(jax.random.key(0)), jnp.zeros((4, 3)), jnp.zeros((4, 3)))
+
+
+def test_critics_match_the_configuration():
+    config = CriticConfig(kind="bilinear", hidden=(8, 4), activation="gelu", embedding=5)
+    critic = build_critic(2, 3, config, jax.random.key(0))
+    assert critic(jnp.ones((6, 2)), jnp.ones((7, 3))).shape == (6, 7)
+    widths = [leaf.shape for leaf in jax.tree_util.tree_leaves(critic.f) if leaf.ndim == 2]
+    assert widths == [(8, 2), (4, 8), (5, 4)]
+    np.testing.assert_array_equal(critic.w, np.eye(5))
+    bound = 1.0 / np.sqrt(2)  # torch.nn.Linear's initialisation: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    assert float(jnp.abs(critic.f.layers[0].weight).max()) <= bound

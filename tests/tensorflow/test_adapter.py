@@ -1,0 +1,277 @@
+"""The TensorFlow adapter: bounds in tf.function and XLA, the Keras critics, MIEstimator, Trainer, import hygiene."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import mivb
+from mivb import reference
+from mivb.critics import CriticConfig
+import mivb_tensorflow
+from mivb_tensorflow import MIEstimator, adaptive_clip_scale, build_critic
+from mivb_tensorflow._critics import shifted
+
+RTOL_FLOAT32 = 1e-5
+
+
+def approx32(expected):
+    """Float32 agreement: relative, with float32 rounding of a sum of O(1) terms as the absolute floor."""
+    return pytest.approx(expected, rel=RTOL_FLOAT32, abs=1e-6)
+
+
+def batch(n=16, dim=3, rho=0.8, seed=0):
+    x, z, _ = mivb.correlated_gaussians(n, dim, rho, seed=seed)
+    return tf.constant(x, tf.float32), tf.constant(z, tf.float32)
+
+
+def full_scores(estimator, x, z):
+    return estimator.critic(x, z).numpy().astype(np.float64)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+@pytest.mark.parametrize("name", sorted(mivb.BOUNDS))
+def test_bounds_in_tf_function_and_xla_match_the_reference_without_retracing(name, jit_compile):
+    @tf.function(jit_compile=jit_compile)
+    def value_and_grads(pos, neg):
+        with tf.GradientTape() as tape:
+            tape.watch([pos, neg])
+            value = mivb.bound(name, pos, neg)
+        return value, tape.gradient(value, [pos, neg])
+
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # new values, same shapes: one trace
+        pos, neg = (5.0 * rng.standard_normal(shape).astype(np.float32) for shape in ((8,), (8, 5)))
+        value, grads = value_and_grads(tf.constant(pos), tf.constant(neg))
+        assert value.dtype == tf.float32
+        np.testing.assert_allclose(value.numpy(), reference.value(name, pos, neg), rtol=RTOL_FLOAT32, atol=1e-5)
+        for got, want in zip(grads, reference.gradient(name, pos, neg)):
+            np.testing.assert_allclose(got.numpy(), want, rtol=RTOL_FLOAT32, atol=1e-6)
+    assert value_and_grads.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("kind", ["joint", "separable", "bilinear"])
+def test_sampled_negatives_are_the_shifted_entries_of_the_full_matrix(kind):
+    critic = build_critic(2, 3, CriticConfig(kind=kind, hidden=(8,), embedding=4), seed=0)
+    x, z = tf.random.stateless_normal((6, 2), (1, 2)), tf.random.stateless_normal((6, 3), (3, 4))
+    matrix = critic(x, z).numpy()
+    shifts = tf.constant([1, 4, 5])
+    pos, neg = critic.sampled(x, z, shifts)
+    rows = np.arange(6)
+    np.testing.assert_allclose(pos.numpy(), matrix[rows, rows], rtol=1e-6, atol=1e-6)
+    expected = np.stack([matrix[rows, (rows + s) % 6] for s in shifts.numpy()], axis=1)
+    np.testing.assert_allclose(neg.numpy(), expected, rtol=1e-6, atol=1e-6)
+    assert shifted(z, shifts).shape == (6, 3, 3)
+
+
+@pytest.mark.parametrize("critic", ["separable", "bilinear", "joint", {"kind": "joint", "negative_samples": 3}])
+def test_call_returns_the_bound_of_the_critic_scores(critic):
+    estimator = MIEstimator(3, 3, bound="infonce", critic=critic, seed=0)
+    x, z = batch()
+    mi, mi_for_grads = estimator(x, z)
+    if estimator.config.negative_samples is None:
+        expected = reference.value("infonce", *reference.split(full_scores(estimator, x, z)))
+        assert float(mi) == approx32(expected)
+    assert float(mi_for_grads) == float(mi)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        mi, mi_for_grads = estimator(x, z)
+    assert tape.gradient(mi_for_grads, x) is not None
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        mi, _ = estimator(x, z)
+    assert tape.gradient(mi, x) is None
+
+
+def test_call_and_update_in_tf_function_follow_the_reference_ema_without_retracing():
+    estimator = MIEstimator(3, 3, bound="mine", ema_decay=0.9, seed=1)
+
+    @tf.function
+    def step(x, z):
+        mi, _ = estimator(x, z)
+        return mi, estimator.update(x, z)
+
+    seen = []
+    for seed in range(5):
+        x, z = batch(seed=seed)
+        seen.append(reference.split(full_scores(estimator, x, z))[1])
+        mi, value = step(x, z)
+        assert float(mi) == float(value)  # both read the critic before its update
+        assert float(estimator.log_ema) == approx32(reference.ema_after(seen, 0.9))
+    assert step.experimental_get_tracing_count() == 1
+    before = float(estimator.log_ema)
+    estimator(*batch(seed=9))
+    estimator.evaluate(*batch(n=64, seed=10), batch_size=16)
+    assert float(estimator.log_ema) == before
+
+
+def test_mine_gradient_divides_by_the_moving_average_as_this_batch_would_update_it():
+    estimator = MIEstimator(3, 3, bound="mine", ema_decay=0.5, seed=2)
+    x0, z0 = batch(seed=0)
+    first_neg = reference.split(full_scores(estimator, x0, z0))[1]
+    estimator.update(x0, z0)
+    x, z = batch(seed=1)
+    variables = estimator.critic.trainable_variables
+    with tf.GradientTape(persistent=True) as tape:
+        scores = estimator.critic(x, z)
+        _, mi_for_grads = estimator(x, z)
+    matrix = scores.numpy().astype(np.float64)
+    log_ema = reference.ema_after([first_neg, reference.split(matrix)[1]], 0.5)
+    chained = tf.constant(reference.full_matrix_gradient("mine", matrix, log_ema), tf.float32)
+    expected = tape.gradient(scores, variables, output_gradients=chained)
+    for got, want in zip(tape.gradient(mi_for_grads, variables), expected):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-6)
+    assert float(estimator.log_ema) == approx32(reference.ema_after([first_neg], 0.5))
+
+
+def test_adaptive_clip_scale_matches_the_reference():
+    model = tf.keras.layers.Dense(3)
+    model.build((None, 3))
+    estimator = MIEstimator(3, 3, bound="smile", seed=3)
+    x, z = batch()
+    with tf.GradientTape(persistent=True) as tape:
+        out = model(x)
+        loss = 1e-3 * tf.reduce_mean(out ** 2)
+        _, mi = estimator(out, z)
+    grads_loss = tape.gradient(loss, model.trainable_variables)
+    grads_mi = tape.gradient(mi, model.trainable_variables)
+    scale = adaptive_clip_scale(grads_loss, grads_mi)
+    expected = reference.clip_scale([g.numpy() for g in grads_loss], [g.numpy() for g in grads_mi])
+    assert float(scale) == approx32(expected) and float(scale) < 1.0
+    unrelated = tf.Variable(tf.ones(2))
+    assert float(adaptive_clip_scale(tape.gradient(loss, [unrelated]), tape.gradient(mi, [unrelated]))) == 1.0
+    with pytest.raises(mivb.InvalidArgumentError, match="one gradient per variable"):
+        adaptive_clip_scale(grads_loss, grads_mi[:1])
+
+
+def test_checkpoint_restores_critic_ema_optimizer_and_sampler(tmp_path):
+    config = {"kind": "joint", "hidden": (16,), "negative_samples": 4}
+    estimator = MIEstimator(3, 3, bound="mine", critic=config, seed=4)
+    x, z = batch()
+    for _ in range(3):
+        estimator.update(x, z)
+    path = tf.train.Checkpoint(estimator=estimator).save(str(tmp_path / "estimator"))
+    restored = MIEstimator(3, 3, bound="mine", critic=config, seed=99)
+    tf.train.Checkpoint(estimator=restored).restore(path).assert_consumed()
+    assert float(restored.log_ema) == float(estimator.log_ema)
+    np.testing.assert_array_equal(restored.critic(x, z).numpy(), estimator.critic(x, z).numpy())
+    assert float(restored.update(x, z)) == float(estimator.update(x, z))  # same sampled negatives
+    np.testing.assert_array_equal(restored.critic(x, z).numpy(), estimator.critic(x, z).numpy())
+    assert float(restored.log_ema) == float(estimator.log_ema)
+
+
+def test_fit_on_static_data_then_evaluate_on_new_data():
+    x, z, true_mi = mivb.correlated_gaussians(6000, 2, 0.8, seed=0)
+    estimator = MIEstimator(2, 2, bound="infonce", lr=5e-4, seed=5)
+    history = estimator.fit(x[:5000], z[:5000], steps=600, batch_size=128, seed=0)
+    assert history.shape == (600,)
+    held_out = estimator.evaluate(x[5000:], z[5000:], batch_size=128)
+    assert abs(held_out - true_mi) < 0.15
+    assert estimator.train_steps.experimental_get_tracing_count() == 1
+
+
+def train_with_mi_regulariser(beta: float) -> float:
+    """A model shrinking its output (loss = mean x^2) with an MI term I(x; z) weighted by beta."""
+    model = tf.keras.Sequential([tf.keras.Input((2,)), tf.keras.layers.Dense(2)])
+    optimiser = tf.keras.optimizers.Adam(1e-2)
+    estimator = MIEstimator(2, 2, bound="mine", lr=1e-3, seed=6)
+    z_all = tf.random.stateless_normal((4000, 2), (6, 0))
+
+    @tf.function
+    def step(z, noise):
+        with tf.GradientTape(persistent=True) as tape:
+            x = model(z) + 0.1 * noise
+            loss = tf.reduce_mean(x ** 2)
+            _, mi_for_grads = estimator(x, z)
+        grads_loss = tape.gradient(loss, model.trainable_variables)
+        grads_mi = tape.gradient(mi_for_grads, model.trainable_variables)
+        scale = adaptive_clip_scale(grads_loss, grads_mi)
+        optimiser.apply_gradients(zip([gl - beta * scale * gm for gl, gm in zip(grads_loss, grads_mi)],
+                                      model.trainable_variables))
+        estimator.update(x, z)
+
+    for seed in range(300):
+        index = tf.random.stateless_uniform((128,), (seed, 1), maxval=4000, dtype=tf.int32)
+        step(tf.gather(z_all, index), tf.random.stateless_normal((128, 2), (seed, 2)))
+    x = model(z_all) + 0.1 * tf.random.stateless_normal((4000, 2), (7, 0))
+    return mivb.estimate(x, z_all, backend="tensorflow", steps=300, seed=0).mi
+
+
+def test_mi_regulariser_keeps_the_output_informative():
+    without, with_mi = train_with_mi_regulariser(0.0), train_with_mi_regulariser(1.0)
+    assert with_mi > without + 0.3, (without, with_mi)
+
+
+def test_estimate_on_correlated_gaussians_is_close_and_reproducible():
+    x, z, true_mi = mivb.correlated_gaussians(4000, 3, mivb.data.rho_for_mi(3, 1.0), seed=1)
+    first = mivb.estimate(x, z, backend="tensorflow", steps=400, seed=0)
+    assert first.backend == "tensorflow" and first.history.shape == (400,)
+    assert abs(first.mi - true_mi) < 0.2, (first, true_mi)
+    again = mivb.estimate(tf.constant(x), tf.constant(z), steps=400, seed=0)  # backend from the tensors
+    assert again.backend == "tensorflow"
+    assert again.mi == first.mi and np.array_equal(again.history, first.history)
+    other = mivb.estimate(x, z, backend="tensorflow", steps=400, seed=1)
+    assert other.mi != first.mi
+
+
+def test_sampled_negatives_train_through_the_trainer_with_a_short_last_chunk():
+    x, z, _ = mivb.correlated_gaussians(1000, 2, 0.8, seed=2)
+    result = mivb.estimate(x, z, backend="tensorflow", critic="joint", negative_samples=4, steps=150,
+                           batch_size=32, seed=0)
+    assert result.history.shape == (150,) and np.all(np.isfinite(result.history)) and result.mi > 0.2
+
+
+def test_trainer_restores_a_snapshot_exactly():
+    x, z, _ = mivb.correlated_gaussians(600, 2, 0.8, seed=3)
+    config = mivb.EstimateConfig(bound="mine", bound_params={}, critic=CriticConfig(hidden=(16,)), backend="tensorflow",
+                                 device=None, steps=20, batch_size=32, learning_rate=1e-3, ema_decay=0.9,
+                                 test_fraction=0.2, standardize=False, seed=0)
+    trainer = mivb_tensorflow.Trainer(config, x.astype(np.float32), z.astype(np.float32))
+    batches = mivb.schedule.batch_schedule(np.random.default_rng(0), 600, 32, 20)
+    trainer.train(batches[:10], None)
+    snapshot = trainer.snapshot()
+    first = trainer.train(batches[10:], None)
+    trainer.restore(snapshot)
+    np.testing.assert_array_equal(trainer.train(batches[10:], None), first)
+
+
+def test_bad_arguments_are_clear_errors():
+    estimator = MIEstimator(3, 3)
+    with pytest.raises(mivb.InvalidArgumentError, match="same N"):
+        estimator(tf.zeros((4, 3)), tf.zeros((5, 3)))
+    with pytest.raises(mivb.InvalidArgumentError, match="N >= 2"):
+        estimator(tf.zeros((1, 3)), tf.zeros((1, 3)))
+    with pytest.raises(mivb.InvalidArgumentError, match="received dim_x=0"):
+        MIEstimator(0, 3)
+    with pytest.raises(mivb.InvalidArgumentError, match="received ema_decay=0"):
+        MIEstimator(3, 3, ema_decay=0)
+    sampled = MIEstimator(3, 3, critic={"kind": "joint", "negative_samples": 8})
+    with pytest.raises(mivb.InvalidArgumentError, match="received negative_samples=8"):
+        sampled(tf.zeros((4, 3)), tf.zeros((4, 3)))
+    x, z, _ = mivb.correlated_gaussians(200, 2, 0.5, seed=0)
+    missing_gpu = f"gpu:{len(tf.config.list_logical_devices('GPU'))}"  # one past the last GPU, on any machine
+    with pytest.raises(mivb.InvalidArgumentError, match=f"received device='{missing_gpu}'"):
+        mivb.estimate(x, z, backend="tensorflow", device=missing_gpu, steps=5, batch_size=16)
+    with pytest.raises(mivb.InvalidArgumentError, match="received device='tpu'"):
+        mivb.estimate(x, z, backend="tensorflow", device="tpu", steps=5, batch_size=16)
+
+
+def import_adapter(**env_overrides):
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS")}
+    code = ("import os, mivb_tensorflow; "
+            "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['TF_ENABLE_ONEDNN_OPTS'])")
+    return subprocess.run([sys.executable, "-c", code], env={**env, **env_overrides},
+                          capture_output=True, text=True, check=True)
+
+
+def test_importing_the_adapter_is_quiet_and_respects_the_users_settings():
+    quiet = import_adapter()
+    assert quiet.stdout.split() == ["2", "0"]
+    assert "oneDNN" not in quiet.stderr and "cpu_feature_guard" not in quiet.stderr, quiet.stderr
+    chosen = import_adapter(TF_CPP_MIN_LOG_LEVEL="1", TF_ENABLE_ONEDNN_OPTS="1")
+    assert chosen.stdout.split() == ["1", "1"]
+    assert "oneDNN custom operations are on" in chosen.stderr  # the user's choice took effect
