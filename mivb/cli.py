@@ -1,33 +1,145 @@
-"""The ``mivb`` command: ``mivb demo``, ``mivb bounds``, ``mivb backends``."""
+"""The ``mivb`` command: ``mivb estimate X Z``, ``mivb demo``, ``mivb bounds``, ``mivb backends``.
+
+Every error is one line on stderr, ``mivb: <message>``, and exit status 2 (argparse's usage errors
+keep their own form, also with status 2): the command's users need the message, not a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import json
+import math
 import sys
 import time
-from typing import Sequence
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
 
-from .backends import available_backends, registered
+from . import __version__
+from .backends import _installed, available_backends, registered
 from .bounds import BOUNDS
+from .critics import CRITIC_KINDS
 from .data import correlated_gaussians, rho_for_mi
-from .errors import MivbError
-from .estimate import estimate
+from .datafiles import FORMATS, load_array
+from .errors import MivbError, invalid
+from .estimate import Estimate, estimate
+from .plotting import (PLOT_INSTALL, UNIT_SCALES, PlottingNotAvailableError, check_plot_path, plot_demo,
+                       plot_estimate)
+from .schedule import check_positive_int
+
+# The command's defaults are estimate()'s own, so the two can never disagree.
+DEFAULTS = {name: p.default for name, p in inspect.signature(estimate).parameters.items()}
+DEMO_PLOT = "mivb-demo.png"
+ERROR_STATUS, INTERRUPTED_STATUS = 2, 130
+
+
+def estimate_files(args: argparse.Namespace) -> None:
+    plot = None if args.plot is None else check_plot_path(args.plot)
+    x, z = load_array(args.x, "x"), load_array(args.z, "z")
+    steps = DEFAULTS["steps"] if args.steps is None else args.steps
+    if args.epochs is not None:
+        steps = steps_for_epochs(args.epochs, len(x), args.batch_size)
+    result = quiet_estimate(x, z, bound=args.bound, backend=args.backend, critic=args.critic, steps=steps,
+                            batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
+                            device=args.device)
+    if plot is not None:
+        plot_estimate(result, units=args.units, path=plot)
+    scale = UNIT_SCALES[args.units]
+    if args.json:
+        print(json_report(result, args.units, plot))
+        return
+    print(f"read {len(x)} pairs: x = {args.x} {x.shape}, z = {args.z} {z.shape}")
+    print(f"I(X; Z) = {result.mi * scale:.4f} ± {result.stderr * scale:.4f} {args.units}  "
+          f"({result.bound}, {result.backend}, {len(result.history)} steps, seed {result.config.seed})")
+    for note in result.notes:
+        print(f"note: {note}")
+    if plot is not None:
+        print(f"plot: {plot}")
+
+
+def steps_for_epochs(epochs: float, n: int, batch_size: int) -> int:
+    """Steps for ``epochs`` passes over the training split, at the batches per epoch that
+    ``mivb.schedule.batch_schedule`` draws (the ragged last batch of an epoch is dropped)."""
+    if not (math.isfinite(epochs) and epochs > 0):
+        raise invalid("epochs", "a positive number of passes over the training split", epochs)
+    n_train = n - int(round(n * DEFAULTS["test_fraction"]))
+    batches_per_epoch = n_train // check_positive_int("batch_size", batch_size)
+    return max(1, math.ceil(epochs * batches_per_epoch))
+
+
+def quiet_estimate(x: Any, z: Any, **options: Any) -> Estimate:
+    """``estimate`` warns with each of its notes; the command prints them itself, once."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = estimate(x, z, **options)
+    for warning in caught:
+        if str(warning.message) not in result.notes:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return result
+
+
+def json_report(result: Estimate, units: str, plot: Path | None) -> str:
+    """The estimate as strict JSON; a non-finite value (an overflowing bound, the stderr of one
+    held-out batch) becomes null, since JSON has no NaN or infinity."""
+    scale = UNIT_SCALES[units]
+    report = {
+        "mi": result.mi * scale,
+        "stderr": result.stderr * scale,
+        "units": units,
+        "bound": result.bound,
+        "backend": result.backend,
+        "ceiling": None if result.ceiling is None else result.ceiling * scale,
+        "diverged_at": result.diverged_at,
+        "notes": list(result.notes),
+        "config": result.config.to_dict(),
+        "plot": None if plot is None else str(plot),
+    }
+    return json.dumps(_finite_or_null(report), indent=2, allow_nan=False)
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_null(item) for item in value]
+    return value
 
 
 def demo(args: argparse.Namespace) -> None:
+    plot = None if args.no_plot else demo_plot_path(args.plot)
     rho = rho_for_mi(args.dim, args.mi)
     x, z, true_mi = correlated_gaussians(args.samples, args.dim, rho, seed=args.seed)
     print(f"Correlated Gaussians: {args.samples} pairs in {args.dim} dimensions, rho = {rho:.4f}, "
           f"true I(X; Z) = {true_mi:.3f} nats")
     print(f"{'bound':<9} {'estimate':>9} {'stderr':>8} {'error':>8} {'seconds':>8}  backend")
+    results = []
     for name in args.bounds:
         start = time.perf_counter()
-        result = estimate(x, z, bound=name, backend=args.backend, steps=args.steps, seed=args.seed)
+        result = quiet_estimate(x, z, bound=name, backend=args.backend, steps=args.steps, seed=args.seed)
         seconds = time.perf_counter() - start
         print(f"{name:<9} {result.mi:>9.3f} {result.stderr:>8.3f} {result.mi - true_mi:>+8.3f} "
               f"{seconds:>8.1f}  {result.backend}")
         for note in result.notes:
             print(f"          note: {note}")
+        results.append(result)
+    if plot is not None:
+        print(f"plot: {plot_demo(results, true_mi, plot)}")
+    elif not args.no_plot:
+        print(f"plots: {PLOT_INSTALL} adds a plot of the training curves")
+
+
+def demo_plot_path(requested: str | None) -> Path | None:
+    """``--plot FILE``, else ``mivb-demo.png`` when matplotlib is installed (None when it is not:
+    the demo runs without it; only an explicit ``--plot`` makes a missing matplotlib an error)."""
+    try:
+        return check_plot_path(requested or DEMO_PLOT)
+    except PlottingNotAvailableError:
+        if requested:
+            raise
+        return None
 
 
 def list_bounds(args: argparse.Namespace) -> None:
@@ -39,13 +151,60 @@ def list_bounds(args: argparse.Namespace) -> None:
 def list_backends(args: argparse.Namespace) -> None:
     here = set(available_backends())
     for name, spec in registered().items():
-        status = "available" if name in here else f"not installed: {spec.install}"
+        if name in here:
+            status = "available"
+        elif not _installed(spec.framework):
+            status = f"not available: {spec.framework} is not installed; fix with: {spec.install}"
+        else:
+            status = f"not available: its adapter {spec.adapter} is not installed; fix with: {spec.install}"
         print(f"{name:<11} {status}")
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="mivb", description="Mutual information from variational bounds.")
+    root = argparse.ArgumentParser(prog="mivb", description="Mutual information from variational bounds.",
+                                   epilog="Errors print one line, 'mivb: <message>', and exit with status 2.")
+    root.add_argument("--version", action="version", version=f"mivb {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
+    _add_estimate(commands)
+    _add_demo(commands)
+    commands.add_parser("bounds", help="list the bounds").set_defaults(handler=list_bounds)
+    commands.add_parser("backends", help="list the backends and what installs them").set_defaults(
+        handler=list_backends)
+    return root
+
+
+def _add_estimate(commands: Any) -> None:
+    files = ", ".join(FORMATS)
+    run = commands.add_parser(
+        "estimate", help="estimate I(X; Z) in nats (or bits) from paired samples in two files",
+        description=f"Estimate I(X; Z) from paired samples: row i of X goes with row i of Z. Files: {files} "
+                    "(name an array of an archive as file.npz:name; a CSV may have one header line). "
+                    "A critic trains on 80%% of the pairs; the estimate is the bound on the other 20%%.")
+    run.add_argument("x", metavar="X", help=f"the samples of X ({files})")
+    run.add_argument("z", metavar="Z", help=f"the samples of Z, as many as X ({files})")
+    run.add_argument("--bound", default=DEFAULTS["bound"], help=f"{', '.join(BOUNDS)} (default: %(default)s)")
+    run.add_argument("--backend", default=None, help="torch, jax or tensorflow (default: the first installed)")
+    run.add_argument("--critic", default=DEFAULTS["critic"],
+                     help=f"{', '.join(CRITIC_KINDS)} (default: %(default)s)")
+    length = run.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, default=None,
+                        help=f"training steps (default: {DEFAULTS['steps']})")
+    length.add_argument("--epochs", type=float, default=None, help="training passes over the training split")
+    run.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="pairs per step (default: "
+                     "%(default)s); InfoNCE can never exceed log(batch size)")
+    run.add_argument("--learning-rate", type=float, default=DEFAULTS["learning_rate"],
+                     help="Adam's step size (default: %(default)s)")
+    run.add_argument("--device", default=None, help="cpu (default) or a GPU such as cuda")
+    run.add_argument("--seed", type=int, default=None, help="makes the result reproducible (default: drawn, "
+                     "and printed)")
+    run.add_argument("--units", choices=sorted(UNIT_SCALES), default="nats")
+    run.add_argument("--json", action="store_true", help="print the result as JSON, with its full configuration")
+    run.add_argument("--plot", metavar="FILE", default=None,
+                     help="write the training curve and the held-out estimate (.png, .pdf, .svg, ...)")
+    run.set_defaults(handler=estimate_files)
+
+
+def _add_demo(commands: Any) -> None:
     run = commands.add_parser("demo", help="estimate the MI of correlated Gaussians and compare with the truth")
     run.add_argument("--backend", default=None, help="torch, jax or tensorflow (default: first installed)")
     run.add_argument("--bounds", nargs="+", default=["infonce", "smile", "mine"], choices=sorted(BOUNDS))
@@ -54,11 +213,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--samples", type=int, default=20_000)
     run.add_argument("--steps", type=int, default=2000)
     run.add_argument("--seed", type=int, default=0)
+    plots = run.add_mutually_exclusive_group()
+    plots.add_argument("--plot", metavar="FILE", default=None,
+                       help=f"where to write the plot of the training curves (default: {DEMO_PLOT}, when "
+                            "matplotlib is installed)")
+    plots.add_argument("--no-plot", action="store_true", help="write no plot")
     run.set_defaults(handler=demo)
-    commands.add_parser("bounds", help="list the bounds").set_defaults(handler=list_bounds)
-    commands.add_parser("backends", help="list the backends and what installs them").set_defaults(
-        handler=list_backends)
-    return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,9 +226,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.handler(args)
     except MivbError as error:
-        print(f"mivb: {error}", file=sys.stderr)
-        return 2
+        return _fail(str(error))
+    except OSError as error:  # a plot written to a full disk or a read-only folder
+        return _fail(f"{error.filename}: {error.strerror}" if error.filename and error.strerror else str(error))
+    except KeyboardInterrupt:
+        return _fail("interrupted", INTERRUPTED_STATUS)
     return 0
+
+
+def _fail(message: str, status: int = ERROR_STATUS) -> int:
+    print(f"mivb: {' '.join(message.split())}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

@@ -13,6 +13,12 @@ CRITIC_KINDS = {
     "bilinear": "two MLP encoders with a learned matrix between them: score = f(x)^T W g(z)",
 }
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "softplus")
+ENCODERS = {
+    "auto": "conv for inputs with more than one feature axis (images), mlp for vectors",
+    "mlp": "fully connected layers on the flattened input",
+    "conv": "3x3 convolutions of stride 2 (channels first in torch, channels last in JAX and TensorFlow), "
+            "then the fully connected layers",
+}
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,10 @@ class CriticConfig:
     ``negative_samples=None`` scores every pair of the batch (the full N x N matrix, K = N - 1);
     an integer K scores K sampled derangements of the batch instead (the original project's
     ``negative_samples``), the cheap choice for joint critics on large batches.
+
+    ``encoder`` turns each input into features: ``mlp`` for vectors, ``conv`` for images
+    (``channels`` gives the convolution widths); ``auto`` picks by the input's rank. ``critic="conv"``
+    is shorthand for a separable critic with convolutional encoders.
     """
 
     kind: str = "separable"
@@ -29,16 +39,24 @@ class CriticConfig:
     activation: str = "relu"
     embedding: int = 32
     negative_samples: int | None = None
+    encoder: str = "auto"
+    channels: tuple[int, ...] = (32, 64)
 
     def __post_init__(self) -> None:
+        if self.kind == "conv":  # shorthand for images
+            object.__setattr__(self, "kind", "separable")
+            object.__setattr__(self, "encoder", "conv")
         if self.kind not in CRITIC_KINDS:
-            raise unknown_name("critic", self.kind, CRITIC_KINDS)
+            raise unknown_name("critic", self.kind, [*CRITIC_KINDS, "conv"])
         if self.activation not in ACTIVATIONS:
             raise unknown_name("activation", self.activation, ACTIVATIONS)
-        hidden = tuple(self.hidden)
-        if not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in hidden):
-            raise invalid("hidden", "a sequence of positive layer widths", self.hidden)
-        object.__setattr__(self, "hidden", hidden)
+        if self.encoder not in ENCODERS:
+            raise unknown_name("encoder", self.encoder, ENCODERS)
+        for argument in ("hidden", "channels"):
+            widths = tuple(getattr(self, argument))
+            if not all(isinstance(w, int) and not isinstance(w, bool) and w > 0 for w in widths):
+                raise invalid(argument, "a sequence of positive layer widths", getattr(self, argument))
+            object.__setattr__(self, argument, widths)
         if not isinstance(self.embedding, int) or isinstance(self.embedding, bool) or self.embedding < 1:
             raise invalid("embedding", "a positive integer embedding size", self.embedding)
         k = self.negative_samples
@@ -64,6 +82,16 @@ def critic_config(critic: str | CriticConfig | Mapping[str, Any], **overrides: A
         raise invalid("critic", "a kind name, a mapping or a CriticConfig", critic)
     overrides = {key: value for key, value in overrides.items() if value is not None}
     return replace(config, **overrides) if overrides else config
+
+
+def uses_conv(config: CriticConfig, shape: tuple[int, ...]) -> bool:
+    """Whether inputs of feature shape ``shape`` (one sample's) go through a convolutional encoder."""
+    if config.encoder == "auto":
+        return len(shape) > 1
+    if config.encoder == "conv" and len(shape) != 3:
+        raise invalid("x", "images, (n, C, H, W) in torch or (n, H, W, C) in JAX and TensorFlow, for a conv encoder",
+                      f"samples of shape (n, {', '.join(map(str, shape))})")
+    return config.encoder == "conv"
 
 
 def check_negative_samples(config: CriticConfig, batch_size: int) -> None:

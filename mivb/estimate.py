@@ -68,6 +68,14 @@ class Estimate:
     def __float__(self) -> float:
         return self.mi
 
+    def plot(self, path: str | None = None, ax: Any = None) -> Any:
+        """Draw the training curve, the held-out estimate and InfoNCE's ceiling on ``ax`` (a new
+        figure when None), writing it to ``path`` when given; returns the Axes. Needs matplotlib:
+        ``pip install "mivb[plot]"``."""
+        from .plotting import plot_estimate  # imported here so that ``import mivb`` never imports matplotlib
+
+        return plot_estimate(self, ax=ax, path=path)
+
     def __repr__(self) -> str:
         notes = f", notes={list(self.notes)}" if self.notes else ""
         return (f"Estimate(mi={self.mi:.4f} nats ± {self.stderr:.4f}, bound={self.bound!r}, "

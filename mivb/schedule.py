@@ -13,6 +13,15 @@ def check_positive_int(argument: str, value: object) -> int:
     return int(value)
 
 
+def feature_shape(argument: str, dim: object) -> tuple[int, ...]:
+    """One sample's shape from an int (a vector's size) or a shape tuple such as (C, H, W)."""
+    if isinstance(dim, (tuple, list)) and dim:
+        if all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in dim):
+            return tuple(int(d) for d in dim)
+        raise invalid(argument, "a positive integer or a shape of positive integers", dim)
+    return (check_positive_int(argument, dim),)
+
+
 def batch_schedule(rng: np.random.Generator, n: int, batch_size: int, steps: int) -> np.ndarray:
     """(steps, batch_size) sample indices: epochs of shuffled data, the ragged last batch dropped."""
     if batch_size > n:

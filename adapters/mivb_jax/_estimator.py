@@ -87,12 +87,24 @@ class MIEstimator:
         self.ema_decay = check_decay(ema_decay)
         if not isinstance(lr, (int, float)) or not lr > 0:
             raise invalid("lr", "a positive learning rate", lr)
-        self.optimizer = optax.adam(lr)
+        self.lr, self.optimizer = lr, optax.adam(lr)
         self.dims = (check_positive_int("dim_x", dim_x), check_positive_int("dim_z", dim_z))
         # The critic's non-array part (activations, layer structure), traced once without computing
         # anything; eqx.combine joins it with a state's params.
         skeleton = eqx.filter_eval_shape(build_critic, *self.dims, self.config, jax.random.key(0))
         _, self.static = eqx.partition(skeleton, lambda leaf: isinstance(leaf, jax.ShapeDtypeStruct))
+
+    def _identity(self) -> tuple:
+        return (type(self), self.dims, self.bound, tuple(sorted(self.bound_params.items())), self.config,
+                self.lr, self.ema_decay)
+
+    # Equal configurations share compiled code: train_steps and evaluate_batches take the estimator
+    # as a static argument, so a second estimate with the same settings does not compile again.
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MIEstimator) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
 
     def init(self, key: jax.Array) -> MIState:
         """A fresh critic (initialised as torch initialises ``nn.Linear``), Adam state and unset EMA."""

@@ -83,8 +83,8 @@ class MIEstimator(tf.Module):
         self.log_ema = tf.Variable(float("nan"), trainable=False, name="log_ema")
         self.optimizer = keras.optimizers.Adam(learning_rate=lr)
         self.optimizer.build(self.critic.trainable_variables)
-        self.negatives = tf.random.Generator.from_non_deterministic_state() if seed is None else \
-            tf.random.Generator.from_seed(seed)
+        generator = tf.random.Generator
+        self.negatives = generator.from_non_deterministic_state() if seed is None else generator.from_seed(seed)
 
     @property
     def training_variables(self) -> list:

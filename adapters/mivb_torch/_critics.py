@@ -3,7 +3,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mivb.critics import CriticConfig
+from mivb.critics import CriticConfig, uses_conv
 
 ACTIVATIONS = {
     "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU,
@@ -19,6 +19,26 @@ def mlp(dim_in: int, config: CriticConfig, dim_out: int) -> nn.Sequential:
     return nn.Sequential(*layers, nn.Linear(dim_in, dim_out))
 
 
+def conv_features(shape: tuple[int, ...], config: CriticConfig) -> tuple[nn.Sequential, int]:
+    """Stride-2 3x3 convolutions on (C, H, W) inputs, flattened; returns the stack and its width."""
+    layers: list[nn.Module] = []
+    channels = shape[0]
+    for width in config.channels:
+        layers += [nn.Conv2d(channels, width, 3, stride=2, padding=1), ACTIVATIONS[config.activation]()]
+        channels = width
+    stack = nn.Sequential(*layers, nn.Flatten())
+    with torch.no_grad():
+        width = stack(torch.zeros(1, *shape)).shape[1]
+    return stack, width
+
+
+def encoder(shape: tuple[int, ...], config: CriticConfig, dim_out: int) -> nn.Sequential:
+    if uses_conv(config, shape):
+        features, width = conv_features(shape, config)
+        return nn.Sequential(features, mlp(width, config, dim_out))
+    return nn.Sequential(nn.Flatten(), mlp(int(torch.tensor(shape).prod()), config, dim_out))
+
+
 def shifted(z: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
     """``z[(i + shifts[k]) % n]`` for every row i and shift k: shape (n, K, ...)."""
     n = z.shape[0]
@@ -27,27 +47,34 @@ def shifted(z: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
 
 
 class JointCritic(nn.Module):
-    def __init__(self, dim_x: int, dim_z: int, config: CriticConfig):
-        super().__init__()
-        self.net = mlp(dim_x + dim_z, config, 1)
+    """An MLP on the pair; images are first encoded to ``embedding`` features each."""
 
-    def pair_scores(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([x, z], dim=-1)).squeeze(-1)
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig):
+        super().__init__()
+        self.f = encoder(shape_x, config, config.embedding) if uses_conv(config, shape_x) else nn.Flatten()
+        self.g = encoder(shape_z, config, config.embedding) if uses_conv(config, shape_z) else nn.Flatten()
+        width = sum(config.embedding if uses_conv(config, s) else int(torch.tensor(s).prod()) for s in (shape_x, shape_z))
+        self.net = mlp(width, config, 1)
+
+    def pair_scores(self, fx: torch.Tensor, gz: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([fx, gz], dim=-1)).squeeze(-1)
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        n = x.shape[0]
-        return self.pair_scores(x[:, None, :].expand(n, n, -1), z[None, :, :].expand(n, n, -1))
+        fx, gz = self.f(x), self.g(z)
+        n = fx.shape[0]
+        return self.pair_scores(fx[:, None, :].expand(n, n, -1), gz[None, :, :].expand(n, n, -1))
 
     def sampled(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        fx, gz = self.f(x), self.g(z)
         k = shifts.shape[0]
-        return self.pair_scores(x, z), self.pair_scores(x[:, None, :].expand(-1, k, -1), shifted(z, shifts))
+        return self.pair_scores(fx, gz), self.pair_scores(fx[:, None, :].expand(-1, k, -1), shifted(gz, shifts))
 
 
 class SeparableCritic(nn.Module):
-    def __init__(self, dim_x: int, dim_z: int, config: CriticConfig):
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig):
         super().__init__()
-        self.f = mlp(dim_x, config, config.embedding)
-        self.g = mlp(dim_z, config, config.embedding)
+        self.f = encoder(shape_x, config, config.embedding)
+        self.g = encoder(shape_z, config, config.embedding)
 
     def embed(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.f(x), self.g(z)
@@ -62,8 +89,8 @@ class SeparableCritic(nn.Module):
 
 
 class BilinearCritic(SeparableCritic):
-    def __init__(self, dim_x: int, dim_z: int, config: CriticConfig):
-        super().__init__(dim_x, dim_z, config)
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig):
+        super().__init__(shape_x, shape_z, config)
         self.w = nn.Parameter(torch.eye(config.embedding))
 
     def embed(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,5 +100,5 @@ class BilinearCritic(SeparableCritic):
 CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic}
 
 
-def build_critic(dim_x: int, dim_z: int, config: CriticConfig) -> nn.Module:
-    return CRITICS[config.kind](dim_x, dim_z, config)
+def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig) -> nn.Module:
+    return CRITICS[config.kind](shape_x, shape_z, config)

@@ -11,7 +11,7 @@ from mivb.clipping import clip_scale, global_norm
 from mivb.critics import CriticConfig, check_negative_samples, critic_config
 from mivb.ema import EmaState, check_decay
 from mivb.errors import invalid
-from mivb.schedule import batch_schedule, check_positive_int
+from mivb.schedule import batch_schedule, check_positive_int, feature_shape
 from mivb.scores import split_full_matrix
 
 from ._critics import build_critic
@@ -32,7 +32,7 @@ class MIEstimator(nn.Module):
     The critic, MINE's EMA (buffer ``log_ema``) and the optimiser state are all in ``state_dict``.
 
     Args:
-        dim_x, dim_z: feature sizes of x and z.
+        dim_x, dim_z: feature sizes of x and z, or their shapes per sample ((C, H, W) for images).
         bound: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js`` or ``smile``.
         critic: ``"joint"``, ``"separable"``, ``"bilinear"``, a mapping or a ``mivb.CriticConfig``.
         lr: the critic's Adam learning rate.
@@ -52,8 +52,8 @@ class MIEstimator(nn.Module):
 
     def __init__(
         self,
-        dim_x: int,
-        dim_z: int,
+        dim_x: int | tuple[int, ...],
+        dim_z: int | tuple[int, ...],
         *,
         bound: str = "mine",
         critic: str | CriticConfig | dict[str, Any] = "separable",
@@ -67,7 +67,7 @@ class MIEstimator(nn.Module):
         self.bound_params.pop("log_ema", None)
         self.config = critic_config(critic)
         self.ema_decay = check_decay(ema_decay)
-        self.critic = build_critic(check_positive_int("dim_x", dim_x), check_positive_int("dim_z", dim_z), self.config)
+        self.critic = build_critic(feature_shape("dim_x", dim_x), feature_shape("dim_z", dim_z), self.config)
         self.register_buffer("log_ema", torch.tensor(float("nan")))
         self.optimizer = torch.optim.Adam(self.critic.parameters(), lr=lr)
 

@@ -29,7 +29,7 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             self.estimator = MIEstimator(
-                x.shape[1], z.shape[1], bound=config.bound, critic=config.critic,
+                x.shape[1:], z.shape[1:], bound=config.bound, critic=config.critic,
                 lr=config.learning_rate, ema_decay=config.ema_decay, **config.bound_params,
             ).to(self.device)
         self.x, self.z = self._put(x), self._put(z)

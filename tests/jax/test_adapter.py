@@ -99,7 +99,7 @@ def test_apply_and_update_under_jit_return_the_bound_of_the_critic_scores(critic
         assert float(mi) == approx32(reference.value("infonce", *reference.split(full_scores(estimator, state, x, z))))
     assert float(mi_for_grads) == float(mi)
     new_state, value = jax.jit(estimator.update)(state, x, z)
-    assert float(value) == float(mi)  # the value before the step, on the same negatives as apply
+    assert float(value) == approx32(float(mi))  # the value before the step, on the same negatives as apply
     assert float(estimator.apply(new_state, x, z).mi) > float(mi)  # one Adam step up the bound
     assert jax.tree_util.tree_structure(new_state) == jax.tree_util.tree_structure(state)
 
@@ -112,8 +112,8 @@ def test_sampled_negatives_are_the_shifted_entries_of_the_full_matrix():
     pos, neg = estimator.scores(state, x, z, shifts)
     matrix = np.asarray(critic_matrix(estimator, state.params, x, z))
     rows = np.arange(8)[:, None]
-    np.testing.assert_allclose(pos, np.diag(matrix), rtol=1e-6)
-    np.testing.assert_allclose(neg, matrix[rows, (rows + np.asarray(shifts)) % 8], rtol=1e-6)
+    np.testing.assert_allclose(pos, np.diag(matrix), rtol=RTOL_FLOAT32, atol=1e-6)
+    np.testing.assert_allclose(neg, matrix[rows, (rows + np.asarray(shifts)) % 8], rtol=RTOL_FLOAT32, atol=1e-6)
     np.testing.assert_array_equal(shifted(jnp.arange(8), shifts), (rows + np.asarray(shifts)) % 8)
 
 
@@ -182,13 +182,13 @@ def test_states_are_pytrees_vmap_over_an_ensemble_and_round_trip_through_numpy()
     for member in range(3):
         state = jax.tree_util.tree_map(lambda leaf: leaf[member], states)
         assert float(ensemble[member]) == approx32(float(estimator.apply(state, x, z).mi))
-    state = jax.tree_util.tree_map(lambda leaf: leaf[0], states)
+    state, update = jax.tree_util.tree_map(lambda leaf: leaf[0], states), jax.jit(estimator.update)
     for step in range(3):
-        state, _ = estimator.update(state, *batch(seed=step))
+        state, _ = update(state, *batch(seed=step))
     leaves, treedef = jax.tree_util.tree_flatten(state)
     restored = jax.tree_util.tree_unflatten(treedef, [jnp.asarray(np.asarray(leaf)) for leaf in leaves])
-    after, value = estimator.update(state, x, z)
-    after_restored, value_restored = estimator.update(restored, x, z)
+    after, value = update(state, x, z)
+    after_restored, value_restored = update(restored, x, z)
     assert float(value_restored) == float(value)
     assert float(after_restored.log_ema) == float(after.log_ema)
 
@@ -233,6 +233,8 @@ def test_trainer_compiles_one_scan_per_chunk_length(monkeypatch):
     result = mivb.estimate(x, z, backend="jax", bound="mine", steps=250, batch_size=32, seed=0)
     assert len(result.history) == 250
     assert len(traces) == 2  # chunks of 100, 100 and 50 steps: two scan lengths, two traces
+    mivb.estimate(x, z, backend="jax", bound="mine", steps=250, batch_size=32, seed=1)
+    assert len(traces) == 2  # the same settings again: compiled code is reused
 
 
 def test_train_steps_is_the_same_as_updating_step_by_step():
@@ -261,7 +263,7 @@ def test_devices_are_resolved_or_refused_clearly():
         assert resolve_device("cuda") == gpus[0]
     else:
         with pytest.raises(mivb.InvalidArgumentError, match="JAX sees no GPU"):
-            mivb.estimate(*mivb.correlated_gaussians(100, 1, 0.5)[:2], backend="jax", device="cuda", steps=1)
+            mivb.estimate(*mivb.correlated_gaussians(100, 1, 0.5)[:2], backend="jax", device="cuda", batch_size=8)
 
 
 def test_float64_needs_jax_64_bit_mode_and_is_never_rounded_silently():
@@ -296,7 +298,7 @@ def test_critics_match_the_configuration():
     config = CriticConfig(kind="bilinear", hidden=(8, 4), activation="gelu", embedding=5)
     critic = build_critic(2, 3, config, jax.random.key(0))
     assert critic(jnp.ones((6, 2)), jnp.ones((7, 3))).shape == (6, 7)
-    widths = [leaf.shape for leaf in jax.tree_util.tree_leaves(critic.f) if leaf.ndim == 2]
+    widths = [leaf.shape for leaf in jax.tree_util.tree_leaves(eqx.filter(critic.f, eqx.is_array)) if leaf.ndim == 2]
     assert widths == [(8, 2), (4, 8), (5, 4)]
     np.testing.assert_array_equal(critic.w, np.eye(5))
     bound = 1.0 / np.sqrt(2)  # torch.nn.Linear's initialisation: U(-1/sqrt(fan_in), 1/sqrt(fan_in))

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import mivb_tensorflow  # before TensorFlow, as users would: it sets TensorFlow's import-time options
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -11,7 +12,6 @@ import tensorflow as tf
 import mivb
 from mivb import reference
 from mivb.critics import CriticConfig
-import mivb_tensorflow
 from mivb_tensorflow import MIEstimator, adaptive_clip_scale, build_critic
 from mivb_tensorflow._critics import shifted
 

@@ -1,0 +1,150 @@
+"""Plots of estimates: the training curve, the held-out estimate, the InfoNCE ceiling and the truth.
+
+matplotlib is imported here only when something is drawn, so ``import mivb`` never needs it.
+Figures written to a file are drawn on a bare Figure with the Agg canvas, which works without a
+display and leaves pyplot's global state (and an interactive session's backend) alone.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+
+from .errors import MivbError, invalid, unknown_name
+
+if TYPE_CHECKING:
+    from .estimate import Estimate
+
+PLOT_INSTALL = 'pip install "mivb[plot]"'
+UNIT_SCALES = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
+SMOOTHING_WINDOWS = 50  # the moving average spans 1/50 of training
+PANEL_SIZE = (5.0, 3.6)  # inches per panel
+DPI = 120
+
+
+class PlottingNotAvailableError(MivbError, ImportError):
+    """matplotlib is not installed; the message names the ``pip install`` that adds it."""
+
+
+def check_plot_path(path: str | Path) -> Path:
+    """Fail before a long training run rather than after it: matplotlib must be installed, the
+    suffix a format matplotlib writes, and the folder must exist."""
+    _require_matplotlib()
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    path = Path(path)
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix.lstrip(".").lower() not in formats:
+        raise invalid("plot", f"a file name ending in a format matplotlib writes ({', '.join(sorted(formats))})",
+                      str(path))
+    if not path.parent.is_dir():
+        raise invalid("plot", "a file in an existing folder", str(path))
+    return path
+
+
+def plot_estimate(result: Estimate, ax: Any = None, truth: float | None = None, *, units: str = "nats",
+                  path: str | Path | None = None) -> Any:
+    """Draw one estimate: the training value per step (and its moving average), the held-out
+    estimate with its standard error, InfoNCE's ceiling log(K + 1), and ``truth`` (nats) when known.
+
+    Draws on ``ax``, or on a new figure when None; with ``path``, also writes the figure there.
+    Returns the matplotlib Axes.
+    """
+    scale = _unit_scale(units)
+    path = None if path is None else check_plot_path(path)
+    if ax is None:
+        _, (ax,) = _figure(1, path is not None)
+    _draw(ax, result, truth, scale, units)
+    if path is not None:
+        ax.figure.savefig(path, dpi=DPI)
+    return ax
+
+
+def plot_demo(results: Sequence[Estimate], truth: float, path: str | Path) -> Path:
+    """Write one panel per bound (training curve, held-out estimate, truth) side by side, on a
+    shared value axis so the bounds compare at a glance."""
+    path = check_plot_path(path)
+    figure, axes = _figure(len(results), True)
+    for ax, result in zip(axes, results):
+        _draw(ax, result, truth, 1.0, "nats")
+    lows, highs = zip(*(ax.get_ylim() for ax in axes))
+    for ax in axes:
+        ax.set_ylim(min(lows), max(highs))
+    figure.suptitle(f"Correlated Gaussians, true I(X; Z) = {truth:.3f} nats")
+    figure.savefig(path, dpi=DPI)
+    return path
+
+
+def _require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise PlottingNotAvailableError(f"plotting needs matplotlib: {PLOT_INSTALL}") from None
+
+
+def _unit_scale(units: str) -> float:
+    if units not in UNIT_SCALES:
+        raise unknown_name("units", units, UNIT_SCALES)
+    return UNIT_SCALES[units]
+
+
+def _figure(panels: int, for_file: bool) -> tuple[Any, list[Any]]:
+    _require_matplotlib()
+    size = (PANEL_SIZE[0] * panels, PANEL_SIZE[1])
+    if for_file:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        figure = Figure(figsize=size, layout="constrained")
+        FigureCanvasAgg(figure)
+        axes = figure.subplots(1, panels, squeeze=False)
+    else:
+        import matplotlib.pyplot as plt
+
+        figure, axes = plt.subplots(1, panels, figsize=size, squeeze=False, layout="constrained")
+    return figure, list(axes[0])
+
+
+def _draw(ax: Any, result: Estimate, truth: float | None, scale: float, units: str) -> None:
+    history = np.where(np.isfinite(result.history), result.history, np.nan) * scale
+    steps = np.arange(1, len(history) + 1)
+    ax.plot(steps, history, color="C0", alpha=0.35, linewidth=0.8, label="training batches")
+    window = len(history) // SMOOTHING_WINDOWS
+    if window >= 2:
+        smoothed = np.convolve(history, np.full(window, 1.0 / window), mode="valid")
+        ax.plot(steps[window - 1:], smoothed, color="C0", label="training, moving average")
+    levels = []
+    mi, stderr = result.mi * scale, result.stderr * scale
+    if math.isfinite(mi):
+        ax.axhline(mi, color="C1", linewidth=2, label=f"held-out estimate {mi:.3f} ± {stderr:.3f}")
+        levels.append(mi)
+        if math.isfinite(stderr):
+            ax.axhspan(mi - stderr, mi + stderr, color="C1", alpha=0.25, linewidth=0)
+    if result.ceiling is not None:
+        ceiling = result.ceiling * scale
+        ax.axhline(ceiling, color="0.4", linestyle="--", label=f"InfoNCE ceiling log(K + 1) = {ceiling:.3f}")
+        levels.append(ceiling)
+    if truth is not None:
+        ax.axhline(truth * scale, color="black", linestyle=":", label=f"true MI {truth * scale:.3f}")
+        levels.append(truth * scale)
+    if result.diverged_at is not None:
+        ax.axvline(result.diverged_at, color="C3", linestyle="-.", label=f"diverged at step {result.diverged_at}")
+    ax.set_ylim(*_value_range(history, levels))
+    ax.set(title=f"{result.bound} ({result.backend})", xlabel="training step", ylabel=f"bound ({units})")
+    ax.legend(loc="lower right", fontsize="small")
+
+
+def _value_range(history: np.ndarray, levels: list[float]) -> tuple[float, float]:
+    """Limits that show the lines and the bulk of the curve: the first steps of dv or nwj can sit
+    orders of magnitude below the rest and would flatten everything else."""
+    finite = history[np.isfinite(history)]
+    values = levels + ([float(np.percentile(finite, 1)), float(np.percentile(finite, 99.5))] if finite.size else [])
+    if not values:
+        return -1.0, 1.0
+    low, high = min(values), max(values)
+    pad = 0.08 * (high - low) or 0.5
+    return low - pad, high + pad
+
