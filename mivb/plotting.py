@@ -22,6 +22,7 @@ PLOT_INSTALL = 'pip install "mivb[plot]"'
 UNIT_SCALES = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
 SMOOTHING_WINDOWS = 50  # the moving average spans 1/50 of training
 PANEL_SIZE = (5.0, 3.6)  # inches per panel
+PANELS_PER_ROW = 3
 DPI = 120
 
 
@@ -66,6 +67,8 @@ def plot_estimate(result: Estimate, ax: Any = None, truth: float | None = None, 
 def plot_demo(results: Sequence[Estimate], truth: float, path: str | Path) -> Path:
     """Write one panel per bound (training curve, held-out estimate, truth) side by side, on a
     shared value axis so the bounds compare at a glance."""
+    if not results:
+        raise invalid("results", "at least one estimate to plot", results)
     path = check_plot_path(path)
     figure, axes = _figure(len(results), True)
     for ax, result in zip(axes, results):
@@ -93,19 +96,24 @@ def _unit_scale(units: str) -> float:
 
 def _figure(panels: int, for_file: bool) -> tuple[Any, list[Any]]:
     _require_matplotlib()
-    size = (PANEL_SIZE[0] * panels, PANEL_SIZE[1])
+    columns = min(panels, PANELS_PER_ROW)
+    rows = -(-panels // columns)
+    size = (PANEL_SIZE[0] * columns, PANEL_SIZE[1] * rows)
     if for_file:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         figure = Figure(figsize=size, layout="constrained")
         FigureCanvasAgg(figure)
-        axes = figure.subplots(1, panels, squeeze=False)
+        axes = figure.subplots(rows, columns, squeeze=False)
     else:
         import matplotlib.pyplot as plt
 
-        figure, axes = plt.subplots(1, panels, figsize=size, squeeze=False, layout="constrained")
-    return figure, list(axes[0])
+        figure, axes = plt.subplots(rows, columns, figsize=size, squeeze=False, layout="constrained")
+    axes = list(axes.flat)
+    for unused in axes[panels:]:
+        unused.remove()
+    return figure, axes[:panels]
 
 
 def _draw(ax: Any, result: Estimate, truth: float | None, scale: float, units: str) -> None:

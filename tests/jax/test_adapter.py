@@ -139,13 +139,13 @@ def test_mine_gradient_divides_by_the_moving_average_as_this_batch_would_update_
     state = estimator.init(jax.random.key(3))
     x0, z0 = batch(seed=0)
     first_neg = reference.split(full_scores(estimator, state, x0, z0))[1]
-    state, _ = estimator.update(state, x0, z0)
+    state, _ = jax.jit(estimator.update)(state, x0, z0)
     x, z = batch(seed=1)
     matrix = full_scores(estimator, state, x, z)
     log_ema = reference.ema_after([first_neg, reference.split(matrix)[1]], 0.5)
-    grads = jax.grad(lambda p: estimator.apply(state._replace(params=p), x, z).mi_for_grads)(state.params)
-    _, pullback = jax.vjp(lambda p: critic_matrix(estimator, p, x, z), state.params)
-    (expected,) = pullback(jnp.asarray(reference.full_matrix_gradient("mine", matrix, log_ema), jnp.float32))
+    grads = jax.jit(jax.grad(lambda p: estimator.apply(state._replace(params=p), x, z).mi_for_grads))(state.params)
+    chained = jnp.asarray(reference.full_matrix_gradient("mine", matrix, log_ema), jnp.float32)
+    (expected,) = jax.jit(lambda p: jax.vjp(lambda q: critic_matrix(estimator, q, x, z), p)[1](chained))(state.params)
     for got, want in zip(jax.tree_util.tree_leaves(grads), jax.tree_util.tree_leaves(expected)):
         assert_close32(got, want)
 
@@ -160,8 +160,8 @@ def test_adaptive_clip_scale_of_two_gradient_pytrees_matches_the_reference():
     def model(p):
         return x @ p["w"] + p["b"]
 
-    grads_loss = jax.grad(lambda p: 1e-3 * jnp.mean(model(p) ** 2))(params)
-    grads_mi = jax.grad(lambda p: estimator.apply(state, model(p), z).mi_for_grads)(params)
+    grads_loss = jax.jit(jax.grad(lambda p: 1e-3 * jnp.mean(model(p) ** 2)))(params)
+    grads_mi = jax.jit(jax.grad(lambda p: estimator.apply(state, model(p), z).mi_for_grads))(params)
     scale = jax.jit(adaptive_clip_scale)(grads_loss, grads_mi)
     leaves = [[np.asarray(g) for g in jax.tree_util.tree_leaves(grads)] for grads in (grads_loss, grads_mi)]
     assert float(scale) == approx32(reference.clip_scale(*leaves))
