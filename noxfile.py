@@ -1,22 +1,24 @@
 """Test sessions: each backend in its own virtualenv, so each proves it needs only its own extra."""
 
-import os
-
 import nox
 
-nox.options.sessions = ["tests", "conformance"]
+nox.options.sessions = ["tests", "conformance", "examples"]
 nox.options.default_venv_backend = "venv"
 
 # torch on 2 cores: its default thread pool made training 10 to 100 times slower here.
 ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-EXTRAS = {"numpy": "test", "torch": "torch,test"}
+EXTRAS = {"numpy": "test", "torch": "torch,test", "tensorflow": "tensorflow,test"}
+# Unit tests per backend: the core's own tests run beside torch, the reference training backend.
+UNIT_TESTS = {"torch": ["tests", "--ignore=tests/tensorflow_adapter", "--ignore=tests/examples"],
+              "tensorflow": ["tests/tensorflow_adapter"]}
 
 
 @nox.session
-def tests(session: nox.Session) -> None:
-    """Core and adapter unit tests, with torch installed."""
-    session.install("-e", ".[torch,test]")
-    session.run("pytest", "tests", *session.posargs, env=ENV)
+@nox.parametrize("backend", list(UNIT_TESTS))
+def tests(session: nox.Session, backend: str) -> None:
+    """Unit tests of the core and of one adapter."""
+    session.install("-e", f".[{EXTRAS[backend]},plot]")
+    session.run("pytest", *UNIT_TESTS[backend], *session.posargs, env=ENV)
 
 
 @nox.session
@@ -25,3 +27,10 @@ def conformance(session: nox.Session, backend: str) -> None:
     """The shared conformance suite against the NumPy reference, for one backend."""
     session.install("-e", f".[{EXTRAS[backend]}]")
     session.run("pytest", "conformance", f"--backend={backend}", *session.posargs, env=ENV)
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Every example's --quick mode, which asserts its qualitative result."""
+    session.install("-e", ".[torch,tensorflow,plot,test]")
+    session.run("pytest", "tests/examples", *session.posargs, env=ENV)

@@ -13,8 +13,9 @@ import math
 import sys
 import time
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from . import __version__
 from .backends import _installed, available_backends, registered
@@ -24,8 +25,7 @@ from .data import correlated_gaussians, rho_for_mi
 from .datafiles import FORMATS, load_array
 from .errors import MivbError, invalid
 from .estimate import Estimate, estimate
-from .plotting import (PLOT_INSTALL, UNIT_SCALES, PlottingNotAvailableError, check_plot_path, plot_demo,
-                       plot_estimate)
+from .plotting import PLOT_INSTALL, UNIT_SCALES, PlottingNotAvailableError, check_plot_path, plot_demo, plot_estimate
 from .schedule import check_positive_int
 
 # The command's defaults are estimate()'s own, so the two can never disagree.
@@ -63,7 +63,7 @@ def steps_for_epochs(epochs: float, n: int, batch_size: int) -> int:
     ``mivb.schedule.batch_schedule`` draws (the ragged last batch of an epoch is dropped)."""
     if not (math.isfinite(epochs) and epochs > 0):
         raise invalid("epochs", "a positive number of passes over the training split", epochs)
-    n_train = n - int(round(n * DEFAULTS["test_fraction"]))
+    n_train = n - round(n * DEFAULTS["test_fraction"])
     batches_per_epoch = n_train // check_positive_int("batch_size", batch_size)
     return max(1, math.ceil(epochs * batches_per_epoch))
 
@@ -175,11 +175,13 @@ def parser() -> argparse.ArgumentParser:
 
 def _add_estimate(commands: Any) -> None:
     files = ", ".join(FORMATS)
+    held_out = DEFAULTS["test_fraction"]
     run = commands.add_parser(
         "estimate", help="estimate I(X; Z) in nats (or bits) from paired samples in two files",
         description=f"Estimate I(X; Z) from paired samples: row i of X goes with row i of Z. Files: {files} "
                     "(name an array of an archive as file.npz:name; a CSV may have one header line). "
-                    "A critic trains on 80%% of the pairs; the estimate is the bound on the other 20%%.")
+                    f"A critic trains on {1 - held_out:.0%} of the pairs; the estimate is the bound on the other "
+                    f"{held_out:.0%}.")
     run.add_argument("x", metavar="X", help=f"the samples of X ({files})")
     run.add_argument("z", metavar="Z", help=f"the samples of Z, as many as X ({files})")
     run.add_argument("--bound", default=DEFAULTS["bound"], help=f"{', '.join(BOUNDS)} (default: %(default)s)")
@@ -197,7 +199,8 @@ def _add_estimate(commands: Any) -> None:
     run.add_argument("--device", default=None, help="cpu (default) or a GPU such as cuda")
     run.add_argument("--seed", type=int, default=None, help="makes the result reproducible (default: drawn, "
                      "and printed)")
-    run.add_argument("--units", choices=sorted(UNIT_SCALES), default="nats")
+    run.add_argument("--units", choices=sorted(UNIT_SCALES), default="nats", help="of the printed estimate "
+                     "(default: %(default)s)")
     run.add_argument("--json", action="store_true", help="print the result as JSON, with its full configuration")
     run.add_argument("--plot", metavar="FILE", default=None,
                      help="write the training curve and the held-out estimate (.png, .pdf, .svg, ...)")

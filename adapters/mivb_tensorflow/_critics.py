@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import math
+
 import keras
 import tensorflow as tf
 
-from mivb.critics import CriticConfig
+from mivb.critics import CriticConfig, uses_conv
 
 
 def activation(name: str) -> keras.layers.Layer:
@@ -16,11 +18,34 @@ def dense(width: int, seeds: keras.random.SeedGenerator | None) -> keras.layers.
     return keras.layers.Dense(width, kernel_initializer=keras.initializers.GlorotUniform(seeds))
 
 
-def mlp(dim_in: int, config: CriticConfig, dim_out: int, seeds: keras.random.SeedGenerator | None) -> keras.Sequential:
-    layers: list[keras.layers.Layer] = [keras.Input((dim_in,))]
+def mlp_layers(config: CriticConfig, dim_out: int, seeds: keras.random.SeedGenerator | None) -> list:
+    layers: list[keras.layers.Layer] = []
     for width in config.hidden:
         layers += [dense(width, seeds), activation(config.activation)]
-    return keras.Sequential([*layers, dense(dim_out, seeds)])
+    return [*layers, dense(dim_out, seeds)]
+
+
+def conv_layers(config: CriticConfig, seeds: keras.random.SeedGenerator | None) -> list:
+    """Stride-2 3x3 convolutions on channels-last (H, W, C) images, the layout of Keras and TensorFlow."""
+    layers: list[keras.layers.Layer] = []
+    for width in config.channels:
+        layers += [keras.layers.Conv2D(width, 3, strides=2, padding="same",
+                                       kernel_initializer=keras.initializers.GlorotUniform(seeds)),
+                   activation(config.activation)]
+    return layers
+
+
+def encoder(shape: tuple[int, ...], config: CriticConfig, dim_out: int, seeds) -> keras.Sequential:
+    """One sample of ``shape`` to ``dim_out`` features: convolutions first for images, then the MLP."""
+    convs = conv_layers(config, seeds) if uses_conv(config, shape) else []
+    return keras.Sequential([keras.Input(shape), *convs, keras.layers.Flatten(), *mlp_layers(config, dim_out, seeds)])
+
+
+def pair_features(shape: tuple[int, ...], config: CriticConfig, seeds) -> tuple[keras.Sequential, int]:
+    """What a joint critic concatenates: images encoded to ``embedding`` features, vectors as they are."""
+    if uses_conv(config, shape):
+        return encoder(shape, config, config.embedding, seeds), config.embedding
+    return keras.Sequential([keras.Input(shape), keras.layers.Flatten()]), math.prod(shape)
 
 
 def shifted(z: tf.Tensor, shifts: tf.Tensor) -> tf.Tensor:
@@ -30,30 +55,35 @@ def shifted(z: tf.Tensor, shifts: tf.Tensor) -> tf.Tensor:
 
 
 class JointCritic(keras.layers.Layer):
-    def __init__(self, dim_x: int, dim_z: int, config: CriticConfig, seeds=None):
+    """An MLP on the pair; images are first encoded to ``embedding`` features each."""
+
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, seeds=None):
         super().__init__()
-        self.net = mlp(dim_x + dim_z, config, 1, seeds)
+        (self.f, width_x), (self.g, width_z) = (pair_features(s, config, seeds) for s in (shape_x, shape_z))
+        self.net = keras.Sequential([keras.Input((width_x + width_z,)), *mlp_layers(config, 1, seeds)])
         self.built = True
 
-    def pair_scores(self, x: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
+    def pair_scores(self, fx: tf.Tensor, gz: tf.Tensor) -> tf.Tensor:
         """Scores of pairs laid out along any leading axes; the network itself sees a flat batch."""
-        pairs = tf.concat([x, z], axis=-1)
+        pairs = tf.concat([fx, gz], axis=-1)
         return tf.reshape(self.net(tf.reshape(pairs, [-1, pairs.shape[-1]])), tf.shape(pairs)[:-1])
 
     def call(self, x: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
-        n = tf.shape(x)[0]
-        return self.pair_scores(tf.repeat(x[:, None, :], n, axis=1), tf.repeat(z[None, :, :], n, axis=0))
+        fx, gz = self.f(x), self.g(z)
+        n = tf.shape(fx)[0]
+        return self.pair_scores(tf.repeat(fx[:, None, :], n, axis=1), tf.repeat(gz[None, :, :], n, axis=0))
 
     def sampled(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        fx, gz = self.f(x), self.g(z)
         k = tf.shape(shifts)[0]
-        return self.pair_scores(x, z), self.pair_scores(tf.repeat(x[:, None, :], k, axis=1), shifted(z, shifts))
+        return self.pair_scores(fx, gz), self.pair_scores(tf.repeat(fx[:, None, :], k, axis=1), shifted(gz, shifts))
 
 
 class SeparableCritic(keras.layers.Layer):
-    def __init__(self, dim_x: int, dim_z: int, config: CriticConfig, seeds=None):
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, seeds=None):
         super().__init__()
-        self.f = mlp(dim_x, config, config.embedding, seeds)
-        self.g = mlp(dim_z, config, config.embedding, seeds)
+        self.f = encoder(shape_x, config, config.embedding, seeds)
+        self.g = encoder(shape_z, config, config.embedding, seeds)
         self.built = True
 
     def embed(self, x: tf.Tensor, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -69,8 +99,8 @@ class SeparableCritic(keras.layers.Layer):
 
 
 class BilinearCritic(SeparableCritic):
-    def __init__(self, dim_x: int, dim_z: int, config: CriticConfig, seeds=None):
-        super().__init__(dim_x, dim_z, config, seeds)
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, seeds=None):
+        super().__init__(shape_x, shape_z, config, seeds)
         self.w = self.add_weight(shape=(config.embedding, config.embedding), initializer="identity", name="w")
 
     def embed(self, x: tf.Tensor, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -80,7 +110,8 @@ class BilinearCritic(SeparableCritic):
 CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic}
 
 
-def build_critic(dim_x: int, dim_z: int, config: CriticConfig, seed: int | None = None) -> keras.layers.Layer:
+def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig,
+                 seed: int | None = None) -> keras.layers.Layer:
     """The critic ``config`` describes; ``seed`` fixes its initial weights without touching global seeds."""
     seeds = None if seed is None else keras.random.SeedGenerator(seed)
-    return CRITICS[config.kind](dim_x, dim_z, config, seeds)
+    return CRITICS[config.kind](shape_x, shape_z, config, seeds)

@@ -11,7 +11,7 @@ from mivb.clipping import clip_scale, global_norm
 from mivb.critics import CriticConfig, check_negative_samples, critic_config
 from mivb.ema import EmaState, check_decay
 from mivb.errors import invalid
-from mivb.schedule import batch_schedule, check_positive_int
+from mivb.schedule import batch_schedule, check_positive_int, feature_shape
 from mivb.scores import split_full_matrix
 
 from ._critics import build_critic
@@ -34,7 +34,7 @@ class MIEstimator(tf.Module):
     ``tf.train.Checkpoint(estimator=...)``. Batches need a static size N inside ``tf.function``.
 
     Args:
-        dim_x, dim_z: feature sizes of x and z.
+        dim_x, dim_z: feature sizes of x and z, or their shapes per sample ((H, W, C) for images).
         bound: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js`` or ``smile``.
         critic: ``"joint"``, ``"separable"``, ``"bilinear"``, a mapping or a ``mivb.CriticConfig``.
         lr: the critic's Adam learning rate.
@@ -61,8 +61,8 @@ class MIEstimator(tf.Module):
 
     def __init__(
         self,
-        dim_x: int,
-        dim_z: int,
+        dim_x: int | tuple[int, ...],
+        dim_z: int | tuple[int, ...],
         *,
         bound: str = "mine",
         critic: str | CriticConfig | dict[str, Any] = "separable",
@@ -78,8 +78,7 @@ class MIEstimator(tf.Module):
         self.bound_params = params  # complete before assignment: tf.Module tracks the dict from then on
         self.config = critic_config(critic)
         self.ema_decay = check_decay(ema_decay)
-        dim_x, dim_z = check_positive_int("dim_x", dim_x), check_positive_int("dim_z", dim_z)
-        self.critic = build_critic(dim_x, dim_z, self.config, seed)
+        self.critic = build_critic(feature_shape("dim_x", dim_x), feature_shape("dim_z", dim_z), self.config, seed)
         self.log_ema = tf.Variable(float("nan"), trainable=False, name="log_ema")
         self.optimizer = keras.optimizers.Adam(learning_rate=lr)
         self.optimizer.build(self.critic.trainable_variables)

@@ -32,7 +32,7 @@ class Trainer:
         self.device = resolve_device(config.device)
         with tf.device(self.device):
             self.estimator = MIEstimator(
-                x.shape[1], z.shape[1], bound=config.bound, critic=config.critic, lr=config.learning_rate,
+                x.shape[1:], z.shape[1:], bound=config.bound, critic=config.critic, lr=config.learning_rate,
                 ema_decay=config.ema_decay, seed=config.seed, **config.bound_params,
             )
         self.x, self.z = self._put(x), self._put(z)
@@ -57,4 +57,5 @@ class Trainer:
 
     def evaluate(self, x: np.ndarray, z: np.ndarray, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
         with tf.device(self.device):
-            return self.estimator.batch_values(self._put(x), self._put(z), self._put(batches), self._put(shifts)).numpy()
+            values = self.estimator.batch_values(self._put(x), self._put(z), self._put(batches), self._put(shifts))
+        return values.numpy()

@@ -55,7 +55,7 @@ def test_bounds_in_tf_function_and_xla_match_the_reference_without_retracing(nam
 
 @pytest.mark.parametrize("kind", ["joint", "separable", "bilinear"])
 def test_sampled_negatives_are_the_shifted_entries_of_the_full_matrix(kind):
-    critic = build_critic(2, 3, CriticConfig(kind=kind, hidden=(8,), embedding=4), seed=0)
+    critic = build_critic((2,), (3,), CriticConfig(kind=kind, hidden=(8,), embedding=4), seed=0)
     x, z = tf.random.stateless_normal((6, 2), (1, 2)), tf.random.stateless_normal((6, 3), (3, 4))
     matrix = critic(x, z).numpy()
     shifts = tf.constant([1, 4, 5])
@@ -222,6 +222,19 @@ def test_sampled_negatives_train_through_the_trainer_with_a_short_last_chunk():
     result = mivb.estimate(x, z, backend="tensorflow", critic="joint", negative_samples=4, steps=150,
                            batch_size=32, seed=0)
     assert result.history.shape == (150,) and np.all(np.isfinite(result.history)) and result.mi > 0.2
+
+
+def test_conv_critic_estimates_the_mi_of_channels_last_images():
+    x, z, true_mi = mivb.data.gaussian_images(3000, 3, mivb.data.rho_for_mi(3, 1.0), size=12, channels_last=True)
+    assert x.shape == (3000, 12, 12, 1)
+    critic = {"kind": "separable", "encoder": "conv", "channels": (8, 16), "hidden": (64,), "embedding": 16}
+    result = mivb.estimate(x, z, backend="tensorflow", critic=critic, steps=400, batch_size=64, seed=0)
+    assert abs(result.mi - true_mi) < 0.3, result
+    joint = MIEstimator((12, 12, 1), (12, 12, 1), critic={**critic, "kind": "joint", "negative_samples": 3}, seed=0)
+    pos, neg = joint.scores(tf.constant(x[:8]), tf.constant(z[:8]))
+    assert pos.shape == (8,) and neg.shape == (8, 3)
+    with pytest.raises(mivb.InvalidArgumentError, match="for a conv encoder"):
+        MIEstimator(3, 3, critic="conv")
 
 
 def test_trainer_restores_a_snapshot_exactly():

@@ -1,0 +1,264 @@
+"""The ``mivb`` command: files of each format, results equal to the Python API's, one-line errors."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mivb
+from mivb.cli import main, steps_for_epochs
+from mivb.datafiles import load_array
+
+QUICK = ["--steps", "30", "--batch-size", "32", "--seed", "0"]
+QUICK_API = dict(steps=30, batch_size=32, seed=0)
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    """float64 samples, so every file format holds exactly the same numbers."""
+    x, z, true_mi = mivb.correlated_gaussians(500, 2, 0.8, seed=3)
+    return x.astype(np.float64), z.astype(np.float64), true_mi
+
+
+@pytest.fixture(scope="module")
+def api_result(pairs):
+    x, z, _ = pairs
+    return mivb.estimate(x, z, **QUICK_API)
+
+
+@pytest.fixture
+def files(tmp_path, pairs):
+    x, z, _ = pairs
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "z.npy", z)
+    np.savez(tmp_path / "both.npz", x=x, z=z)
+    np.savez(tmp_path / "only_z.npz", samples=z)
+    np.savetxt(tmp_path / "x_header.csv", x, delimiter=",", header="x0,x1", comments="")
+    np.savetxt(tmp_path / "z_plain.csv", z, delimiter=",")
+    return tmp_path
+
+
+def run(capsys, *argv):
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def one_line_error(capsys, *argv):
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == "", (status, out, err)
+    assert err.startswith("mivb: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_json_output_is_the_python_api_result(capsys, files, api_result):
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", *QUICK, "--json")
+    assert status == 0
+    report = json.loads(out)
+    assert report["mi"] == api_result.mi and report["stderr"] == api_result.stderr
+    assert (report["units"], report["bound"], report["backend"]) == ("nats", "infonce", api_result.backend)
+    assert report["ceiling"] == pytest.approx(math.log(32))
+    assert report["notes"] == list(api_result.notes) and report["diverged_at"] is None
+    assert report["config"] == json.loads(json.dumps(api_result.config.to_dict()))
+
+
+def test_every_file_format_reads_the_same_numbers(files, pairs):
+    x, z, _ = pairs
+    for source, expected in [("x.npy", x), ("both.npz:x", x), ("both.npz:z", z), ("only_z.npz", z),
+                             ("x_header.csv", x), ("z_plain.csv", z)]:
+        loaded = load_array(str(files / source), "x")
+        assert loaded.dtype == np.float64 and np.array_equal(loaded, expected), source
+
+
+def test_mixed_formats_give_the_python_api_result(capsys, files, api_result):
+    status, out, _ = run(capsys, "estimate", f"{files / 'both.npz'}:x", files / "z_plain.csv", *QUICK, "--json")
+    assert status == 0 and json.loads(out)["mi"] == api_result.mi
+
+
+def test_csv_header_detection_comments_and_integers(tmp_path):
+    (tmp_path / "one.csv").write_text("\ufeff# made by hand\nvalue\n1\n2.5\n-3e1\n")
+    assert np.array_equal(load_array(str(tmp_path / "one.csv"), "z"), [[1.0], [2.5], [-30.0]])
+    (tmp_path / "numbers.csv").write_text("1,2\n3,4\n")
+    assert np.array_equal(load_array(str(tmp_path / "numbers.csv"), "z"), [[1.0, 2.0], [3.0, 4.0]])
+    np.save(tmp_path / "ints.npy", np.arange(4))  # the command line cannot cast: integers are read as floats
+    ints = load_array(str(tmp_path / "ints.npy"), "x")
+    assert ints.dtype == np.float64 and np.array_equal(ints, [0.0, 1.0, 2.0, 3.0])
+
+
+def test_human_output_and_units_in_bits(capsys, files, api_result):
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", *QUICK)
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == f"read 500 pairs: x = {files / 'x.npy'} (500, 2), z = {files / 'z.npy'} (500, 2)"
+    assert lines[1].startswith(f"I(X; Z) = {api_result.mi:.4f} ± {api_result.stderr:.4f} nats  (infonce, ")
+    assert "30 steps, seed 0)" in lines[1]
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", *QUICK, "--json", "--units", "bits")
+    report = json.loads(out)
+    assert report["units"] == "bits"
+    assert report["mi"] == pytest.approx(api_result.mi / math.log(2), rel=1e-12)
+    assert report["stderr"] == pytest.approx(api_result.stderr / math.log(2), rel=1e-12)
+    assert report["ceiling"] == pytest.approx(math.log2(32), rel=1e-12)
+
+
+def test_options_reach_the_estimate(capsys, files, pairs):
+    x, z, _ = pairs
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", "--bound", "smile", "--critic",
+                         "bilinear", "--steps", "20", "--batch-size", "16", "--learning-rate", "0.001",
+                         "--seed", "5", "--device", "cpu", "--json")
+    assert status == 0
+    report = json.loads(out)
+    expected = mivb.estimate(x, z, bound="smile", critic="bilinear", steps=20, batch_size=16, learning_rate=1e-3,
+                             seed=5, device="cpu")
+    assert report["mi"] == expected.mi and report["ceiling"] is None
+    assert report["config"]["critic"]["kind"] == "bilinear" and report["config"]["device"] == "cpu"
+
+
+def test_notes_are_printed_once_and_not_repeated_as_warnings(capsys, tmp_path, recwarn):
+    x, z, _ = mivb.correlated_gaussians(300, 10, mivb.data.rho_for_mi(10, 2.0), seed=0)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "z.npy", z)
+    options = dict(bound="smile", steps=200, batch_size=32, learning_rate=0.002, seed=0)
+    status, out, _ = run(capsys, "estimate", tmp_path / "x.npy", tmp_path / "z.npy",
+                         *[f"--{key.replace('_', '-')}={value}" for key, value in options.items()])
+    assert status == 0 and len(recwarn) == 0
+    with pytest.warns(UserWarning, match="overfits"):  # 240 training pairs in 10 dimensions: memorised
+        expected = mivb.estimate(x, z, **options)
+    assert [line for line in out.splitlines() if line.startswith("note: ")] == [f"note: {n}" for n in expected.notes]
+
+
+def test_epochs_become_steps_over_the_training_split(capsys, files):
+    # 500 pairs: 400 train, 12 batches of 32 per epoch (the ragged last one is dropped)
+    assert steps_for_epochs(2, 500, 32) == 24 and steps_for_epochs(0.5, 500, 32) == 6
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", "--epochs", "2",
+                         "--batch-size", "32", "--seed", "0", "--json")
+    assert status == 0 and json.loads(out)["config"]["steps"] == 24
+    with pytest.raises(SystemExit) as exit_info:  # argparse: --steps and --epochs exclude each other
+        main(["estimate", "x.npy", "z.npy", "--steps", "5", "--epochs", "1"])
+    assert exit_info.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_a_single_held_out_batch_has_no_stderr_and_json_stays_strict(capsys, tmp_path, pairs):
+    x, z, _ = pairs
+    np.save(tmp_path / "x.npy", x[:180])
+    np.save(tmp_path / "z.npy", z[:180])
+    status, out, _ = run(capsys, "estimate", tmp_path / "x.npy", tmp_path / "z.npy", *QUICK, "--json")
+    report = json.loads(out)  # 36 held-out pairs: one batch of 32, no spread to measure
+    assert status == 0 and report["stderr"] is None and math.isfinite(report["mi"])
+    assert "NaN" not in out
+
+
+def test_plot_file_is_written(capsys, files):
+    plot = files / "curve.png"
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", *QUICK, "--plot", plot)
+    assert status == 0 and out.splitlines()[-1] == f"plot: {plot}"
+    assert plot.read_bytes().startswith(b"\x89PNG") and plot.stat().st_size > 10_000
+    svg = files / "curve.svg"
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", *QUICK, "--json", "--plot", svg)
+    assert json.loads(out)["plot"] == str(svg) and b"<svg" in svg.read_bytes()
+
+
+def test_file_errors_are_one_line(capsys, files, tmp_path):
+    x = files / "x.npy"
+    assert "received x='" in one_line_error(capsys, "estimate", tmp_path / "missing.npy", files / "z.npy")
+    assert "an existing file" in one_line_error(capsys, "estimate", x, tmp_path / "missing.csv")
+    assert "ending in .npy, .npz, .csv" in one_line_error(capsys, "estimate", x, tmp_path / "z.txt")
+    np.save(tmp_path / "short.npy", np.ones(400))
+    err = one_line_error(capsys, "estimate", x, tmp_path / "short.npy", *QUICK)
+    assert "z: expected as many samples as x (n=500)" in err
+    np.save(tmp_path / "objects.npy", np.array([1.0, "a"], dtype=object), allow_pickle=True)
+    assert "without pickle" in one_line_error(capsys, "estimate", x, tmp_path / "objects.npy")
+    np.savez(tmp_path / "objects.npz", z=np.array([None, 1.0], dtype=object))
+    assert "without pickle" in one_line_error(capsys, "estimate", x, f"{tmp_path / 'objects.npz'}:z")
+    (tmp_path / "fake.npy").write_text("not an array")
+    assert "NumPy's .npy header" in one_line_error(capsys, "estimate", x, tmp_path / "fake.npy")
+    (tmp_path / "fake.npz").write_text("not a zip")
+    assert "a .npz archive" in one_line_error(capsys, "estimate", x, tmp_path / "fake.npz")
+    np.save(tmp_path / "text.npy", np.array(["a", "b"]))
+    assert "an array of real numbers" in one_line_error(capsys, "estimate", x, tmp_path / "text.npy")
+
+
+def test_npz_errors_list_the_names(capsys, files):
+    both = files / "both.npz"
+    err = one_line_error(capsys, "estimate", files / "x.npy", both)
+    assert f"one of the 2 arrays in {both} ({both}:x, {both}:z)" in err
+    assert "('x', 'z')" in one_line_error(capsys, "estimate", files / "x.npy", f"{both}:y")
+
+
+def test_csv_errors_name_the_row(capsys, files, tmp_path):
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n3,oops\n")
+    err = one_line_error(capsys, "estimate", files / "x.npy", tmp_path / "bad.csv")
+    assert "comma-separated numbers" in err and "'oops'" in err
+    (tmp_path / "empty.csv").write_text("\n# nothing\n")
+    assert "at least one row" in one_line_error(capsys, "estimate", files / "x.npy", tmp_path / "empty.csv")
+
+
+def test_option_errors_are_one_line(capsys, files, tmp_path):
+    xz = (files / "x.npy", files / "z.npy")
+    assert "received bound='nce'" in one_line_error(capsys, "estimate", *xz, "--bound", "nce")
+    assert "received critic='deep'" in one_line_error(capsys, "estimate", *xz, "--critic", "deep")
+    assert "received steps=0" in one_line_error(capsys, "estimate", *xz, "--steps", "0")
+    assert "received epochs=-1.0" in one_line_error(capsys, "estimate", *xz, "--epochs", "-1")
+    assert "received learning_rate=-0.1" in one_line_error(capsys, "estimate", *xz, "--learning-rate", "-0.1")
+    assert "received backend='pytorch'" in one_line_error(capsys, "estimate", *xz, "--backend", "pytorch")
+    assert "received device='gpu'" in one_line_error(capsys, "estimate", *xz, *QUICK, "--device", "gpu")
+    assert "a format matplotlib writes" in one_line_error(capsys, "estimate", *xz, "--plot", tmp_path / "c.xyz")
+    assert "an existing folder" in one_line_error(capsys, "estimate", *xz, "--plot", tmp_path / "no" / "c.png")
+
+
+def test_demo_prints_the_table_and_writes_one_panel_per_bound(capsys, tmp_path):
+    plot = tmp_path / "demo.png"
+    status, out, _ = run(capsys, "demo", "--steps", "30", "--samples", "1000", "--dim", "2", "--mi", "1",
+                         "--bounds", "infonce", "smile", "--plot", plot)
+    assert status == 0
+    lines = out.splitlines()
+    x, z, true_mi = mivb.correlated_gaussians(1000, 2, mivb.data.rho_for_mi(2, 1.0), seed=0)
+    assert lines[0].startswith("Correlated Gaussians: 1000 pairs in 2 dimensions") and f"{true_mi:.3f} nats" in lines[0]
+    expected = mivb.estimate(x, z, bound="smile", steps=30, seed=0)
+    smile_row = next(line for line in lines if line.startswith("smile"))
+    assert smile_row.split()[1:4] == [f"{expected.mi:.3f}", f"{expected.stderr:.3f}", f"{expected.mi - true_mi:+.3f}"]
+    assert lines[-1] == f"plot: {plot}" and plot.stat().st_size > 10_000
+
+
+def test_demo_writes_its_plot_here_by_default_and_runs_without_matplotlib(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    demo = ["demo", "--steps", "20", "--samples", "600", "--dim", "2", "--bounds", "infonce"]
+    status, out, _ = run(capsys, *demo)
+    assert status == 0 and out.splitlines()[-1] == "plot: mivb-demo.png"
+    assert (tmp_path / "mivb-demo.png").stat().st_size > 10_000
+    (tmp_path / "mivb-demo.png").unlink()
+    status, out, _ = run(capsys, *demo, "--no-plot")
+    assert status == 0 and "plot" not in out and not (tmp_path / "mivb-demo.png").exists()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if matplotlib were not installed
+    status, out, _ = run(capsys, *demo)
+    assert status == 0 and out.splitlines()[-1] == 'plots: pip install "mivb[plot]" adds a plot of the training curves'
+    assert not (tmp_path / "mivb-demo.png").exists()
+    err = one_line_error(capsys, *demo, "--plot", "explicit.png")
+    assert err == 'mivb: plotting needs matplotlib: pip install "mivb[plot]"\n'
+
+
+def test_bounds_and_backends(capsys):
+    status, out, _ = run(capsys, "bounds")
+    assert status == 0 and [line.split()[0] for line in out.splitlines()] == list(mivb.BOUNDS)
+    status, out, _ = run(capsys, "backends")
+    rows = {line.split()[0]: line for line in out.splitlines()}
+    assert status == 0 and list(rows) == list(mivb.backends.registered())
+    for name, spec in mivb.backends.registered().items():
+        if name in mivb.available_backends():
+            assert rows[name].split()[1:] == ["available"]
+        else:
+            assert rows[name].split(None, 1)[1].startswith("not available: ") and spec.install in rows[name]
+
+
+def test_python_dash_m_runs_the_command_without_tracebacks(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    listed = subprocess.run([sys.executable, "-m", "mivb", "bounds"], capture_output=True, text=True, env=env)
+    assert listed.returncode == 0 and listed.stdout.split()[0] == next(iter(mivb.BOUNDS))
+    failed = subprocess.run([sys.executable, "-m", "mivb", "estimate", str(tmp_path / "x.npy"), "z.npy"],
+                            capture_output=True, text=True, env=env)
+    assert failed.returncode == 2 and failed.stdout == ""
+    assert failed.stderr == f"mivb: x: expected an existing file, received x='{tmp_path / 'x.npy'}'\n"

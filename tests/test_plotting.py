@@ -1,0 +1,108 @@
+"""mivb.plotting: what each line of a plot shows, files written with Agg, matplotlib kept optional."""
+
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure  # the tests session installs the plot extra
+
+import mivb
+from mivb.plotting import PlottingNotAvailableError, check_plot_path, plot_demo, plot_estimate
+
+
+@pytest.fixture(scope="module")
+def gaussians():
+    return mivb.correlated_gaussians(800, 2, 0.9, seed=1)
+
+
+@pytest.fixture(scope="module")
+def results(gaussians):
+    x, z, _ = gaussians
+    return [mivb.estimate(x, z, bound=name, steps=120, batch_size=32, seed=0) for name in ("infonce", "smile")]
+
+
+def horizontal_levels(ax):
+    """The y of every horizontal line on the axes, by label."""
+    return {line.get_label(): line.get_ydata()[0] for line in ax.get_lines() if len(set(line.get_ydata())) == 1
+            and len(line.get_ydata()) == 2}
+
+
+def test_estimate_plot_shows_the_curve_the_held_out_value_the_ceiling_and_the_truth(results, gaussians):
+    infonce = results[0]
+    ax = plot_estimate(infonce, ax=Figure().subplots(), truth=gaussians[2])
+    curve = ax.get_lines()[0]
+    assert np.array_equal(curve.get_xdata(), np.arange(1, 121)) and np.array_equal(curve.get_ydata(), infonce.history)
+    smoothed = ax.get_lines()[1]  # 120 steps: a moving average over 120 // 50 = 2 steps
+    assert np.allclose(smoothed.get_ydata(), (infonce.history[1:] + infonce.history[:-1]) / 2)
+    levels = horizontal_levels(ax)
+    assert levels[f"held-out estimate {infonce.mi:.3f} ± {infonce.stderr:.3f}"] == infonce.mi
+    assert levels[f"InfoNCE ceiling log(K + 1) = {math.log(32):.3f}"] == pytest.approx(math.log(32))
+    assert levels[f"true MI {gaussians[2]:.3f}"] == gaussians[2]
+    low, high = ax.get_ylim()
+    assert low < min(infonce.mi, gaussians[2]) and high > math.log(32)
+    assert ax.get_ylabel() == "bound (nats)" and ax.get_title() == f"infonce ({infonce.backend})"
+
+
+def test_bits_scale_every_value_and_smile_has_no_ceiling(results):
+    smile = results[1]
+    ax = plot_estimate(smile, ax=Figure().subplots(), units="bits")
+    bits = smile.mi / math.log(2)
+    assert horizontal_levels(ax) == {f"held-out estimate {bits:.3f} ± {smile.stderr / math.log(2):.3f}": bits}
+    assert np.allclose(ax.get_lines()[0].get_ydata(), smile.history / math.log(2))
+    assert ax.get_ylabel() == "bound (bits)"
+    with pytest.raises(mivb.UnknownNameError, match="received units='bit'"):
+        plot_estimate(smile, units="bit")
+
+
+def test_estimate_plot_method_writes_a_file_or_draws_on_given_axes(results, tmp_path):
+    path = tmp_path / "estimate.png"
+    ax = results[0].plot(path)
+    assert path.read_bytes().startswith(b"\x89PNG") and path.stat().st_size > 10_000
+    assert ax.get_title().startswith("infonce")
+    given = Figure().subplots()
+    assert results[1].plot(ax=given) is given and given.get_title().startswith("smile")
+
+
+def test_demo_plot_writes_the_format_its_file_name_asks_for(results, gaussians, tmp_path):
+    path = plot_demo(results, gaussians[2], tmp_path / "demo.pdf")
+    assert path == tmp_path / "demo.pdf" and path.read_bytes().startswith(b"%PDF")
+    with pytest.raises(mivb.InvalidArgumentError, match="at least one estimate"):
+        plot_demo([], 1.0, tmp_path / "none.png")
+
+
+def test_bad_paths_fail_before_drawing(tmp_path):
+    with pytest.raises(mivb.InvalidArgumentError, match="a format matplotlib writes .*received plot="):
+        check_plot_path(tmp_path / "curve.docx")
+    with pytest.raises(mivb.InvalidArgumentError, match="an existing folder"):
+        check_plot_path(tmp_path / "missing" / "curve.png")
+    assert check_plot_path(str(tmp_path / "curve.SVG")) == tmp_path / "curve.SVG"
+
+
+def test_missing_matplotlib_is_a_mivb_error_naming_the_extra(results, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if matplotlib were not installed
+    with pytest.raises(PlottingNotAvailableError) as error:
+        results[0].plot()
+    assert str(error.value) == 'plotting needs matplotlib: pip install "mivb[plot]"'
+    assert isinstance(error.value, mivb.MivbError) and isinstance(error.value, ImportError)
+
+
+def test_mivb_never_imports_matplotlib_and_files_leave_pyplot_alone(tmp_path):
+    script = textwrap.dedent(f"""
+        import sys
+        import numpy as np
+        import mivb, mivb.cli, mivb.plotting
+        assert "matplotlib" not in sys.modules
+        history = np.linspace(0.0, 1.0, 200)
+        result = mivb.Estimate(mi=0.9, stderr=0.05, history=history, bound="infonce", backend="torch", config=None,
+                               test_values=np.full(4, 0.9), ceiling=np.log(128.0))
+        result.plot({str(tmp_path / "agg.png")!r})
+        assert "matplotlib" in sys.modules and "matplotlib.pyplot" not in sys.modules
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "agg.png").stat().st_size > 5_000
