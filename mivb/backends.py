@@ -66,7 +66,8 @@ def registered() -> dict[str, BackendSpec]:
     return specs
 
 
-def _installed(module: str) -> bool:
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported here, found without importing it."""
     try:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
@@ -75,7 +76,7 @@ def _installed(module: str) -> bool:
 
 def available_backends() -> list[str]:
     """Names of the backends whose framework and adapter are installed here."""
-    return [name for name, spec in registered().items() if _installed(spec.framework) and _installed(spec.adapter)]
+    return [name for name, spec in registered().items() if installed(spec.framework) and installed(spec.adapter)]
 
 
 def get_backend(name: str) -> Adapter:
@@ -87,7 +88,7 @@ def get_backend(name: str) -> Adapter:
 
 
 def _load(spec: BackendSpec) -> ModuleType:
-    if not _installed(spec.framework) or not _installed(spec.adapter):
+    if not installed(spec.framework) or not installed(spec.adapter):
         raise BackendNotAvailableError(
             f"backend: {spec.name!r} needs {spec.framework!r}, which is not installed here; "
             f"fix with: {spec.install}"

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .backends import _installed, available_backends, registered
+from .backends import available_backends, installed, registered
 from .bounds import BOUNDS
 from .critics import CRITIC_KINDS
 from .data import correlated_gaussians, rho_for_mi
 from .datafiles import FORMATS, load_array
 from .errors import MivbError, invalid
-from .estimate import Estimate, estimate
+from .estimate import Estimate, estimate, split_sizes
 from .plotting import PLOT_INSTALL, UNIT_SCALES, PlottingNotAvailableError, check_plot_path, plot_demo, plot_estimate
 from .schedule import check_positive_int
 
@@ -63,7 +63,7 @@ def steps_for_epochs(epochs: float, n: int, batch_size: int) -> int:
     ``mivb.schedule.batch_schedule`` draws (the ragged last batch of an epoch is dropped)."""
     if not (math.isfinite(epochs) and epochs > 0):
         raise invalid("epochs", "a positive number of passes over the training split", epochs)
-    n_train = n - round(n * DEFAULTS["test_fraction"])
+    n_train = split_sizes(n, DEFAULTS["test_fraction"], DEFAULTS["validation_fraction"])[0]
     batches_per_epoch = n_train // check_positive_int("batch_size", batch_size)
     return max(1, math.ceil(epochs * batches_per_epoch))
 
@@ -153,7 +153,7 @@ def list_backends(args: argparse.Namespace) -> None:
     for name, spec in registered().items():
         if name in here:
             status = "available"
-        elif not _installed(spec.framework):
+        elif not installed(spec.framework):
             status = f"not available: {spec.framework} is not installed; fix with: {spec.install}"
         else:
             status = f"not available: its adapter {spec.adapter} is not installed; fix with: {spec.install}"

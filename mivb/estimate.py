@@ -20,8 +20,9 @@ from ._progress import Progress
 
 TRAINING_BACKENDS = ("torch", "jax", "tensorflow")
 CEILING_MARGIN = 0.25  # nats: an InfoNCE value this close to log(K + 1) is saturated
-CHUNK_STEPS = 100  # steps per call into the backend: one host transfer each
+CHUNK_STEPS = 100  # the most steps per call into the backend: one host transfer each
 RISING_MARGIN = 0.05  # nats gained over the last tenth of training that count as still rising
+VALIDATION_LIMIT = 4096  # validation pairs scored per check: enough to rank critics, cheap every chunk
 OVERFIT_MARGIN, OVERFIT_FRACTION = 0.3, 0.15  # a held-out value this far below training is overfitting
 
 
@@ -39,6 +40,9 @@ class EstimateConfig:
     learning_rate: float
     ema_decay: float
     test_fraction: float
+    validation_fraction: float
+    early_stopping: bool
+    patience: int
     standardize: bool
     seed: int
 
@@ -60,6 +64,9 @@ class Estimate:
     ceiling: float | None = None
     notes: tuple[str, ...] = ()
     diverged_at: int | None = None
+    validation: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    best_step: int = 0
+    stopped_early: bool = False
 
     @property
     def bits(self) -> float:
@@ -89,12 +96,15 @@ def estimate(
     bound: str = "infonce",
     backend: str | None = None,
     critic: str | CriticConfig | dict[str, Any] = "separable",
-    steps: int = 2000,
+    steps: int = 5000,
     batch_size: int = 128,
     learning_rate: float = 5e-4,
     negative_samples: int | None = None,
     ema_decay: float = 0.99,
     test_fraction: float = 0.2,
+    validation_fraction: float = 0.1,
+    early_stopping: bool = True,
+    patience: int = 10,
     standardize_inputs: bool = True,
     seed: int | None = None,
     device: str | None = None,
@@ -103,9 +113,12 @@ def estimate(
 ) -> Estimate:
     """Estimate the mutual information I(X; Z) in nats from paired samples.
 
-    A critic is trained to maximise the bound on a training split of the pairs; the reported
-    ``mi`` is the bound on the held-out split, which the critic never saw, averaged over batches
-    of ``batch_size`` pairs (``stderr`` is the standard error of that mean).
+    The pairs are split three ways. A critic is trained to maximise the bound on the training
+    split; about once an epoch (at most every 100 steps) it is scored on the validation split, and training stops once that
+    score has not improved for ``patience`` checks, keeping the best critic (early stopping: a
+    critic trained too long on finite data memorises its pairs). The reported ``mi`` is the bound
+    on the test split, which took no part in training or stopping, averaged over batches of
+    ``batch_size`` pairs (``stderr`` is the standard error of that mean).
 
     Args:
         x, z: paired samples, NumPy arrays or tensors of any installed framework, shape (n, d)
@@ -116,10 +129,13 @@ def estimate(
             else the first installed of those.
         critic: ``separable`` (default), ``joint``, ``bilinear``, a mapping of
             :class:`mivb.CriticConfig` fields, or a ``CriticConfig``.
-        steps, batch_size, learning_rate: training length, pairs per step, Adam's step size.
+        steps, batch_size, learning_rate: the most training steps, pairs per step, Adam's step size.
         negative_samples: None scores all N - 1 negatives of the batch; K uses K derangements.
         ema_decay: MINE's moving-average decay (bound ``mine`` only).
         test_fraction: share of the pairs held out for the reported value.
+        validation_fraction, early_stopping, patience: the share of pairs that decides when to
+            stop, whether to stop early at all (False trains all ``steps``), and how many checks
+            without improvement end training.
         standardize_inputs: rescale each variable to zero mean and unit variance (MI is invariant).
         seed: makes the split, batches, initialisation and result reproducible; drawn at random and
             recorded in ``result.config.seed`` when None.
@@ -129,27 +145,26 @@ def estimate(
 
     Returns:
         An :class:`Estimate` with ``mi``, ``stderr``, ``history`` (training value per step),
-        ``bound``, ``backend``, ``config`` and ``notes`` (for example, an InfoNCE value at its ceiling).
+        ``validation`` (the score at each check), ``best_step``, ``bound``, ``backend``, ``config``
+        and ``notes`` (for example, an InfoNCE value at its ceiling, or a diverged training).
     """
     config = _configure(locals(), x, z)
     x_all, z_all = as_samples("x", x), as_samples("z", z)
     check_paired(x_all, z_all)
     rng = np.random.default_rng(config.seed)
-    x_train, x_test, z_train, z_test = _split(rng, x_all, z_all, config)
+    parts = _split(rng, x_all, z_all, config)
     if config.standardize:
-        x_train, x_test = standardize(x_train, x_test, argument="x")
-        z_train, z_test = standardize(z_train, z_test, argument="z")
+        xs = standardize(*(x for x, _ in parts), argument="x")
+        zs = standardize(*(z for _, z in parts), argument="z")
+        parts = list(zip(xs, zs))
     else:
-        x_train, x_test, z_train, z_test = (a.astype(np.float32) for a in (x_train, x_test, z_train, z_test))
+        parts = [(x.astype(np.float32), z.astype(np.float32)) for x, z in parts]
+    (x_train, z_train), validation, test = parts
 
     trainer = get_backend(config.backend).Trainer(config, x_train, z_train)
-    history, diverged_at = _train(trainer, rng, len(x_train), config, progress)
-    eval_size = min(config.batch_size, len(x_test))
-    test_batches = rng.permutation(len(x_test))[: len(x_test) // eval_size * eval_size].reshape(-1, eval_size)
-    k = config.critic.negative_samples
-    test_shifts = None if k is None else shift_schedule(rng, eval_size, min(k, eval_size - 1), len(test_batches))
-    values = trainer.evaluate(x_test, z_test, test_batches, test_shifts)
-    return _result(config, history, values, eval_size, diverged_at)
+    run = _train(trainer, rng, len(x_train), validation, config, progress)
+    values, eval_size = _score(trainer, rng, *test, config)
+    return _result(config, run, values, eval_size)
 
 
 def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
@@ -161,15 +176,21 @@ def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
     if batch_size < 2:
         raise invalid("batch_size", "at least 2 pairs per batch", batch_size)
     check_negative_samples(critic, batch_size)
-    fraction = arguments["test_fraction"]
-    if not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
-        raise invalid("test_fraction", "a fraction strictly between 0 and 1", fraction)
+    fractions = {name: arguments[name] for name in ("test_fraction", "validation_fraction")}
+    for name, fraction in fractions.items():
+        if not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
+            raise invalid(name, "a fraction strictly between 0 and 1", fraction)
+    if sum(fractions.values()) >= 1.0:
+        raise invalid("validation_fraction", f"at most 1 - test_fraction = {1 - fractions['test_fraction']:g}",
+                      fractions["validation_fraction"])
     learning_rate = arguments["learning_rate"]
     if not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
         raise invalid("learning_rate", "a positive number", learning_rate)
     seed = arguments["seed"]
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise invalid("seed", "None or an integer >= 0", seed)
     return EstimateConfig(
         bound=bound,
         bound_params=bound_params,
@@ -180,9 +201,12 @@ def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
         batch_size=batch_size,
         learning_rate=float(learning_rate),
         ema_decay=check_decay(arguments["ema_decay"]),
-        test_fraction=float(fraction),
+        test_fraction=float(fractions["test_fraction"]),
+        validation_fraction=float(fractions["validation_fraction"]),
+        early_stopping=bool(arguments["early_stopping"]),
+        patience=check_positive_int("patience", arguments["patience"]),
         standardize=bool(arguments["standardize_inputs"]),
-        seed=check_positive_int("seed", seed + 1) - 1,
+        seed=int(seed),
     )
 
 
@@ -205,83 +229,150 @@ def _choose_backend(backend: str | None, x: Any, z: Any) -> str:
     return backend
 
 
+def split_sizes(n: int, test_fraction: float, validation_fraction: float) -> tuple[int, int, int]:
+    """How many of ``n`` pairs go to training, validation and test."""
+    n_test = int(round(n * test_fraction))
+    n_validation = int(round(n * validation_fraction))
+    return n - n_test - n_validation, n_validation, n_test
+
+
 def _split(rng: np.random.Generator, x: np.ndarray, z: np.ndarray, config: EstimateConfig):
-    n = len(x)
-    n_test = int(round(n * config.test_fraction))
-    if n_test < 2 or n - n_test < config.batch_size:
-        need = max(config.batch_size / (1 - config.test_fraction), 2 / config.test_fraction)
-        raise invalid("x", f"at least {math.ceil(need)} samples for batch_size={config.batch_size} and "
-                      f"test_fraction={config.test_fraction}", x)
-    order = rng.permutation(n)
-    test, train = order[:n_test], order[n_test:]
-    return x[train], x[test], z[train], z[test]
+    validation_fraction = config.validation_fraction if config.early_stopping else 0.0
+    n_train, n_validation, n_test = split_sizes(len(x), config.test_fraction, validation_fraction)
+    if n_test < 2 or n_train < config.batch_size or (config.early_stopping and n_validation < 2):
+        held = config.test_fraction + (config.validation_fraction if config.early_stopping else 0.0)
+        need = max(config.batch_size / (1 - held), 2 / min(config.test_fraction, held - config.test_fraction or 1))
+        raise invalid("x", f"at least {math.ceil(need)} samples for batch_size={config.batch_size}, "
+                      f"test_fraction={config.test_fraction}"
+                      + (f" and validation_fraction={config.validation_fraction}" if config.early_stopping else ""), x)
+    order = rng.permutation(len(x))
+    bounds = np.cumsum([n_train, n_validation])
+    return [(x[part], z[part]) for part in np.split(order, bounds)]
 
 
-def _train(trainer: Any, rng: np.random.Generator, n_train: int, config: EstimateConfig, progress: bool | None):
-    """Run the schedule; on a non-finite value, stop and go back to the last critic known finite.
+def _score(trainer: Any, rng: np.random.Generator, x: np.ndarray, z: np.ndarray, config: EstimateConfig,
+           limit: int | None = None) -> tuple[np.ndarray, int]:
+    """The bound on consecutive batches of held-out pairs (never one n x n matrix), and their size."""
+    size = min(config.batch_size, len(x))
+    count = min(len(x), limit or len(x)) // size
+    batches = rng.permutation(len(x))[: count * size].reshape(count, size)
+    k = config.critic.negative_samples
+    shifts = None if k is None else shift_schedule(rng, size, min(k, size - 1), count)
+    return np.asarray(trainer.evaluate(x, z, batches, shifts), np.float64), size
 
-    A step's value is computed with the parameters the previous step left, so when the first
-    non-finite value opens a chunk, the snapshot taken before the previous chunk is the safe one.
+
+@dataclass
+class TrainingRun:
+    history: np.ndarray
+    validation: np.ndarray
+    best_step: int
+    stopped_early: bool
+    diverged_at: int | None
+
+
+def _train(trainer: Any, rng: np.random.Generator, n_train: int, validation: tuple[np.ndarray, np.ndarray],
+           config: EstimateConfig, progress: bool | None) -> TrainingRun:
+    """Run the schedule in chunks, keep the critic that scores best on validation, stop early.
+
+    On a non-finite training value, training stops and goes back to a critic known finite: the
+    best one so far with early stopping; else the one before the chunk (or, when the chunk opens
+    with the bad value, before the previous chunk: a step's value uses the previous step's critic).
     """
     batches = batch_schedule(rng, n_train, config.batch_size, config.steps)
     k = config.critic.negative_samples
     shifts = None if k is None else shift_schedule(rng, config.batch_size, k, config.steps)
+    validation_seed = int(rng.integers(2**63))  # the same validation batches at every check
     bar = Progress(config.steps, progress, f"mivb {config.bound}/{config.backend}")
+    # A check about once an epoch on small data, every CHUNK_STEPS on large data.
+    interval = min(CHUNK_STEPS, max(20, n_train // config.batch_size)) if config.early_stopping else CHUNK_STEPS
     history: list[np.ndarray] = []
-    snapshots = [(0, trainer.snapshot())]
-    for start in range(0, config.steps, CHUNK_STEPS):
-        chunk = slice(start, start + CHUNK_STEPS)
+    scores: list[float] = []
+    recent = [(0, trainer.snapshot())]
+    best_score, best_step, best_check = -math.inf, 0, 0
+    for start in range(0, config.steps, interval):
+        chunk = slice(start, start + interval)
         values = np.asarray(trainer.train(batches[chunk], None if shifts is None else shifts[chunk]), np.float64)
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
-            step, snapshot = snapshots[0] if bad[0] == 0 else snapshots[-1]
+            history.append(values[: bad[0]])
+            step, snapshot = recent[0] if bad[0] == 0 and not config.early_stopping else recent[-1]
             trainer.restore(snapshot)
-            kept = np.concatenate(history + [values[: bad[0]]])[:step]
-            return kept, start + int(bad[0])
+            return TrainingRun(np.concatenate(history), np.asarray(scores), step, False, start + int(bad[0]))
         history.append(values)
-        snapshots = [snapshots[-1], (start + len(values), trainer.snapshot())]
+        end = start + len(values)
         bar.advance(len(values), float(values[-1]))
-    return np.concatenate(history), None
+        if not config.early_stopping:
+            recent = [recent[-1], (end, trainer.snapshot())]
+            continue
+        score = float(np.mean(_score(trainer, np.random.default_rng(validation_seed), *validation, config,
+                                     VALIDATION_LIMIT)[0]))
+        scores.append(score if math.isfinite(score) else -math.inf)
+        if scores[-1] > best_score:
+            best_score, best_step, best_check = scores[-1], end, len(scores)
+            recent = [(end, trainer.snapshot())]
+        elif len(scores) - best_check >= config.patience:
+            trainer.restore(recent[-1][1])
+            return TrainingRun(np.concatenate(history), np.asarray(scores), best_step, True, None)
+    if config.early_stopping:
+        trainer.restore(recent[-1][1])
+        end = best_step
+    return TrainingRun(np.concatenate(history), np.asarray(scores), end, False, None)
 
 
-def _result(
-    config: EstimateConfig, history: np.ndarray, values: np.ndarray, eval_size: int, diverged_at: int | None
-) -> Estimate:
-    values = np.asarray(values, dtype=np.float64)
+def _result(config: EstimateConfig, run: TrainingRun, values: np.ndarray, eval_size: int) -> Estimate:
     mi = float(values.mean())
     stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
     ceiling = None
     if config.bound == "infonce":
         k = config.critic.negative_samples
         ceiling = math.log((eval_size - 1 if k is None else min(k, eval_size - 1)) + 1)
-    notes = _diagnose(config, history, mi, ceiling, diverged_at)
+    notes = _diagnose(config, run, mi, ceiling)
     for note in notes:
         warnings.warn(note, stacklevel=3)
-    return Estimate(mi=mi, stderr=stderr, history=history, bound=config.bound, backend=config.backend,
-                    config=config, test_values=values, ceiling=ceiling, notes=tuple(notes), diverged_at=diverged_at)
+    return Estimate(mi=mi, stderr=stderr, history=run.history, bound=config.bound, backend=config.backend,
+                    config=config, test_values=values, ceiling=ceiling, notes=tuple(notes),
+                    diverged_at=run.diverged_at, validation=run.validation, best_step=run.best_step,
+                    stopped_early=run.stopped_early)
 
 
-def _diagnose(config: EstimateConfig, history: np.ndarray, mi: float, ceiling: float | None,
-              diverged_at: int | None) -> list[str]:
+def _diagnose(config: EstimateConfig, run: TrainingRun, mi: float, ceiling: float | None) -> list[str]:
     notes = []
-    if diverged_at is not None:
-        notes.append(f"training diverged (a non-finite value at step {diverged_at}); the estimate uses the "
-                     f"critic from step {len(history)}; lower learning_rate or use a bounded objective (smile, infonce)")
+    if run.diverged_at is not None:
+        notes.append(f"training diverged (a non-finite value at step {run.diverged_at}); the estimate uses the "
+                     f"critic from step {run.best_step}; lower learning_rate or use a bounded objective "
+                     f"(smile, infonce)")
     if ceiling is not None and mi > ceiling - CEILING_MARGIN:
         notes.append(f"InfoNCE is at its ceiling log(K + 1) = {ceiling:.3f} nats: the true MI may be "
                      f"larger; use a larger batch_size or another bound (smile, mine)")
     if not math.isfinite(mi):
         notes.append(f"the held-out value is {mi}: the critic's scores overflow on new pairs; use smile or infonce")
-    window = len(history) // 10
-    if window >= 20:
-        last, previous = history[-window:], history[-2 * window : -window]
-        rise = float(last.mean() - previous.mean())
-        noise = float(np.hypot(last.std(), previous.std()) / math.sqrt(window))
-        if rise > max(RISING_MARGIN, 3 * noise):
-            notes.append(f"the training value was still rising when training stopped (+{rise:.3f} nats over the "
-                         f"last {window} steps): more steps may raise the estimate")
-        gap = float(last.mean()) - mi
-        if math.isfinite(mi) and gap > max(OVERFIT_MARGIN, OVERFIT_FRACTION * abs(float(last.mean()))):
+    rise = _still_rising(config, run)
+    if rise is not None:
+        notes.append(f"the estimate was still rising when training stopped (+{rise:.3f} nats at the end): "
+                     f"more steps may raise it")
+    window = min(run.best_step, max(CHUNK_STEPS, len(run.history) // 10))
+    if window >= 20 and math.isfinite(mi):
+        trained = float(run.history[run.best_step - window : run.best_step].mean())
+        gap = trained - mi
+        if gap > max(OVERFIT_MARGIN, OVERFIT_FRACTION * abs(trained)):
             notes.append(f"the held-out value is {gap:.3f} nats below the training value: the critic overfits "
                          f"the training pairs; use more samples, fewer steps or a smaller critic")
     return notes
+
+
+def _still_rising(config: EstimateConfig, run: TrainingRun) -> float | None:
+    """How much the estimate rose at the end of a run that used every step, if it clearly did."""
+    if run.stopped_early or run.diverged_at is not None:
+        return None
+    if config.early_stopping:
+        if len(run.validation) < 4:
+            return None
+        rise = float(run.validation[-1] - np.max(run.validation[:-3]))
+        return rise if rise > RISING_MARGIN else None
+    window = len(run.history) // 10
+    if window < 20:
+        return None
+    last, previous = run.history[-window:], run.history[-2 * window : -window]
+    rise = float(last.mean() - previous.mean())
+    noise = float(np.hypot(last.std(), previous.std()) / math.sqrt(window))
+    return rise if rise > max(RISING_MARGIN, 3 * noise) else None
