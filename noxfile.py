@@ -34,3 +34,12 @@ def examples(session: nox.Session) -> None:
     """Every example's --quick mode, which asserts its qualitative result."""
     session.install("-e", ".[torch,tensorflow,plot,test]")
     session.run("pytest", "tests/examples", *session.posargs, env=ENV)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Accuracy against closed-form MI and speed against hand-written loops (pass --quick for a short run)."""
+    session.install("-e", ".[torch,tensorflow,test]")
+    args = session.posargs or ["--quick"]
+    session.run("python", "benchmarks/accuracy.py", *args, env=ENV)
+    session.run("python", "benchmarks/speed.py", *args, env=ENV)

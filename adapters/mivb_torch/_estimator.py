@@ -97,8 +97,9 @@ class MIEstimator(nn.Module):
         self.optimizer.zero_grad(set_to_none=True)
         (-mi_for_grads).backward()
         self.optimizer.step()
-        with torch.no_grad():
-            self.log_ema.copy_(ema.log_ema)
+        if self.bound == "mine":  # the only bound with a moving average
+            with torch.no_grad():
+                self.log_ema.copy_(ema.log_ema)
         return value.detach()
 
     def fit(self, x: Any, z: Any, *, steps: int = 1000, batch_size: int = 128, seed: int | None = None) -> torch.Tensor:

@@ -1,0 +1,100 @@
+"""Speed: mivb's training loop against the same training written by hand, per backend.
+
+Fixed work: d = 20 correlated Gaussians, InfoNCE, Adam 5e-4, the default separable critic at
+batch 128 and 512, and a joint critic on 16 sampled negatives at batch 128; 2000 steps (--quick:
+300). Reported: steps per second of mivb's trainer (what ``mivb.estimate`` runs), of the
+hand-written loop, their ratio (target <= 1.10), and the total time of ``mivb.estimate`` for the
+same steps. Warm-up (one short run of each, including compilation) is excluded; times are medians
+over repeats, all contenders train on the same batches.
+
+    python benchmarks/speed.py --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+import handwritten
+import mivb
+from mivb.estimate import CHUNK_STEPS, EstimateConfig
+from mivb.schedule import batch_schedule, shift_schedule
+
+RESULTS = Path(__file__).resolve().parent / "results"
+CASES = [("separable", 128, None), ("separable", 512, None), ("joint", 128, 16)]
+
+
+def config_for(backend: str, kind: str, batch: int, k: int | None, steps: int) -> EstimateConfig:
+    return EstimateConfig(
+        bound="infonce", bound_params={}, critic=mivb.critics.critic_config(kind, negative_samples=k),
+        backend=backend, device=None, steps=steps, batch_size=batch, learning_rate=5e-4, ema_decay=0.99,
+        test_fraction=0.2, validation_fraction=0.1, early_stopping=False, patience=10, standardize=False, seed=0)
+
+
+def time_mivb(backend, x, z, batches, shifts, config) -> float:
+    trainer = mivb.get_backend(backend).Trainer(config, x, z)
+    start = time.perf_counter()
+    for i in range(0, len(batches), CHUNK_STEPS):
+        trainer.train(batches[i : i + CHUNK_STEPS], None if shifts is None else shifts[i : i + CHUNK_STEPS])
+    return time.perf_counter() - start
+
+
+def time_loop(loop, x, z, batches, kind, shifts) -> float:
+    start = time.perf_counter()
+    loop(x, z, batches, kind, shifts)
+    return time.perf_counter() - start
+
+
+def run(args) -> list[dict]:
+    x, z, _ = mivb.correlated_gaussians(20_000, 20, 0.5, seed=0)
+    rows = []
+    print(f"{'backend':<10} {'critic':<10} {'batch':>5} {'mivb steps/s':>12} {'hand steps/s':>12} {'ratio':>6} "
+          f"{'estimate s':>10}")
+    for backend in args.backends:
+        for kind, batch, k in CASES:
+            rng = np.random.default_rng(0)
+            batches = batch_schedule(rng, len(x), batch, args.steps)
+            shifts = None if k is None else shift_schedule(rng, batch, k, args.steps)
+            config = config_for(backend, kind, batch, k, args.steps)
+            loop = handwritten.LOOPS[backend]
+            warm = slice(0, CHUNK_STEPS)
+            time_mivb(backend, x, z, batches[warm], None if shifts is None else shifts[warm], config)
+            time_loop(loop, x, z, batches[warm], kind, None if shifts is None else shifts[warm])
+            ours = statistics.median(time_mivb(backend, x, z, batches, shifts, config) for _ in range(args.repeats))
+            hand = statistics.median(time_loop(loop, x, z, batches, kind, shifts) for _ in range(args.repeats))
+            start = time.perf_counter()
+            mivb.estimate(x, z, backend=backend, critic=kind, negative_samples=k, batch_size=batch, steps=args.steps,
+                          early_stopping=False, seed=0)
+            total = time.perf_counter() - start
+            row = {"backend": backend, "critic": kind, "batch": batch, "negatives": k, "steps": args.steps,
+                   "mivb_steps_per_s": args.steps / ours, "hand_steps_per_s": args.steps / hand,
+                   "ratio": ours / hand, "estimate_seconds": total}
+            rows.append(row)
+            print(f"{backend:<10} {kind:<10} {batch:>5} {row['mivb_steps_per_s']:>12.0f} {row['hand_steps_per_s']:>12.0f}"
+                  f" {row['ratio']:>6.2f} {total:>10.1f}", flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    meta = {"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, 2 cores", "date": str(date.today())}
+    (RESULTS / ("speed_quick.json" if args.quick else "speed.json")).write_text(json.dumps({**meta, "rows": rows}, indent=1))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--backends", nargs="+", default=None)
+    args = parser.parse_args()
+    args.backends = args.backends or [b for b in handwritten.LOOPS if b in mivb.available_backends()]
+    args.steps = 300 if args.quick else 2000
+    args.repeats = 1 if args.quick else 3
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
