@@ -32,10 +32,8 @@ CASES = [("separable", 128, None), ("separable", 512, None), ("joint", 128, 16)]
 
 
 def config_for(backend: str, kind: str, batch: int, k: int | None, steps: int) -> EstimateConfig:
-    return EstimateConfig(
-        bound="infonce", bound_params={}, critic=mivb.critics.critic_config(kind, negative_samples=k),
-        backend=backend, device=None, steps=steps, batch_size=batch, learning_rate=5e-4, ema_decay=0.99,
-        test_fraction=0.2, validation_fraction=0.1, early_stopping=False, patience=10, standardize=False, seed=0)
+    return EstimateConfig(bound="infonce", critic=mivb.critics.critic_config(kind, negative_samples=k), backend=backend,
+                          steps=steps, batch_size=batch, learning_rate=5e-4, early_stopping=False, seed=0)
 
 
 def time_mivb(backend, x, z, batches, shifts, config) -> float:

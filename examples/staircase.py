@@ -36,11 +36,8 @@ def staircase_data(stages, steps_per_stage, dim, seed):
 def train(bound, critic, x, z, args) -> np.ndarray:
     """The training value at each step: each step sees its own fresh batch."""
     backend = args.backend or next(b for b in ("torch", "jax", "tensorflow") if b in mivb.available_backends())
-    config = EstimateConfig(
-        bound=bound, bound_params={}, critic=mivb.critics.critic_config(critic), backend=backend, device=None,
-        steps=len(x) // BATCH, batch_size=BATCH, learning_rate=5e-4, ema_decay=0.99, test_fraction=0.5,
-        standardize=False, seed=args.seed,
-    )
+    config = EstimateConfig(bound=bound, critic=mivb.critics.critic_config(critic), backend=backend,
+                            steps=len(x) // BATCH, batch_size=BATCH, learning_rate=5e-4, seed=args.seed)
     trainer = mivb.get_backend(backend).Trainer(config, x, z)
     batches = np.arange(len(x)).reshape(-1, BATCH)
     return np.concatenate([trainer.train(batches[i : i + CHUNK_STEPS], None)

@@ -87,7 +87,9 @@ def get_backend(name: str) -> Adapter:
     return _load(specs[name])
 
 
+@functools.lru_cache(maxsize=None)
 def _load(spec: BackendSpec) -> ModuleType:
+    # Cached: later calls (inside a tf.function or jax.jit trace, too) touch no import machinery.
     if not installed(spec.framework) or not installed(spec.adapter):
         raise BackendNotAvailableError(
             f"backend: {spec.name!r} needs {spec.framework!r}, which is not installed here; "

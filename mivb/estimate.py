@@ -28,23 +28,26 @@ OVERFIT_MARGIN, OVERFIT_FRACTION = 0.3, 0.15  # a held-out value this far below 
 
 @dataclass(frozen=True)
 class EstimateConfig:
-    """Everything that determined an estimate; with the same data it reproduces the result."""
+    """Everything that determined an estimate; with the same data it reproduces the result.
 
-    bound: str
-    bound_params: dict[str, Any]
-    critic: CriticConfig
-    backend: str
-    device: str | None
-    steps: int
-    batch_size: int
-    learning_rate: float
-    ema_decay: float
-    test_fraction: float
-    validation_fraction: float
-    early_stopping: bool
-    patience: int
-    standardize: bool
-    seed: int
+    The defaults are those of :func:`estimate`; an adapter's ``Trainer`` reads the training fields.
+    """
+
+    bound: str = "infonce"
+    bound_params: dict[str, Any] = field(default_factory=dict)
+    critic: CriticConfig = field(default_factory=CriticConfig)
+    backend: str = "torch"
+    device: str | None = None
+    steps: int = 5000
+    batch_size: int = 128
+    learning_rate: float = 5e-4
+    ema_decay: float = 0.99
+    test_fraction: float = 0.2
+    validation_fraction: float = 0.1
+    early_stopping: bool = True
+    patience: int = 10
+    standardize: bool = True
+    seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -2,11 +2,6 @@ from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.python.autograph.core import config as autograph_config
-
-# mivb's code branches on static values only (names, shapes), so AutoGraph has nothing to convert in it;
-# left to itself inside a user's tf.function it would recurse down to importlib and warn it cannot read it.
-autograph_config.CONVERSION_RULES = (autograph_config.DoNotConvert("mivb"), *autograph_config.CONVERSION_RULES)
 
 name = "tensorflow"
 differentiable = True
