@@ -14,7 +14,7 @@ from mivb.clipping import clip_scale, global_norm
 from mivb.critics import CriticConfig, check_negative_samples, critic_config
 from mivb.ema import EmaState, check_decay, ema_init
 from mivb.errors import invalid
-from mivb.schedule import batch_schedule, check_positive_int
+from mivb.schedule import batch_schedule, check_positive_int, feature_shape
 from mivb.scores import split_full_matrix
 
 from ._critics import build_critic
@@ -48,7 +48,7 @@ class MIEstimator:
     same state draw the same sampled negatives.
 
     Args:
-        dim_x, dim_z: feature sizes of x and z.
+        dim_x, dim_z: feature sizes of x and z, or their shapes per sample ((H, W, C) for images).
         bound: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js`` or ``smile``.
         critic: ``"joint"``, ``"separable"``, ``"bilinear"``, a mapping or a ``mivb.CriticConfig``.
         lr: the critic's Adam learning rate.
@@ -71,8 +71,8 @@ class MIEstimator:
 
     def __init__(
         self,
-        dim_x: int,
-        dim_z: int,
+        dim_x: int | tuple[int, ...],
+        dim_z: int | tuple[int, ...],
         *,
         bound: str = "mine",
         critic: str | CriticConfig | dict[str, Any] = "separable",
@@ -88,14 +88,14 @@ class MIEstimator:
         if not isinstance(lr, (int, float)) or not lr > 0:
             raise invalid("lr", "a positive learning rate", lr)
         self.lr, self.optimizer = lr, optax.adam(lr)
-        self.dims = (check_positive_int("dim_x", dim_x), check_positive_int("dim_z", dim_z))
+        self.shapes = (feature_shape("dim_x", dim_x), feature_shape("dim_z", dim_z))
         # The critic's non-array part (activations, layer structure), traced once without computing
         # anything; eqx.combine joins it with a state's params.
-        skeleton = eqx.filter_eval_shape(build_critic, *self.dims, self.config, jax.random.key(0))
+        skeleton = eqx.filter_eval_shape(build_critic, *self.shapes, self.config, jax.random.key(0))
         _, self.static = eqx.partition(skeleton, lambda leaf: isinstance(leaf, jax.ShapeDtypeStruct))
 
     def _identity(self) -> tuple:
-        return (type(self), self.dims, self.bound, tuple(sorted(self.bound_params.items())), self.config,
+        return (type(self), self.shapes, self.bound, tuple(sorted(self.bound_params.items())), self.config,
                 self.lr, self.ema_decay)
 
     # Equal configurations share compiled code: train_steps and evaluate_batches take the estimator
@@ -109,7 +109,7 @@ class MIEstimator:
     def init(self, key: jax.Array) -> MIState:
         """A fresh critic (initialised as torch initialises ``nn.Linear``), Adam state and unset EMA."""
         init_key, key = jax.random.split(key)
-        params = eqx.filter(build_critic(*self.dims, self.config, init_key), eqx.is_array)
+        params = eqx.filter(build_critic(*self.shapes, self.config, init_key), eqx.is_array)
         log_ema = ema_init(ops, jax.tree_util.tree_leaves(params)[0]).log_ema
         return MIState(params, self.optimizer.init(params), log_ema, key)
 
@@ -213,6 +213,6 @@ def adaptive_clip_scale(grads_loss: Any, grads_mi: Any) -> jax.Array:
     """
     structures = [jax.tree_util.tree_structure(grads) for grads in (grads_loss, grads_mi)]
     if structures[0] != structures[1]:
-        raise invalid("grads_mi", f"gradients over the same parameters as grads_loss ({structures[0]})",
+        raise invalid("grads_mi", "gradients over the same parameters as grads_loss (the same pytree structure)",
                       structures[1])
     return clip_scale(ops, *(global_norm(ops, jax.tree_util.tree_leaves(grads)) for grads in (grads_loss, grads_mi)))

@@ -12,7 +12,8 @@ PLATFORMS = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu"}
 
 
 def resolve_device(device: str | None) -> jax.Device:
-    platform, _, number = (device or "cpu").partition(":") if isinstance(device, (str, type(None))) else ("", "", "")
+    name = "cpu" if device is None else device
+    platform, _, number = name.partition(":") if isinstance(name, str) else ("", "", "")
     if platform not in PLATFORMS or not (number == "" or number.isdigit()):
         raise invalid("device", "'cpu', 'gpu', 'cuda' or 'cuda:N'", device)
     try:
@@ -30,7 +31,7 @@ class Trainer:
     def __init__(self, config: EstimateConfig, x: np.ndarray, z: np.ndarray):
         self.device = resolve_device(config.device)
         self.estimator = MIEstimator(
-            x.shape[1], z.shape[1], bound=config.bound, critic=config.critic,
+            x.shape[1:], z.shape[1:], bound=config.bound, critic=config.critic,
             lr=config.learning_rate, ema_decay=config.ema_decay, **config.bound_params,
         )
         with jax.default_device(self.device):
