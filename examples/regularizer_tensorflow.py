@@ -8,8 +8,8 @@ noise spread over all eight; subtracting ``beta * scale * I(x; z)`` rewards the 
 MINE's adaptive gradient clipping, so the MI term never pushes harder than the loss. The critic
 takes one step on every batch after the generator (``MIEstimator.update``).
 
-    python examples/tf_regularizer.py            # 1500 steps, with and without the MI term
-    python examples/tf_regularizer.py --quick    # a few seconds; asserts MI rose and the loss fell
+    python examples/regularizer_tensorflow.py            # 1500 steps, with and without the MI term
+    python examples/regularizer_tensorflow.py --quick    # a few seconds; asserts MI rose and the loss fell
 
 Whether the generator collapses without the MI term depends on its initialisation: with the default
 seed it ends on a few of the eight modes, and on all eight with the MI term.
@@ -17,7 +17,6 @@ seed it ends on a few of the eight modes, and on all eight with the MI term.
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import mivb_tensorflow  # before TensorFlow: it keeps TensorFlow's import notices off the terminal
@@ -25,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 import mivb
+from _common import parser as common_parser
 
 MODES = 2.0 * np.stack([np.cos(np.arange(8) * math.pi / 4), np.sin(np.arange(8) * math.pi / 4)], axis=1)
 NOISE = 0.05  # keeps I(x; z) finite: x = g(z) exactly would carry infinite information about z
@@ -77,11 +77,9 @@ def train(beta: float, steps: int, batch_size: int, seed: int, log_every: int) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short run that checks its own result")
+    parser = common_parser(__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--beta", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     steps = 300 if args.quick else args.steps
     runs = {}
@@ -98,7 +96,7 @@ def main() -> None:
         assert run["mi"][-window:].mean() > run["mi"][:window].mean() + 0.5, "the MI term did not rise"
         assert run["loss"][-window:].mean() < 0.5 * run["loss"][:window].mean(), "the loss did not fall"
         assert np.all(run["scale"] <= 1.0), "adaptive clipping let the MI term outweigh the loss"
-        print("ok: with the MI term, MI rose and the loss still fell")
+        print("quick check passed: with the MI term, MI rose and the loss still fell")
 
 
 if __name__ == "__main__":
