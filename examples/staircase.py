@@ -7,7 +7,7 @@ estimate, the truth and InfoNCE's ceiling log(64); a table gives bias, standard 
 over the last 500 steps of each stage.
 
     python examples/staircase.py            # full: about 60 minutes on 2 CPU cores (torch)
-    python examples/staircase.py --critics separable   # the separable critic only: about 10 minutes
+    python examples/staircase.py --critics separable   # the separable critic only: 11 minutes measured
     python examples/staircase.py --quick    # about 15 seconds; asserts the estimates rise with the truth
 """
 

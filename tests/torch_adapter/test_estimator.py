@@ -111,33 +111,6 @@ def test_fit_on_static_data_then_evaluate_on_new_data():
     assert abs(held_out - true_mi) < 0.15
 
 
-def train_with_mi_regulariser(beta: float) -> float:
-    """A model shrinking its output (loss = mean x^2) with an MI term I(x; z) weighted by beta."""
-    torch.manual_seed(6)
-    model = torch.nn.Linear(2, 2)
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
-    estimator = MIEstimator(2, 2, bound="mine", lr=1e-3)
-    z_all = torch.randn(4000, 2)
-    for _ in range(300):
-        z = z_all[torch.randint(0, 4000, (128,))]
-        x = model(z) + 0.1 * torch.randn(128, 2)
-        loss = (x ** 2).mean()
-        _, mi_for_grads = estimator(x, z)
-        scale = adaptive_clip_scale(loss, mi_for_grads, model.parameters())
-        optimiser.zero_grad()
-        (loss - beta * scale * mi_for_grads).backward()
-        optimiser.step()
-        estimator.update(x, z)
-    with torch.no_grad():
-        x = model(z_all) + 0.1 * torch.randn(4000, 2)
-    return mivb.estimate(x, z_all, steps=300, seed=0).mi
-
-
-def test_mi_regulariser_keeps_the_output_informative():
-    without, with_mi = train_with_mi_regulariser(0.0), train_with_mi_regulariser(1.0)
-    assert with_mi > without + 0.3, (without, with_mi)
-
-
 def test_bad_batches_are_clear_errors():
     estimator = MIEstimator(3, 3)
     with pytest.raises(mivb.InvalidArgumentError, match="same N"):
