@@ -145,6 +145,8 @@ def bound(name: str, *scores: Array, **params: Any) -> Array:
     else:
         raise invalid("scores", "one full (N, N) matrix, or pos (N,) and neg (N, K)", f"{len(scores)} arrays")
     check_floating(pos=pos, neg=neg)
+    if isinstance(params.get("log_ema"), (int, float)):  # a plain number: a scalar of the scores' framework
+        params["log_ema"] = adapter.ops.full_like(pos, float(params["log_ema"]))
     value, surrogate = BOUNDS[name].function(adapter.ops, pos, neg, **params)
     return with_gradient_of(adapter.ops, value, surrogate)
 

@@ -38,6 +38,7 @@ class EstimateConfig:
     critic: CriticConfig = field(default_factory=CriticConfig)
     backend: str = "torch"
     device: str | None = None
+    devices: int | str | None = None
     steps: int = 5000
     batch_size: int = 128
     learning_rate: float = 5e-4
@@ -111,6 +112,7 @@ def estimate(
     standardize_inputs: bool = True,
     seed: int | None = None,
     device: str | None = None,
+    devices: int | str | None = None,
     progress: bool | None = None,
     **bound_params: Any,
 ) -> Estimate:
@@ -143,6 +145,11 @@ def estimate(
         seed: makes the split, batches, initialisation and result reproducible; drawn at random and
             recorded in ``result.config.seed`` when None.
         device: ``"cpu"`` (default) or a GPU such as ``"cuda"``.
+        devices: data parallelism over this many devices of ``device``'s kind (``"all"``: every
+            local one): each batch is split across them and the negatives span the whole batch,
+            with the same result as one device. JAX (a sharded jit) only; ``batch_size`` must be a
+            multiple of it. For torch, use ``mivb_torch.DistributedMIEstimator`` under torchrun;
+            for TensorFlow, ``mivb_tensorflow.replica_objective`` inside ``strategy.run``.
         progress: a progress bar on stderr; by default only when stderr is a terminal.
         **bound_params: ``clip`` for ``smile``.
 
@@ -189,6 +196,13 @@ def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
     learning_rate = arguments["learning_rate"]
     if not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
         raise invalid("learning_rate", "a positive number", learning_rate)
+    devices = arguments["devices"]
+    if devices not in (None, 1, "all") and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
+        raise invalid("devices", "None (one device), 'all' or a positive number of devices", devices)
+    backend = _choose_backend(arguments["backend"], x, z)
+    if devices not in (None, 1) and backend != "jax":
+        raise invalid("devices", "None with the torch and tensorflow backends (data parallelism in estimate runs "
+                      "on jax; for torch use mivb_torch.DistributedMIEstimator under torchrun)", devices)
     seed = arguments["seed"]
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
@@ -198,8 +212,9 @@ def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
         bound=bound,
         bound_params=bound_params,
         critic=critic,
-        backend=_choose_backend(arguments["backend"], x, z),
+        backend=backend,
         device=arguments["device"],
+        devices=devices,
         steps=check_positive_int("steps", arguments["steps"]),
         batch_size=batch_size,
         learning_rate=float(learning_rate),

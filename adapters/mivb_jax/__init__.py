@@ -19,6 +19,7 @@ rounding it. Critics are float32 either way.
 """
 
 from ._critics import build_critic
+from ._distributed import ShardedMIEstimator, data_mesh, replicate, split_rows
 from ._estimator import MIEstimator, MIOutput, MIState, adaptive_clip_scale
 from ._ops import differentiable, from_numpy, name, ops, to_numpy, value_and_grad
 from ._trainer import Trainer
@@ -27,13 +28,17 @@ __all__ = [
     "MIEstimator",
     "MIOutput",
     "MIState",
+    "ShardedMIEstimator",
     "Trainer",
     "adaptive_clip_scale",
     "build_critic",
+    "data_mesh",
     "differentiable",
     "from_numpy",
     "name",
     "ops",
+    "replicate",
+    "split_rows",
     "to_numpy",
     "value_and_grad",
 ]

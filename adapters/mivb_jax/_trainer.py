@@ -6,6 +6,7 @@ import numpy as np
 from mivb.errors import invalid
 from mivb.estimate import EstimateConfig
 
+from ._distributed import ShardedMIEstimator, data_mesh, replicate
 from ._estimator import MIEstimator, MIState, evaluate_batches, train_steps
 
 PLATFORMS = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu"}
@@ -25,17 +26,42 @@ def resolve_device(device: str | None) -> jax.Device:
     return devices[int(number or 0)]
 
 
+def resolve_devices(devices: int | str | None, device: jax.Device, batch_size: int):
+    """The mesh for ``devices`` (a count, or "all") of ``device``'s platform; None for one device."""
+    if devices is None or devices == 1:
+        return None
+    available = jax.devices(device.platform)
+    if devices == "all":
+        devices = len(available)
+    if isinstance(devices, bool) or not isinstance(devices, int) or not 1 <= devices <= len(available):
+        raise invalid("devices", f"None, 'all' or a count from 1 to the {len(available)} {device.platform} devices "
+                      "JAX sees", devices)
+    if batch_size % devices:
+        raise invalid("batch_size", f"a multiple of devices={devices} (each device holds batch_size / devices pairs)",
+                      batch_size)
+    return data_mesh(available[:devices]) if devices > 1 else None
+
+
 class Trainer:
-    """What ``mivb.estimate`` drives: the data on the device once, each chunk of steps one compiled scan."""
+    """What ``mivb.estimate`` drives: the data on the device once, each chunk of steps one compiled scan.
+
+    With ``config.devices`` > 1 every batch is split over that many devices (``ShardedMIEstimator``):
+    the same results as one device, the negatives spanning the whole batch.
+    """
 
     def __init__(self, config: EstimateConfig, x: np.ndarray, z: np.ndarray):
         self.device = resolve_device(config.device)
-        self.estimator = MIEstimator(
-            x.shape[1:], z.shape[1:], bound=config.bound, critic=config.critic,
-            lr=config.learning_rate, ema_decay=config.ema_decay, **config.bound_params,
-        )
+        self.mesh = resolve_devices(getattr(config, "devices", None), self.device, config.batch_size)
+        options = dict(bound=config.bound, critic=config.critic, lr=config.learning_rate,
+                       ema_decay=config.ema_decay, **config.bound_params)
+        if self.mesh is None:
+            self.estimator = MIEstimator(x.shape[1:], z.shape[1:], **options)
+        else:
+            self.estimator = ShardedMIEstimator(x.shape[1:], z.shape[1:], mesh=self.mesh, **options)
         with jax.default_device(self.device):
             self.state = self.estimator.init(jax.random.key(config.seed))
+        if self.mesh is not None:
+            self.state = replicate(self.state, self.mesh)
         self.x, self.z = self._put(x), self._put(z)
 
     def snapshot(self) -> MIState:
@@ -45,7 +71,7 @@ class Trainer:
         self.state = snapshot
 
     def _put(self, a: np.ndarray | None) -> jax.Array | None:
-        return jax.device_put(a, self.device)
+        return jax.device_put(a, self.device) if self.mesh is None else replicate(a, self.mesh)
 
     def train(self, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
         self.state, values = train_steps(self.estimator, self.state, self.x, self.z, self._put(batches),

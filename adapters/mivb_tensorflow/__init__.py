@@ -8,6 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from ._critics import build_critic  # noqa: E402
+from ._distributed import replica_objective, replica_scores  # noqa: E402
 from ._estimator import MIEstimator, MIOutput, adaptive_clip_scale  # noqa: E402
 from ._ops import differentiable, from_numpy, name, ops, to_numpy, value_and_grad  # noqa: E402
 from ._trainer import Trainer  # noqa: E402
@@ -22,6 +23,8 @@ __all__ = [
     "from_numpy",
     "name",
     "ops",
+    "replica_objective",
+    "replica_scores",
     "to_numpy",
     "value_and_grad",
 ]

@@ -124,3 +124,11 @@ def test_bad_batches_are_clear_errors():
     sampled = MIEstimator(3, 3, critic={"kind": "joint", "negative_samples": 8})
     with pytest.raises(mivb.InvalidArgumentError, match="received negative_samples=8"):
         sampled(torch.zeros(4, 3), torch.zeros(4, 3))
+
+
+def test_bound_accepts_a_plain_number_as_the_moving_average():
+    scores = torch.tensor(np.random.default_rng(0).normal(size=(5, 5)), requires_grad=True)
+    value = mivb.bound("mine", scores, log_ema=0.7)
+    value.backward()
+    expected = reference.full_matrix_gradient("mine", scores.detach().numpy(), 0.7)
+    np.testing.assert_allclose(scores.grad.numpy(), expected, rtol=1e-10, atol=1e-14)

@@ -1,0 +1,98 @@
+"""Data-parallel MI estimation with ``tf.distribute`` (``MirroredStrategy`` and other replica strategies).
+
+Inside ``strategy.run``, each replica holds its own n pairs of a global batch of N = W * n. The
+critic's z-side embeddings (a joint critic's z features) are gathered from every replica with
+``ReplicaContext.all_gather``, which is differentiable (its gradient is summed over replicas), so a
+replica scores its n rows against all N columns; the bound's statistics are combined over replicas
+(:mod:`mivb.sharded`). Every replica gets the bound's value on the global batch and MINE's EMA of
+the global batch. Gradients: a replica's gradient is W times the gradient through its own rows, so
+the **mean** over replicas is the single-device gradient. ``tf.distribute`` optimisers **sum**
+the replicas' gradients: divide the loss by ``num_replicas_in_sync`` there.
+
+    strategy = tf.distribute.MirroredStrategy()
+    with strategy.scope():
+        estimator = MIEstimator(2, 8, bound="infonce")
+
+    def step(x, z):            # this replica's pairs
+        with tf.GradientTape() as tape:
+            value, mi_for_grads, ema = replica_objective(estimator, x, z)
+            loss = -mi_for_grads / tf.distribute.get_replica_context().num_replicas_in_sync
+        ...
+    strategy.run(step, args=(x_per_replica, z_per_replica))
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from mivb.ema import EmaState
+from mivb.errors import invalid
+from mivb.sharded import sharded_objective
+
+from ._estimator import MIEstimator, _check_batch
+from ._ops import ops
+
+
+def _context() -> tf.distribute.ReplicaContext:
+    context = tf.distribute.get_replica_context()
+    if context is None or not tf.distribute.has_strategy():
+        raise invalid("context", "a call inside strategy.run (the replica context of a tf.distribute strategy)",
+                      context)
+    return context
+
+
+def split_local_rows(scores: tf.Tensor, offset: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """(p, G) from a replica's rows (n, N) of the global matrix whose row i is global row offset + i."""
+    n, total = scores.shape
+    rows = tf.range(n) + offset
+    columns = tf.range(total - 1)[None, :]
+    columns = columns + tf.cast(columns >= rows[:, None], columns.dtype)  # skip the diagonal entry
+    return tf.gather(scores, rows, axis=1, batch_dims=1), tf.gather(scores, columns, axis=1, batch_dims=1)
+
+
+def replica_scores(critic, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None):
+    """This replica's positive (n,) and negative (n, K) scores against the global batch.
+
+    ``shifts`` None: all N - 1 other pairs of the global batch; otherwise the derangements
+    ``z[(i + shifts[k]) % N]`` of the global index i (pass the same shifts on every replica).
+    """
+    context = _context()
+    n = x.shape[0]
+    offset = tf.cast(context.replica_id_in_sync_group, tf.int32) * n
+    separable = hasattr(critic, "embed")
+    fx, gz = critic.embed(x, z) if separable else (critic.f(x), critic.g(z))
+    total = n * context.num_replicas_in_sync
+    columns = tf.reshape(context.all_gather(gz, axis=0), [total, *gz.shape[1:]])  # a static shape again
+    if shifts is None:
+        if separable:
+            scores = tf.matmul(fx, columns, transpose_b=True)
+        else:
+            scores = critic.pair_scores(tf.repeat(fx[:, None, :], total, axis=1),
+                                        tf.repeat(columns[None, :, :], n, axis=0))
+        return split_local_rows(scores, offset)
+    shifts = tf.cast(shifts, tf.int32)
+    index = (tf.range(n)[:, None] + offset + shifts[None, :]) % total
+    pairs = (lambda a, b: tf.reduce_sum(a * b, -1)) if separable else critic.pair_scores
+    k = shifts.shape[0]
+    return pairs(fx, gz), pairs(tf.repeat(fx[:, None, :], k, axis=1), tf.gather(columns, index))
+
+
+def replica_objective(estimator: MIEstimator, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None):
+    """``(value, mi_for_grads, ema)`` of the global batch, called on each replica's pairs in ``strategy.run``.
+
+    The counterpart of ``estimator.objective``: value and EMA are the global ones, the same on
+    every replica; store the EMA with ``estimator.log_ema.assign`` after the step (for ``mine``).
+    """
+    context = _context()
+    _check_batch(x, z)
+    if estimator.config.negative_samples is not None and shifts is None:
+        raise invalid("shifts", "the K derangement shifts of the global batch, the same on every replica", shifts)
+    pos, neg = replica_scores(estimator.critic, x, z, shifts)
+    ema = EmaState(tf.convert_to_tensor(estimator.log_ema))
+    world = context.num_replicas_in_sync
+
+    def gather(statistics: tf.Tensor) -> tf.Tensor:
+        return tf.reshape(context.all_gather(statistics[None, :], axis=0), [world, statistics.shape[0]])
+
+    return sharded_objective(ops, estimator.bound, pos, neg, estimator.bound_params, ema, estimator.ema_decay,
+                             gather, world)

@@ -1,0 +1,247 @@
+"""Data-parallel MI estimation on ``torch.distributed``: the negatives span the global batch.
+
+Each process (rank) holds its own n pairs of a global batch of N = W * n. The columns of the
+score matrix (the critic's embeddings g(z), or a joint critic's features of z) are all-gathered
+with a differentiable all-gather, so a rank scores its n rows against all N columns; the bound's
+statistics are then combined over ranks (:mod:`mivb.sharded`). Every rank gets the value of the
+bound on the whole global batch, MINE's EMA of the global batch, and gradients whose average over
+ranks (what ``DistributedDataParallel`` computes) is the single-device gradient on the global batch.
+
+Run it under ``torchrun --nproc_per_node=W script.py`` (or any launcher that calls
+``torch.distributed.init_process_group``); gloo on CPU, NCCL on GPUs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from mivb.bounds import check_bound_params
+from mivb.critics import check_negative_samples
+from mivb.ema import EmaState
+from mivb.errors import invalid
+from mivb.sharded import sharded_objective
+
+from ._estimator import MIEstimator, MIOutput, _check_batch
+from ._ops import ops
+
+
+def _require_initialised(process_group: Any) -> None:
+    if not (dist.is_available() and dist.is_initialized()):
+        raise invalid("process_group", "an initialised torch.distributed process group (call "
+                      "torch.distributed.init_process_group first, e.g. under torchrun)", process_group)
+
+
+class _AllGather(torch.autograd.Function):
+    """Concatenate every rank's tensor along dim 0; backward sums the cotangents over ranks and
+    returns this rank's slice (the transpose of an all-gather). Works on every backend (gloo has
+    no reduce-scatter, so the backward is an all-reduce and a slice)."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor, group: Any) -> torch.Tensor:
+        ctx.group, ctx.rank, ctx.size = group, dist.get_rank(group), tensor.shape[0]
+        parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size(group))]
+        dist.all_gather(parts, tensor.contiguous(), group=group)
+        return torch.cat(parts)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM, group=ctx.group)
+        return grad[ctx.rank * ctx.size : (ctx.rank + 1) * ctx.size], None
+
+
+def all_gather(tensor: torch.Tensor, group: Any = None) -> torch.Tensor:
+    """Every rank's ``tensor`` concatenated along dim 0 (same shape on every rank), differentiable."""
+    _require_initialised(group)
+    return _AllGather.apply(tensor, group)
+
+
+def check_equal_batches(n: int, group: Any = None) -> None:
+    """Every rank must hold the same number of pairs (the gathers need equal shapes)."""
+    sizes = [torch.zeros((), dtype=torch.int64) for _ in range(dist.get_world_size(group))]
+    dist.all_gather(sizes, torch.tensor(n, dtype=torch.int64), group=group)
+    sizes = [int(s) for s in sizes]
+    if len(set(sizes)) > 1:
+        raise invalid("x", "the same batch size n on every rank", f"sizes {sizes} over ranks")
+
+
+def split_local_rows(scores: torch.Tensor, offset: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(p, G) from a rank's rows (n, N) of the global matrix whose row i is global row offset + i."""
+    n, total = scores.shape
+    rows = torch.arange(n, device=scores.device)
+    columns = torch.arange(total - 1, device=scores.device)[None, :]
+    columns = columns + (columns >= (offset + rows)[:, None]).long()  # skip the diagonal entry
+    return scores[rows, offset + rows], torch.gather(scores, 1, columns)
+
+
+def sharded_scores(critic: torch.nn.Module, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None,
+                   group: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """This rank's positive (n,) and negative (n, K) scores against the global batch.
+
+    ``shifts`` None: all N - 1 other pairs of the global batch (K = N - 1). Otherwise the K
+    derangements ``z[(i + shifts[k]) % N]`` of the global index i, the same on every rank.
+    The critic's z-side features are gathered with gradients; x stays local.
+    """
+    _require_initialised(group)
+    rank, n = dist.get_rank(group), x.shape[0]
+    check_equal_batches(n, group)
+    offset = rank * n
+    if hasattr(critic, "embed"):  # separable and bilinear: score = <f(x), g(z)>
+        fx, gz = critic.embed(x, z)
+        pairs = lambda a, b: (a * b).sum(-1)  # noqa: E731
+    else:  # joint: an MLP on the concatenated features
+        fx, gz = critic.f(x), critic.g(z)
+        pairs = critic.pair_scores
+    columns = all_gather(gz, group)
+    total = columns.shape[0]
+    if shifts is None:
+        if hasattr(critic, "embed"):
+            scores = fx @ columns.T
+        else:
+            scores = pairs(fx[:, None, :].expand(n, total, -1), columns[None, :, :].expand(n, total, -1))
+        return split_local_rows(scores, offset)
+    index = (torch.arange(offset, offset + n, device=x.device)[:, None] + shifts[None, :]) % total
+    k = shifts.shape[0]
+    return pairs(fx, gz), pairs(fx[:, None, :].expand(-1, k, -1), columns[index])
+
+
+def sharded_bound(name: str, pos: torch.Tensor, neg: torch.Tensor, group: Any = None, **params: Any) -> torch.Tensor:
+    """The bound on the global batch from this rank's rows ``pos`` (n,), ``neg`` (n, K).
+
+    Like ``mivb.bound(name, pos, neg)`` on the concatenated rows of every rank: the same value on
+    every rank; its gradients, averaged over ranks, are those of the single-device bound.
+    ``log_ema`` (for ``mine``) is the already updated average, as in ``mivb.bound``.
+    """
+    _require_initialised(group)
+    params = check_bound_params(name, params)
+    log_ema = params.pop("log_ema", None)
+    log_ema = torch.full((), float("nan") if log_ema is None else float(log_ema), dtype=pos.dtype, device=pos.device)
+    _, mi, _ = sharded_objective(ops, name, pos, neg, params, EmaState(log_ema), 0.5, lambda s: _stats(s, group),
+                                 dist.get_world_size(group), fold=False)
+    return mi
+
+
+def _stats(statistics: torch.Tensor, group: Any) -> torch.Tensor:
+    return all_gather(statistics[None, :], group)
+
+
+class DistributedMIEstimator(MIEstimator):
+    """:class:`MIEstimator` on a global batch spread over the ranks of a ``torch.distributed`` group.
+
+    Each rank calls it on its own n pairs (the same n on every rank). The negatives are the whole
+    global batch of N = W * n pairs: the rank's rows are scored against every rank's columns
+    (embeddings for separable and bilinear critics, the z features for joint ones, gathered with
+    gradients). What each rank gets:
+
+    - ``mi``: the bound on the global batch, the same on every rank, equal to a single-device
+      ``MIEstimator`` with the same parameters on the concatenated batch (rank 0's pairs first);
+    - ``mi_for_grads``: its gradients, **averaged over ranks** (as ``DistributedDataParallel``
+      averages), are the single-device gradients on the global batch, both for the critic and
+      for any model upstream of x and z (so wrap that model in DDP as usual);
+    - ``update``: backpropagates, averages the critic's gradients over ranks itself (one
+      all-reduce), and steps Adam, so every rank keeps the same critic; MINE's EMA folds in the
+      global batch, the same state on every rank.
+
+    The critic's initial parameters are broadcast from the group's first rank at the first call
+    (after any ``.to(device)``). Sampled negatives (``negative_samples=K``) are K derangements of
+    the global batch; without explicit ``shifts`` they are drawn on the first rank and broadcast.
+
+    Args:
+        process_group: the group to spread over (default: the whole world).
+        other arguments: those of :class:`MIEstimator`.
+    """
+
+    def __init__(self, dim_x, dim_z, *, process_group: Any = None, **kwargs: Any):
+        _require_initialised(process_group)
+        super().__init__(dim_x, dim_z, **kwargs)
+        self.process_group = process_group
+        self.world_size = dist.get_world_size(process_group)
+        self.rank = dist.get_rank(process_group)
+        self._source = dist.get_global_rank(process_group, 0) if process_group is not None else 0
+        self._synchronised = False
+
+    def synchronise(self) -> None:
+        """Copy the first rank's critic (parameters and buffers) to every rank."""
+        with torch.no_grad():
+            for tensor in [*self.critic.parameters(), *self.critic.buffers()]:
+                dist.broadcast(tensor.data, src=self._source, group=self.process_group)
+        self._synchronised = True
+
+    def _shifts(self, n: int, device: torch.device) -> torch.Tensor:
+        total = n * self.world_size
+        check_negative_samples(self.config, total)
+        shifts = torch.randperm(total - 1)[: self.config.negative_samples] + 1
+        dist.broadcast(shifts, src=self._source, group=self.process_group)
+        return shifts.to(device)
+
+    def scores(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None):
+        """This rank's positive (n,) and negative (n, K) scores against the global batch."""
+        if not self._synchronised:
+            self.synchronise()
+        if self.config.negative_samples is not None and shifts is None:
+            shifts = self._shifts(x.shape[0], x.device)
+        return sharded_scores(self.critic, x, z, shifts, self.process_group)
+
+    def objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None):
+        _check_batch(x, z)
+        pos, neg = self.scores(x, z, shifts)
+        return sharded_objective(ops, self.bound, pos, neg, self.bound_params, EmaState(self.log_ema),
+                                 self.ema_decay, lambda s: _stats(s, self.process_group), self.world_size)
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> MIOutput:
+        value, mi_for_grads, _ = self.objective(x, z)
+        return MIOutput(value.detach(), mi_for_grads)
+
+    def update(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None) -> torch.Tensor:
+        """One critic step on the global batch; returns the global bound's value before it."""
+        value, mi_for_grads, ema = self.objective(x.detach(), z.detach(), shifts)
+        self.optimizer.zero_grad(set_to_none=True)
+        (-mi_for_grads).backward()
+        self.average_gradients()
+        self.optimizer.step()
+        if self.bound == "mine":
+            with torch.no_grad():
+                self.log_ema.copy_(ema.log_ema)
+        return value.detach()
+
+    def average_gradients(self) -> None:
+        """Average the critic's gradients over ranks in one all-reduce, as DDP does."""
+        params = [p for p in self.critic.parameters() if p.grad is not None]
+        if not params:
+            return
+        flat = torch.cat([p.grad.reshape(-1) for p in params])
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM, group=self.process_group)
+        flat /= self.world_size
+        start = 0
+        for p in params:
+            p.grad.copy_(flat[start : start + p.numel()].view_as(p.grad))
+            start += p.numel()
+
+
+def _entry(rank: int, function: Any, world_size: int, init_method: str, backend: str, args: tuple) -> None:
+    dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=world_size)
+    function(rank, world_size, *args)
+    dist.barrier()  # gloo aborts a process whose peers tear the group down while it still talks to them
+    dist.destroy_process_group()
+
+
+def launch(function: Any, world_size: int = 2, args: tuple = (), backend: str = "gloo") -> None:
+    """Run ``function(rank, world_size, *args)`` in ``world_size`` fresh processes joined in one
+    process group, without torchrun: for trying data parallelism on one machine's CPUs (gloo).
+
+    ``function`` must be importable by the new processes (defined at the top level of a module or
+    of the script being run). An exception in any process is raised here.
+    """
+    import os
+    import tempfile
+
+    import torch.multiprocessing as mp
+
+    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
+        raise invalid("world_size", "a positive number of processes", world_size)
+    with tempfile.TemporaryDirectory() as folder:
+        init_method = "file://" + os.path.join(folder, "store")
+        mp.spawn(_entry, args=(function, world_size, init_method, backend, tuple(args)), nprocs=world_size)
