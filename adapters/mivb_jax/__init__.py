@@ -20,7 +20,7 @@ rounding it. Critics are float32 either way.
 
 from ._critics import build_critic
 from ._distributed import ShardedMIEstimator, data_mesh, replicate, split_rows
-from ._estimator import MIEstimator, MIOutput, MIState, adaptive_clip_scale
+from ._estimator import MIEstimator, MIOutput, MIState, adaptive_clip_scale, load_state, save_state
 from ._ops import differentiable, from_numpy, name, ops, to_numpy, value_and_grad
 from ._trainer import Trainer
 
@@ -35,9 +35,11 @@ __all__ = [
     "data_mesh",
     "differentiable",
     "from_numpy",
+    "load_state",
     "name",
     "ops",
     "replicate",
+    "save_state",
     "split_rows",
     "to_numpy",
     "value_and_grad",

@@ -216,3 +216,21 @@ def adaptive_clip_scale(grads_loss: Any, grads_mi: Any) -> jax.Array:
         raise invalid("grads_mi", "gradients over the same parameters as grads_loss (the same pytree structure)",
                       structures[1])
     return clip_scale(ops, *(global_norm(ops, jax.tree_util.tree_leaves(grads)) for grads in (grads_loss, grads_mi)))
+
+
+def save_state(path: str, state: MIState) -> None:
+    """Write a state's arrays to an ``.npz`` file (no pickle; the PRNG key as its raw key data)."""
+    leaves = jax.tree_util.tree_leaves(state._replace(key=jax.random.key_data(state.key)))
+    np.savez(path, *[np.asarray(leaf) for leaf in leaves])
+
+
+def load_state(path: str, like: MIState) -> MIState:
+    """Read a state written by :func:`save_state`; ``like`` (e.g. ``estimator.init(key)``) gives its structure."""
+    template = like._replace(key=jax.random.key_data(like.key))
+    treedef = jax.tree_util.tree_structure(template)
+    with np.load(path, allow_pickle=False) as stored:
+        leaves = [jnp.asarray(stored[f"arr_{i}"]) for i in range(len(stored.files))]
+    if len(leaves) != treedef.num_leaves:
+        raise invalid("path", f"a state of {treedef.num_leaves} arrays for this estimator", f"{len(leaves)} arrays")
+    state = jax.tree_util.tree_unflatten(treedef, leaves)
+    return state._replace(key=jax.random.wrap_key_data(state.key))
