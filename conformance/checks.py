@@ -146,6 +146,40 @@ def check_gaussian(backend: str, case: GaussianCase) -> None:
     assert 0 < result.best_step <= len(result.history)
 
 
+def check_estimate_is_deterministic(backend: str) -> None:
+    x, z, _ = mivb.correlated_gaussians(1500, 3, 0.7, seed=0)
+    runs = [mivb.estimate(x, z, backend=backend, bound=bound, steps=60, batch_size=32, seed=4, critic=critic,
+                          negative_samples=k)
+            for bound, critic, k in (("mine", "separable", None), ("infonce", "joint", 5)) for _ in range(2)]
+    for first, second in (runs[:2], runs[2:]):
+        assert first.mi == second.mi and np.array_equal(first.history, second.history), (first, second)
+    assert runs[0].mi != mivb.estimate(x, z, backend=backend, bound="mine", steps=60, batch_size=32, seed=5).mi
+
+
+BAD_ESTIMATE_INPUTS = {
+    "lengths differ": (np.ones((300, 2), np.float32), np.ones((299, 2), np.float32), {}),
+    "NaN": (np.full((300, 2), np.nan, np.float32), np.ones((300, 2), np.float32), {}),
+    "integers": (np.ones((300, 2), np.int32), np.ones((300, 2), np.float32), {}),
+    "too few samples": (np.ones((20, 2), np.float32), np.ones((20, 2), np.float32), {}),
+    "unknown bound": (None, None, {"bound": "nce"}),
+    "unknown device": (None, None, {"device": "tpu7"}),
+    "K too large": (None, None, {"negative_samples": 40, "batch_size": 32}),
+}
+
+
+def check_estimate_rejects_bad_input(backend: str) -> None:
+    x_ok, z_ok, _ = mivb.correlated_gaussians(300, 2, 0.5, seed=0)
+    for label, (x, z, options) in BAD_ESTIMATE_INPUTS.items():
+        try:
+            mivb.estimate(x_ok if x is None else x, z_ok if z is None else z, backend=backend,
+                          **{"steps": 2, "batch_size": 32, **options})
+        except mivb.MivbError as error:
+            assert isinstance(error, (ValueError, TypeError)), label
+            assert "expected" in str(error) and "received" in str(error), f"{label}: {error}"
+        else:
+            raise AssertionError(f"{label}: no error raised")
+
+
 def check_import_is_framework_free(backend: str) -> None:
     code = ("import sys, mivb, numpy as np; mivb.bound('dv', np.eye(3)); mivb.available_backends(); "
             "loaded = [m for m in ('torch', 'jax', 'tensorflow') if m in sys.modules]; "
@@ -205,6 +239,8 @@ def checks_for(backend: str) -> list[Check]:
     checks += [Check(f"gaussian-{case.id}", partial(check_gaussian, case=case), needs="training")
                for case in GAUSSIAN_CASES]
     checks += [Check(f"invariant-{label}", invariant) for label, invariant in INVARIANTS.items()]
+    checks += [Check("estimate-deterministic", check_estimate_is_deterministic, needs="training"),
+               Check("estimate-rejects-bad-input", check_estimate_rejects_bad_input, needs="training")]
     checks += [
         Check("api-import-is-framework-free", check_import_is_framework_free),
         Check("api-backend-of-arrays", check_backend_of_arrays),
