@@ -49,3 +49,4 @@ def bench(session: nox.Session) -> None:
     args = session.posargs or ["--quick"]
     session.run("python", "benchmarks/accuracy.py", *args, env=ENV)
     session.run("python", "benchmarks/speed.py", *args, env=ENV)
+    session.run("python", "benchmarks/scaling.py", *args, env=ENV)
