@@ -5,7 +5,7 @@ true MI is -d/2 log(1 - rho^2). For rho swept over [-0.95, 0.95], each bound is 
 samples (batch 128, 10 epochs) and its held-out estimate is plotted against the truth, one panel
 per bound, like the original's figures.
 
-    python examples/correlated_gaussians.py            # full: about 25 minutes on 2 CPU cores (torch)
+    python examples/correlated_gaussians.py            # full: 9 minutes measured on 2 CPU cores (torch)
     python examples/correlated_gaussians.py --quick    # about 20 seconds; asserts the estimates
                                                        # track the truth and rise with |rho|
 """
@@ -56,7 +56,9 @@ def plot(args, rhos, truths, estimates, samples) -> None:
         fig, ax = plt.subplots(figsize=(4, 3.2))
         ax.plot(rhos, truths, "k-", label="true MI")
         ax.plot(rhos, values, "o-", label=f"{name} estimate")
-        ax.set(xlabel="correlation rho", ylabel="MI (nats)", title=f"{name}, {samples // 1000}k samples")
+        # dv and nwj can overshoot wildly at high MI: keep the truth readable
+        ax.set(xlabel="correlation rho", ylabel="MI (nats)", title=f"{name}, {samples // 1000}k samples",
+               ylim=(-1, 1.2 * max(truths)))
         ax.legend()
         fig.tight_layout()
         fig.savefig(folder / f"gaussians_{name}.png", dpi=100)
