@@ -88,10 +88,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--backends", nargs="+", default=None)
+    parser.add_argument("--steps", type=int, default=None, help="steps per run (default 2000, --quick 300)")
+    parser.add_argument("--repeats", type=int, default=None, help="runs per contender (default 3, --quick 1)")
     args = parser.parse_args()
     args.backends = args.backends or [b for b in handwritten.LOOPS if b in mivb.available_backends()]
-    args.steps = 300 if args.quick else 2000
-    args.repeats = 1 if args.quick else 3
+    args.steps = args.steps or (300 if args.quick else 2000)
+    args.repeats = args.repeats or (1 if args.quick else 3)
     run(args)
 
 
