@@ -14,7 +14,7 @@ from .bounds import check_bound_params
 from .critics import CriticConfig, check_negative_samples, critic_config
 from .ema import check_decay
 from .errors import invalid
-from .samples import as_samples, check_paired, standardize
+from .samples import as_samples, check_paired, check_transform, prepare
 from .schedule import batch_schedule, check_positive_int, shift_schedule
 from ._progress import Progress
 
@@ -47,7 +47,7 @@ class EstimateConfig:
     validation_fraction: float = 0.1
     early_stopping: bool = True
     patience: int = 10
-    standardize: bool = True
+    transform: str | None = "auto"
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,6 +103,9 @@ class Estimate:
 #   ceiling log(batch_size), which `notes` reports; smile is the choice for larger MI.
 # - batch 128: InfoNCE's optimal-critic bias at 3 nats is -0.30 at 128 and -0.19 at 256 (measured
 #   with the analytic critic), for twice the cost per step; 128 keeps small data sets usable.
+# - transform "auto" gaussianizes vector marginals: with plain standardisation a Cauchy-tailed
+#   feature (Student-t, 1 dof, n = 5000, truth 0.37 nats) made smile report 137 nats and InfoNCE
+#   0.14; Gaussian tasks are unchanged by it (MI is invariant to monotone maps of each feature).
 # - learning rate 5e-4 (Adam) and the separable 2 x 256 critic with 32-d embeddings: the settings
 #   of Poole et al. (2019) and Song & Ermon (2020), which the staircase reproduces.
 def estimate(
@@ -121,7 +124,7 @@ def estimate(
     validation_fraction: float = 0.1,
     early_stopping: bool = True,
     patience: int = 10,
-    standardize_inputs: bool = True,
+    transform: str | None = "auto",
     seed: int | None = None,
     device: str | None = None,
     devices: int | str | None = None,
@@ -153,7 +156,10 @@ def estimate(
         validation_fraction, early_stopping, patience: the share of pairs that decides when to
             stop, whether to stop early at all (False trains all ``steps``), and how many checks
             without improvement end training.
-        standardize_inputs: rescale each variable to zero mean and unit variance (MI is invariant).
+        transform: an invertible map of each feature fitted on the training split, which leaves
+            the MI unchanged: ``"gaussianize"`` (ranks to normal quantiles: tames heavy tails),
+            ``"standardize"`` (zero mean, unit variance), ``"auto"`` (gaussianize vectors,
+            standardize images; the default) or None.
         seed: makes the split, batches, initialisation and result reproducible; drawn at random and
             recorded in ``result.config.seed`` when None.
         device: ``"cpu"`` (default) or a GPU such as ``"cuda"``.
@@ -175,12 +181,9 @@ def estimate(
     check_paired(x_all, z_all)
     rng = np.random.default_rng(config.seed)
     parts = _split(rng, x_all, z_all, config)
-    if config.standardize:
-        xs = standardize(*(x for x, _ in parts), argument="x")
-        zs = standardize(*(z for _, z in parts), argument="z")
-        parts = list(zip(xs, zs))
-    else:
-        parts = [(x.astype(np.float32), z.astype(np.float32)) for x, z in parts]
+    xs = prepare(config.transform, *(x for x, _ in parts), argument="x")
+    zs = prepare(config.transform, *(z for _, z in parts), argument="z")
+    parts = list(zip(xs, zs))
     (x_train, z_train), validation, test = parts
 
     trainer = get_backend(config.backend).Trainer(config, x_train, z_train)
@@ -235,7 +238,7 @@ def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
         validation_fraction=float(fractions["validation_fraction"]),
         early_stopping=bool(arguments["early_stopping"]),
         patience=check_positive_int("patience", arguments["patience"]),
-        standardize=bool(arguments["standardize_inputs"]),
+        transform=check_transform(arguments["transform"]),
         seed=int(seed),
     )
 

@@ -125,8 +125,9 @@ def test_notes_are_printed_once_and_not_repeated_as_warnings(capsys, tmp_path, r
     status, out, _ = run(capsys, "estimate", tmp_path / "x.npy", tmp_path / "z.npy",
                          *[f"--{key.replace('_', '-')}={value}" for key, value in options.items()])
     assert status == 0 and len(recwarn) == 0
-    with pytest.warns(UserWarning, match="ceiling"):  # 8 nats, but log(16) = 2.77 at most
+    with pytest.warns(UserWarning):  # 8 nats, but log(16) = 2.77 at most: near the ceiling, still rising
         expected = mivb.estimate(x, z, **options)
+    assert expected.notes
     assert [line for line in out.splitlines() if line.startswith("note: ")] == [f"note: {n}" for n in expected.notes]
 
 
