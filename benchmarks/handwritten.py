@@ -118,6 +118,9 @@ def tensorflow_loop(x: np.ndarray, z: np.ndarray, batches: np.ndarray, kind: str
     tf.keras.utils.set_random_seed(0)
     x, z = tf.constant(x), tf.constant(z)
     nets = [mlp(32), mlp(32)] if kind == "separable" else [mlp(1)]
+    inputs = [x.shape[1], z.shape[1]] if kind == "separable" else [x.shape[1] + z.shape[1]]
+    for net, width in zip(nets, inputs):
+        net.build((None, width))  # variables made before the first tape, so the tape watches them
     optimiser = tf.keras.optimizers.Adam(5e-4)
 
     @tf.function
@@ -128,13 +131,15 @@ def tensorflow_loop(x: np.ndarray, z: np.ndarray, batches: np.ndarray, kind: str
                 scores = tf.matmul(nets[0](xb), nets[1](zb), transpose_b=True)
                 value = tf.reduce_mean(tf.linalg.diag_part(scores) - tf.reduce_logsumexp(scores, axis=1))
             else:
-                n, k = tf.shape(i)[0], tf.shape(shift)[0]
+                n, k = tf.shape(i, out_type=shift.dtype)[0], tf.shape(shift)[0]
                 negatives = tf.gather(zb, (tf.range(n)[:, None] + shift[None, :]) % n)
                 pos = nets[0](tf.concat([xb, zb], 1))
-                neg = nets[0](tf.concat([tf.repeat(xb[:, None], k, axis=1), negatives], -1))[..., 0]
+                pairs = tf.concat([tf.repeat(xb[:, None], k, axis=1), negatives], -1)
+                neg = tf.reshape(nets[0](tf.reshape(pairs, [-1, inputs[0]])), [n, k])
                 value = tf.reduce_mean(pos[:, 0] - tf.reduce_logsumexp(tf.concat([pos, neg], 1), axis=1))
+            loss = -value
         variables = [v for net in nets for v in net.trainable_variables]
-        optimiser.apply_gradients(zip(tape.gradient(-value, variables), variables))
+        optimiser.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return value
 
     shift_rows = shifts if shifts is not None else np.zeros((len(batches), 1), np.int64)
