@@ -6,7 +6,7 @@ the latents' MI, -d/2 log(1 - rho^2), which the conv critic (``critic="conv"``) 
 Images are channels-first (N, C, H, W) for torch and channels-last (N, H, W, C) for JAX and
 TensorFlow, as each framework's convolutions expect.
 
-    python examples/images.py            # full: about 6 minutes on 2 CPU cores (torch)
+    python examples/images.py            # full: 3 minutes measured on 2 CPU cores (torch)
     python examples/images.py --quick    # about 20 seconds; asserts the estimates track the truth
 """
 
