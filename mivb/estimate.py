@@ -221,8 +221,8 @@ def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
     seed = arguments["seed"]
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
-    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise invalid("seed", "None or an integer >= 0", seed)
+    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise invalid("seed", "None or an integer in [0, 2**63)", seed)  # every backend's generator takes it
     return EstimateConfig(
         bound=bound,
         bound_params=bound_params,

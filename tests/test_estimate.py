@@ -80,6 +80,8 @@ BAD_INPUTS = {
     "clip <= 0": (None, None, {"bound": "smile", "clip": -1.0}, "received clip=-1.0"),
     "K too large": (None, None, {"negative_samples": 128, "batch_size": 128}, "received negative_samples=128"),
     "batch of one": (None, None, {"batch_size": 1}, "received batch_size=1"),
+    "negative seed": (None, None, {"seed": -1}, "received seed=-1"),
+    "seed too large": (None, None, {"seed": 2**64}, "received seed=18446744073709551616"),
     "test fraction": (None, None, {"test_fraction": 1.5}, "received test_fraction=1.5"),
     "no GPU here": (None, None, {"device": "cuda"}, "received device='cuda'"),
     "unknown device": (None, None, {"device": "tpu9"}, "received device='tpu9'"),
