@@ -6,7 +6,7 @@ embedding) and a joint critic (2 x 256 ReLU). One panel per bound shows the raw 
 estimate, the truth and InfoNCE's ceiling log(64); a table gives bias, standard deviation and MSE
 over the last 500 steps of each stage.
 
-    python examples/staircase.py            # full: about 60 minutes on 2 CPU cores (torch)
+    python examples/staircase.py            # full, both critics: about 60 minutes estimated (not timed)
     python examples/staircase.py --critics separable   # the separable critic only: 11 minutes measured
     python examples/staircase.py --quick    # about 15 seconds; asserts the estimates rise with the truth
 """
