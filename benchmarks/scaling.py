@@ -21,7 +21,7 @@ from mivb.estimate import EstimateConfig
 from mivb.schedule import batch_schedule
 x, z, _ = mivb.correlated_gaussians(max(4 * {n}, 20_000), 20, 0.5, seed=0)
 config = EstimateConfig(backend="{backend}", batch_size={n}, early_stopping=False)
-trainer = mivb.get_backend("{backend}").Trainer(config, x, z)
+trainer = mivb.get_backend("{backend}").Trainer(config, (x.shape[1:], z.shape[1:]), {{"train": (x, z)}})
 batches = batch_schedule(np.random.default_rng(0), len(x), {n}, 60)
 trainer.train(batches[:10], None)
 start = time.perf_counter()

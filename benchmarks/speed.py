@@ -38,7 +38,7 @@ def config_for(backend: str, kind: str, batch: int, k: int | None, steps: int) -
 
 def mivb_seconds_per_step(backend, x, z, batches, shifts, config) -> float:
     """Seconds per step of the trainer ``estimate`` drives; the first chunk (compilation) excluded."""
-    trainer = mivb.get_backend(backend).Trainer(config, x, z)
+    trainer = mivb.get_backend(backend).Trainer(config, (x.shape[1:], z.shape[1:]), {"train": (x, z)})
     for i in range(0, len(batches), CHUNK_STEPS):
         if i == CHUNK_STEPS:
             start = time.perf_counter()

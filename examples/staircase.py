@@ -39,7 +39,7 @@ def train(bound, critic, x, z, args) -> np.ndarray:
     backend = args.backend or next(b for b in ("torch", "jax", "tensorflow") if b in mivb.available_backends())
     config = EstimateConfig(bound=bound, critic=mivb.critics.critic_config(critic), backend=backend,
                             steps=len(x) // BATCH, batch_size=BATCH, learning_rate=5e-4, seed=args.seed)
-    trainer = mivb.get_backend(backend).Trainer(config, x, z)
+    trainer = mivb.get_backend(backend).Trainer(config, (x.shape[1:], z.shape[1:]), {"train": (x, z)})
     batches = np.arange(len(x)).reshape(-1, BATCH)
     return np.concatenate([trainer.train(batches[i : i + CHUNK_STEPS], None)
                            for i in range(0, len(batches), CHUNK_STEPS)])

@@ -1,4 +1,4 @@
-"""The NumPy backend: every bound on NumPy arrays through the shared code, no training."""
+"""The NumPy backend: every bound on NumPy arrays through the shared code; no autodiff, no training."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from typing import Any
 import numpy as np
 
 name = "numpy"
-differentiable = False
+capabilities = frozenset()
+array_types = (np.ndarray, np.generic)
 
 
 class NumpyOps:
     def mean(self, x): return np.mean(x)
     def sum(self, x): return np.sum(x)
     def exp(self, x): return np.exp(x)
-    def log(self, x): return np.log(x)
     def sqrt(self, x): return np.sqrt(x)
     def softplus(self, x): return np.logaddexp(np.zeros((), x.dtype), x)
     def clip(self, x, low, high): return np.clip(x, low, high)
@@ -24,7 +24,8 @@ class NumpyOps:
     def stack(self, xs): return np.stack(xs)
     def concat(self, xs, axis): return np.concatenate(xs, axis=axis)
     def reshape(self, x, shape): return np.reshape(x, shape)
-    def diagonal(self, x): return np.diagonal(x)
+    def diagonal(self, x, offset=0): return np.diagonal(x, offset)
+    def diagonal_mask(self, x, offset=0): return np.eye(x.shape[0], x.shape[1], offset, dtype=bool)
     def full_like(self, x, value): return np.asarray(value, dtype=np.result_type(x))
     def stop_gradient(self, x): return x
 
@@ -38,7 +39,7 @@ class NumpyOps:
 ops = NumpyOps()
 
 
-def to_numpy(x: Any) -> np.ndarray:
+def to_numpy(x: Any, argument: str = "x") -> np.ndarray:
     return np.asarray(x)
 
 

@@ -2,8 +2,9 @@
 
 Built-in backends are listed below; other packages add theirs through the ``mivb.backends`` entry
 point group, each entry naming a :class:`BackendSpec`. Nothing here imports a framework: a
-framework counts as installed when its import spec is found, and an array's owner is read off the
-module of its type, so ``import mivb`` stays free of torch, jax and tensorflow.
+framework counts as installed when its import spec is found, and an array can only belong to a
+framework already imported (``sys.modules``), whose adapter then answers with ``isinstance``; so
+``import mivb`` stays free of torch, jax and tensorflow.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import functools
 import importlib
 import importlib.metadata
 import importlib.util
+import sys
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any, Callable, Mapping, Protocol
 
 from .errors import BackendNotAvailableError, InvalidTypeError, MivbError, describe, unknown_name
 from .ops import ArrayOps
@@ -27,30 +29,65 @@ class BackendSpec:
     """How to find a backend: its framework, the modules its arrays come from, its adapter."""
 
     name: str
-    framework: str
-    array_modules: tuple[str, ...]
-    install: str
-    adapter: str
+    framework: str  # the module whose import makes the backend available
+    install: str  # the command that installs it, for error messages
+    adapter: str  # the module implementing :class:`Adapter`
+
+
+CAPABILITIES = {
+    "autodiff": "value_and_grad differentiates a bound",
+    "trains": "Trainer trains a critic for mivb.estimate",
+    "shards": "Trainer splits each batch over several devices (estimate's devices=)",
+}
+
+
+class Trainer(Protocol):
+    """What :func:`mivb.estimate` drives: a critic over named splits of the data, kept on the device.
+
+    ``Trainer(config, shapes, splits)``: ``config`` an :class:`mivb.EstimateConfig` (``config.spec``
+    gives the estimator's arguments), ``shapes`` the feature shapes of x and z, ``splits`` maps a
+    split's name ("train", "validation", "test") to its float32 (x, z) NumPy arrays.
+    """
+
+    def train(self, batches: Any, shifts: Any) -> Any:
+        """One step per row of ``batches`` (indices into the "train" split); the values, as NumPy."""
+
+    def values(self, split: str, batches: Any, shifts: Any) -> Any:
+        """The bound on each row of ``batches`` of ``split``, as NumPy; nothing changes."""
+
+    def snapshot(self) -> Any:
+        """A copy of everything training changes."""
+
+    def restore(self, snapshot: Any) -> None: ...
 
 
 class Adapter(Protocol):
-    """What an adapter module provides (see ``adapters/mivb_torch`` for the model)."""
+    """What an adapter module provides: the contract a backend meets (``adapters/mivb_torch`` is the model).
+
+    Every backend computes bounds (``ops``, ``to_numpy``, ``from_numpy``, ``array_types``); the
+    optional parts come with a capability: ``value_and_grad`` with "autodiff", ``Trainer`` with
+    "trains", a ``Trainer`` honouring ``config.devices`` with "shards".
+    """
 
     name: str
-    differentiable: bool
+    capabilities: frozenset[str]
     ops: ArrayOps
+    array_types: tuple[type, ...]  # the framework's array classes: isinstance recognises its arrays
+    Trainer: Callable[[Any, tuple, Mapping[str, Any]], Trainer]
 
-    def to_numpy(self, x: Any) -> Any: ...
+    def to_numpy(self, x: Any, argument: str = "x") -> Any:
+        """A NumPy copy of ``x``; an array NumPy cannot hold is a MivbError naming ``argument``."""
 
     def from_numpy(self, x: Any, like: Any = None) -> Any: ...
 
+    def value_and_grad(self, fn: Callable[..., Any], *args: Any) -> tuple[Any, tuple[Any, ...]]: ...
+
 
 BUILTIN = (
-    BackendSpec("numpy", "numpy", ("numpy",), 'pip install mivb', "mivb._numpy_backend"),
-    BackendSpec("torch", "torch", ("torch",), 'pip install "mivb[torch]"', "mivb_torch"),
-    BackendSpec("jax", "jax", ("jax", "jaxlib"), 'pip install "mivb[jax]"', "mivb_jax"),
-    BackendSpec("tensorflow", "tensorflow", ("tensorflow", "keras"), 'pip install "mivb[tensorflow]"',
-                "mivb_tensorflow"),
+    BackendSpec("numpy", "numpy", 'pip install mivb', "mivb._numpy_backend"),
+    BackendSpec("torch", "torch", 'pip install "mivb[torch]"', "mivb_torch"),
+    BackendSpec("jax", "jax", 'pip install "mivb[jax]"', "mivb_jax"),
+    BackendSpec("tensorflow", "tensorflow", 'pip install "mivb[tensorflow]"', "mivb_tensorflow"),
 )
 
 
@@ -99,12 +136,20 @@ def _load(spec: BackendSpec) -> ModuleType:
 
 
 def backend_name_of(array: Any) -> str | None:
-    """The backend that owns ``array``'s type, or None for a Python number or list."""
-    root = type(array).__module__.split(".")[0]
+    """The backend whose framework's array type ``array`` is an instance of, or None (a number, a list).
+
+    Only frameworks already imported are asked: an array of a framework never imported cannot exist.
+    When several claim it (a plugin's subclass of ``np.ndarray``), the most specific type wins.
+    """
+    mro = type(array).__mro__
+    claims = {}
     for spec in registered().values():
-        if root in spec.array_modules:
-            return spec.name
-    return None
+        if spec.framework in sys.modules and installed(spec.adapter):
+            # A virtual subclass (a JAX tracer is a jax.Array by registration) ranks after real ones.
+            matches = [mro.index(t) if t in mro else len(mro) for t in _load(spec).array_types if isinstance(array, t)]
+            if matches:
+                claims[spec.name] = min(matches)
+    return min(claims, key=claims.__getitem__) if claims else None
 
 
 def backend_of(**arrays: Any) -> Adapter:

@@ -1,65 +1,171 @@
-"""The variational bounds of BOUNDS.md, each a small pure function of the scores (p, G).
+"""The bounds of BOUNDS.md: each defined once, as a function of a few reductions of its scores.
 
-A bound function returns ``(value, surrogate)``: the value reported, and the quantity whose
-gradient training follows. :func:`with_gradient_of` joins them into one differentiable scalar.
+A :class:`Bound` has two parts. ``statistics`` reduces the scores to a few scalars, each a sum or
+a logsumexp, so that the scalars of several shards of one batch combine exactly (sums add,
+logsumexps logsumexp). ``value`` turns the combined :class:`Totals` into the reported value and
+the surrogate whose gradient training follows. One device and data parallelism share both parts:
+the only difference is whether the statistics are gathered from other ranks before ``value``.
+
+Bounds live in a registry; :func:`register_bound` adds one, as the built-in bounds below do.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from functools import partial
+from typing import Any, Callable, Mapping
 
+from . import reference
 from .backends import backend_of
-from .ema import EmaState, ema_update
-from .errors import UnknownNameError, invalid, unknown_name
+from .ema import ema_update
+from .errors import InvalidTypeError, UnknownNameError, invalid, unknown_name
 from .ops import Array, ArrayOps
-from .scores import check_floating, check_full_matrix, check_pos_neg, split_full_matrix
+from .scores import MatrixScores, PairedScores, Scores, check_floating, check_full_matrix, check_pos_neg
+
+SUM, LOGSUMEXP = "sum", "logsumexp"  # how one statistic of several shards combines
+Statistics = dict[str, tuple[Array, str]]
+Gather = Callable[[Array], Array]  # (m,) statistics of this rank -> (W, m) of every rank, differentiable
+KINDS = ("lower", "upper")
 
 
-def log_mean_exp(ops: ArrayOps, neg: Array) -> Array:
-    n, k = neg.shape
-    return ops.logsumexp(neg) - math.log(n * k)
+@dataclass(frozen=True)
+class Totals:
+    """A batch's statistics, combined over every shard: what a bound's value is a function of."""
+
+    ops: ArrayOps
+    rows: int  # N, pairs in the whole batch
+    negatives_per_row: int  # K
+    values: Mapping[str, Array]
+
+    def __getitem__(self, key: str) -> Array:
+        return self.values[key]
+
+    def mean(self, key: str) -> Array:
+        """A sum over the N positives (or rows), as a mean."""
+        return self.values[key] / self.rows
+
+    def mean_negatives(self, key: str) -> Array:
+        """A sum over the N * K negatives, as a mean."""
+        return self.values[key] / (self.rows * self.negatives_per_row)
+
+    def log_mean_exp(self, key: str) -> Array:
+        """A logsumexp over the N * K negatives, as the log of their mean exp (BOUNDS.md's LME)."""
+        return self.values[key] - math.log(self.rows * self.negatives_per_row)
 
 
-def jensen_shannon(ops: ArrayOps, pos: Array, neg: Array) -> Array:
-    """The f-GAN Jensen-Shannon objective (Nowozin et al. 2016), maximised by T = log r."""
-    return ops.mean(-ops.softplus(-pos)) - ops.mean(ops.softplus(neg))
+@dataclass(frozen=True)
+class MovingAverage:
+    """A bound's state: an exponential moving average, in log space, of one quantity per batch.
+
+    Belghazi et al. 2018 (MINE, section 3.2). The state is ``{name: scalar}``, NaN while unset;
+    each training step folds in ``of(totals)`` (without gradient) before the bound's ``value``
+    reads it. Evaluation never folds.
+    """
+
+    name: str
+    of: Callable[[Totals], Array]
+
+    def init(self, ops: ArrayOps, like: Array) -> dict[str, Array]:
+        return {self.name: ops.full_like(like, math.nan)}
+
+    def update(self, ops: ArrayOps, state: Mapping[str, Array], totals: Totals, decay: float) -> dict[str, Array]:
+        return {self.name: ema_update(ops, state[self.name], self.of(totals), decay)}
 
 
-def dv(ops: ArrayOps, pos: Array, neg: Array) -> tuple[Array, Array]:
-    value = ops.mean(pos) - log_mean_exp(ops, neg)
-    return value, value
+@dataclass(frozen=True)
+class Bound:
+    """One estimator of I(X; Z) from critic scores.
+
+    Args:
+        name: what users pass as ``bound=``.
+        statistics: ``(scores, params) -> {key: (scalar, SUM or LOGSUMEXP)}``, from the reductions
+            of :class:`mivb.scores.MatrixScores` / :class:`~mivb.scores.PairedScores`.
+        value: ``(totals, params, state) -> (value, surrogate)``: the reported value and the
+            quantity whose gradient training follows (the same object when they agree).
+        summary, paper: one line each, listed by ``mivb bounds``.
+        kind: ``"lower"`` or ``"upper"`` bound on the MI.
+        gradient: what the gradient follows, in words.
+        params: the bound's parameters and their defaults.
+        check_params: raises a :class:`mivb.MivbError` for a bad parameter value.
+        state: a :class:`MovingAverage` the estimator keeps for this bound, or None.
+        reference: ``(pos, neg, params, state) -> (value, d_pos, d_neg)`` in float64, the training
+            gradient in closed form; the conformance suite checks every backend against it.
+    """
+
+    name: str
+    statistics: Callable[[Scores, Mapping[str, Any]], Statistics]
+    value: Callable[[Totals, Mapping[str, Any], Mapping[str, Array]], tuple[Array, Array]]
+    summary: str
+    paper: str = ""
+    kind: str = "lower"
+    gradient: str = "the value"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    check_params: Callable[[Mapping[str, Any]], None] | None = None
+    state: MovingAverage | None = None
+    reference: Callable[..., tuple[float, Any, Any]] | None = None
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return () if self.state is None else (self.state.name,)
+
+    def resolve_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters with defaults filled in; unknown names and bad values are errors."""
+        for key in params:
+            if key not in self.params:
+                choices = ", ".join(repr(p) for p in self.params) or "none"
+                raise UnknownNameError(f"{key}: bound {self.name!r} takes the parameters {choices}, "
+                                         f"received {key}={params[key]!r}")
+        merged = {**self.params, **params}
+        if self.check_params is not None:
+            self.check_params(merged)
+        return merged
+
+    def initial_state(self, ops: ArrayOps, like: Array) -> dict[str, Array]:
+        return {} if self.state is None else self.state.init(ops, like)
 
 
-def mine(ops: ArrayOps, pos: Array, neg: Array, log_ema: Array | None = None) -> tuple[Array, Array]:
-    lme = log_mean_exp(ops, neg)
-    value = ops.mean(pos) - lme
-    denominator = lme if log_ema is None else log_ema  # no history yet: the EMA starts at this batch
-    return value, ops.mean(pos) - ops.exp(lme - ops.stop_gradient(denominator))
+BOUNDS: dict[str, Bound] = {}
 
 
-def nwj(ops: ArrayOps, pos: Array, neg: Array) -> tuple[Array, Array]:
-    value = ops.mean(pos) - ops.exp(log_mean_exp(ops, neg) - 1.0)
-    return value, value
+def register_bound(bound: Bound, *, replace: bool = False) -> Bound:
+    """Make ``bound`` available by name everywhere: ``mivb.bound``, ``mivb.estimate``, every backend's
+    estimators and distributed estimators, ``mivb bounds``, and the conformance suite (against
+    ``bound.reference`` when it has one). Returns ``bound``.
+
+    Example:
+        >>> import numpy as np, mivb
+        >>> from mivb.bounds import SUM, LOGSUMEXP
+        >>> half_dv = mivb.Bound(
+        ...     "half_dv", summary="half of Donsker-Varadhan",
+        ...     statistics=lambda s, params: {"pos": (s.sum_positives(), SUM), "neg": (s.logsumexp_negatives(), LOGSUMEXP)},
+        ...     value=lambda t, params, state: ((t.mean("pos") - t.log_mean_exp("neg")) / 2,) * 2)
+        >>> _ = mivb.register_bound(half_dv)
+        >>> float(mivb.bound("half_dv", np.eye(3))) == float(mivb.bound("dv", np.eye(3))) / 2
+        True
+        >>> _ = mivb.unregister_bound("half_dv")
+    """
+    if not isinstance(bound, Bound):
+        raise invalid("bound", "a mivb.Bound", bound, error=InvalidTypeError)
+    if not isinstance(bound.name, str) or not bound.name.isidentifier():
+        raise invalid("bound.name", "a name made of letters, digits and underscores", bound.name)
+    if bound.kind not in KINDS:
+        raise unknown_name("bound.kind", bound.kind, KINDS)
+    if bound.name in BOUNDS and not replace:
+        raise invalid("bound.name", "a name not registered yet (pass replace=True to redefine it)", bound.name)
+    BOUNDS[bound.name] = bound
+    return bound
 
 
-def infonce(ops: ArrayOps, pos: Array, neg: Array) -> tuple[Array, Array]:
-    n, k = neg.shape
-    rows = ops.concat([ops.reshape(pos, (n, 1)), neg], axis=1)
-    value = ops.mean(pos - ops.logsumexp(rows, axis=1)) + math.log(k + 1)
-    return value, value
+def unregister_bound(name: str) -> Bound:
+    """Remove a registered bound; returns it."""
+    return BOUNDS.pop(get_bound(name).name)
 
 
-def js(ops: ArrayOps, pos: Array, neg: Array) -> tuple[Array, Array]:
-    value = 1.0 + ops.mean(pos) - ops.exp(log_mean_exp(ops, neg))
-    return value, jensen_shannon(ops, pos, neg)
-
-
-def smile(ops: ArrayOps, pos: Array, neg: Array, clip: float | None = 5.0) -> tuple[Array, Array]:
-    clipped = neg if clip is None else ops.clip(neg, -clip, clip)
-    value = ops.mean(pos) - log_mean_exp(ops, clipped)
-    return value, jensen_shannon(ops, pos, neg)
+def get_bound(name: Any) -> Bound:
+    if not isinstance(name, str) or name not in BOUNDS:
+        raise unknown_name("bound", name, BOUNDS)
+    return BOUNDS[name]
 
 
 def with_gradient_of(ops: ArrayOps, value: Array, surrogate: Array) -> Array:
@@ -73,47 +179,48 @@ def with_gradient_of(ops: ArrayOps, value: Array, surrogate: Array) -> Array:
     return ops.stop_gradient(value) + (surrogate - ops.stop_gradient(surrogate))
 
 
-@dataclass(frozen=True)
-class BoundSpec:
-    name: str
-    function: Callable[..., tuple[Array, Array]]
-    summary: str
-    gradient: str
-    params: dict[str, Any] = field(default_factory=dict)
+def check_world_size(world_size: Any, rows: int) -> int:
+    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
+        raise invalid("world_size", "a positive integer number of ranks", world_size)
+    if rows * world_size < 2:
+        raise invalid("pos", "a global batch of N >= 2 pairs", f"{rows} pairs on each of {world_size} ranks")
+    return world_size
 
 
-BOUNDS: dict[str, BoundSpec] = {
-    spec.name: spec
-    for spec in (
-        BoundSpec("dv", dv, "Donsker-Varadhan", "the value"),
-        BoundSpec("mine", mine, "Donsker-Varadhan, MINE's bias-corrected gradient (Belghazi et al. 2018)",
-                  "EMA surrogate", {"log_ema": None}),
-        BoundSpec("nwj", nwj, "Nguyen-Wainwright-Jordan f-divergence bound", "the value"),
-        BoundSpec("infonce", infonce, "InfoNCE (van den Oord et al. 2018), at most log(K + 1)", "the value"),
-        BoundSpec("js", js, "Jensen-Shannon critic, MI read off with NWJ at T + 1", "JSD"),
-        BoundSpec("smile", smile, "SMILE (Song & Ermon 2020): DV on clipped negatives", "JSD", {"clip": 5.0}),
-    )
-}
+def totals(scores: Scores, statistics: Statistics, gather: Gather | None = None, world_size: int = 1) -> Totals:
+    """The statistics of the whole batch: this shard's, or every rank's combined through ``gather``."""
+    ops = scores.ops
+    rows = scores.rows * check_world_size(world_size, scores.rows)
+    if gather is None:
+        values = {key: statistic for key, (statistic, _) in statistics.items()}
+    else:
+        gathered = gather(ops.stack([statistic for statistic, _ in statistics.values()]))  # (W, m)
+        values = {key: (ops.sum if how == SUM else ops.logsumexp)(gathered[:, j])
+                  for j, (key, (_, how)) in enumerate(statistics.items())}
+    return Totals(ops, rows, scores.negatives_per_row, values)
 
 
-def check_bound_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The bound's parameters with defaults filled in; unknown names and bad values are errors."""
-    if name not in BOUNDS:
-        raise unknown_name("bound", name, BOUNDS)
-    spec = BOUNDS[name]
-    for key in params:
-        if key not in spec.params:
-            choices = ", ".join(repr(p) for p in spec.params) or "none"
-            raise UnknownNameError(f"{key}: bound {name!r} takes the parameters {choices}, received {key}={params[key]!r}")
-    merged = {**spec.params, **params}
-    clip = merged.get("clip")
-    if name == "smile" and clip is not None and not (isinstance(clip, (int, float)) and clip > 0):
-        raise invalid("clip", "None (no clipping) or a number > 0", clip)
-    return merged
+def objective(bound: Bound, scores: Scores, params: Mapping[str, Any], state: Mapping[str, Array], *,
+              decay: float | None = None, gather: Gather | None = None,
+              world_size: int = 1) -> tuple[Array, Array, dict[str, Array]]:
+    """One batch's ``(value, mi_for_grads, state)``: what every estimator object computes.
+
+    With ``decay`` (a training step), a bound with a moving average first folds this batch into
+    ``state``, then reads it; without, ``state`` is read as given (NaN: unset, the batch's own
+    quantity stands in). ``gather`` and ``world_size``: ``scores`` are one rank's rows of a global
+    batch of ``world_size`` ranks, and ``gather`` is a differentiable all-gather whose backward
+    sums the cotangents over ranks; every rank then gets the global value and state, and the
+    average over ranks of the gradients is the single-device gradient (mivb/README: data parallelism).
+    """
+    combined = totals(scores, bound.statistics(scores, params), gather, world_size)
+    if decay is not None and bound.state is not None:
+        state = bound.state.update(scores.ops, state, combined, decay)
+    value, surrogate = bound.value(combined, params, state)
+    return value, with_gradient_of(scores.ops, value, surrogate), dict(state)
 
 
 def bound(name: str, *scores: Array, **params: Any) -> Array:
-    """A variational lower bound on I(X; Z) from critic scores, in nats.
+    """A variational bound on I(X; Z) from critic scores, in nats.
 
     Call it as ``bound(name, scores)`` with the full (N, N) matrix ``scores[i, j] = T(x_i, z_j)``,
     or as ``bound(name, pos, neg)`` with the positive scores ``pos`` (N,) and the negative scores
@@ -122,45 +229,147 @@ def bound(name: str, *scores: Array, **params: Any) -> Array:
     frameworks with autodiff, its gradient is the one training follows (for example ``js`` and
     ``smile`` follow the Jensen-Shannon objective, ``mine`` its EMA-corrected surrogate).
 
+    NaN scores give NaN here and are not checked: inside a training loop a check would cost a
+    device-to-host synchronisation every step. :func:`mivb.estimate` checks its data instead.
+
     Args:
-        name: one of ``dv``, ``mine``, ``nwj``, ``infonce``, ``js``, ``smile``.
+        name: a registered bound: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js``, ``smile``, or
+            one added with :func:`register_bound`; see ``mivb.BOUNDS``.
         *scores: either the full matrix, or ``pos`` and ``neg``.
-        **params: ``clip`` for ``smile`` (default 5.0, None for none); ``log_ema`` for ``mine``
-            (the updated moving average in log space, a scalar; None starts it at this batch).
+        **params: the bound's parameters (``clip`` for ``smile``: default 5.0, None for none) and
+            its state (``log_ema`` for ``mine``: the updated moving average in log space, a number
+            or a scalar of the scores' framework; unset, the batch's own average stands in).
 
     Example:
         >>> import numpy as np, mivb
         >>> round(float(mivb.bound("infonce", np.eye(3) * 2.0)), 6)
         0.859068
     """
-    params = check_bound_params(name, params)
     if len(scores) == 1:
         adapter = backend_of(scores=scores[0])
         check_full_matrix(scores[0])
-        pos, neg = split_full_matrix(adapter.ops, scores[0])
+        check_floating(scores=scores[0])
+        layout: Scores = MatrixScores(adapter.ops, scores[0])
     elif len(scores) == 2:
         adapter = backend_of(pos=scores[0], neg=scores[1])
-        pos, neg = scores
-        check_pos_neg(pos, neg)
+        check_pos_neg(*scores)
+        check_floating(pos=scores[0], neg=scores[1])
+        layout = PairedScores(adapter.ops, *scores)
     else:
         raise invalid("scores", "one full (N, N) matrix, or pos (N,) and neg (N, K)", f"{len(scores)} arrays")
-    check_floating(pos=pos, neg=neg)
-    if isinstance(params.get("log_ema"), (int, float)):  # a plain number: a scalar of the scores' framework
-        params["log_ema"] = adapter.ops.full_like(pos, float(params["log_ema"]))
-    value, surrogate = BOUNDS[name].function(adapter.ops, pos, neg, **params)
-    return with_gradient_of(adapter.ops, value, surrogate)
+    bound, params, state = call_arguments(name, params, adapter.ops, scores[0])
+    return objective(bound, layout, params, state)[1]
 
 
-def training_objective(
-    ops: ArrayOps, name: str, pos: Array, neg: Array, params: dict[str, Any], ema: EmaState, decay: float
-) -> tuple[Array, Array, EmaState]:
-    """One training step's ``(value, mi_for_grads, ema)``: what every estimator object computes.
+def call_arguments(name: str, arguments: Mapping[str, Any], ops: ArrayOps,
+                   like: Array) -> tuple[Bound, dict[str, Any], dict[str, Array]]:
+    """A bound called by name: its definition, its parameters and its state, from keyword arguments
+    that mix the two (the bound's declarations tell them apart). A state not given is unset."""
+    spec = get_bound(name)
+    params = spec.resolve_params({key: value for key, value in arguments.items() if key not in spec.state_names})
+    state = spec.initial_state(ops, like)
+    for key in spec.state_names:
+        if arguments.get(key) is not None:
+            state[key] = _state_scalar(ops, key, arguments[key], like)
+    return spec, params, state
 
-    For ``mine`` the EMA first folds in this batch, then the surrogate divides by it (BOUNDS.md);
-    every other bound leaves the state as it is.
-    """
-    if name == "mine":
-        ema = ema_update(ops, ema, log_mean_exp(ops, neg), decay)
-        params = {**params, "log_ema": ema.log_ema}
-    value, surrogate = BOUNDS[name].function(ops, pos, neg, **params)
-    return value, with_gradient_of(ops, value, surrogate), ema
+
+def _state_scalar(ops: ArrayOps, key: str, given: Any, like: Array) -> Array:
+    """A state value given by the caller: a number, or a floating-point scalar of the scores' framework."""
+    if isinstance(given, (int, float)) and not isinstance(given, bool):
+        return ops.full_like(like, float(given))
+    if getattr(given, "shape", None) == () and "float" in str(getattr(given, "dtype", "")):
+        return given
+    raise invalid(key, "None, a number or a floating-point scalar of the scores' framework", given)
+
+
+def check_bound_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters of bound ``name`` with defaults filled in (an unknown bound is an error)."""
+    return get_bound(name).resolve_params(params)
+
+
+# ---- The built-in bounds -------------------------------------------------------------------------
+
+
+def positives_and_negatives(scores: Scores, params: Mapping[str, Any]) -> Statistics:
+    """sum(p) and logsumexp(G): all that DV-type bounds need."""
+    return {"pos": (scores.sum_positives(), SUM), "neg": (scores.logsumexp_negatives(), LOGSUMEXP)}
+
+
+def _jensen_shannon_statistics(scores: Scores) -> Statistics:
+    ops = scores.ops
+    return {"jsd_pos": (scores.sum_positives(lambda p: -ops.softplus(-p)), SUM),
+            "jsd_neg": (scores.sum_negatives(ops.softplus), SUM)}
+
+
+def jensen_shannon(t: Totals) -> Array:
+    """The f-GAN Jensen-Shannon objective (Nowozin et al. 2016), maximised by T = log r."""
+    return t.mean("jsd_pos") - t.mean_negatives("jsd_neg")
+
+
+def _dv(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    value = t.mean("pos") - t.log_mean_exp("neg")
+    return value, value
+
+
+def _mine(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    ops, lme = t.ops, t.log_mean_exp("neg")
+    log_ema = state["log_ema"]
+    average = ops.where(ops.isnan(log_ema), lme, log_ema)  # unset: the batch's own average stands in
+    return t.mean("pos") - lme, t.mean("pos") - ops.exp(lme - ops.stop_gradient(average))
+
+
+def _nwj(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    value = t.mean("pos") - t.ops.exp(t.log_mean_exp("neg") - 1.0)
+    return value, value
+
+
+def _infonce_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
+    return {"rows": (scores.sum_log_softmax_positives(), SUM)}
+
+
+def _infonce(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    value = t.mean("rows") + math.log(t.negatives_per_row + 1)
+    return value, value
+
+
+def _js_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
+    return {**positives_and_negatives(scores, params), **_jensen_shannon_statistics(scores)}
+
+
+def _js(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    return 1.0 + t.mean("pos") - t.ops.exp(t.log_mean_exp("neg")), jensen_shannon(t)
+
+
+def _smile_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
+    clip, ops = params["clip"], scores.ops
+    clipped = scores.logsumexp_negatives() if clip is None else scores.logsumexp_negatives(
+        lambda g: ops.clip(g, -clip, clip))
+    return {"pos": (scores.sum_positives(), SUM), "neg": (clipped, LOGSUMEXP), **_jensen_shannon_statistics(scores)}
+
+
+def _smile(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    return t.mean("pos") - t.log_mean_exp("neg"), jensen_shannon(t)
+
+
+def _check_clip(params: Mapping[str, Any]) -> None:
+    clip = params["clip"]
+    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float)) or not clip > 0
+                             or not math.isfinite(clip)):
+        raise invalid("clip", "None (no clipping) or a finite number > 0", clip)
+
+
+def _builtin(name: str, *args: Any, **kwargs: Any) -> Bound:
+    return register_bound(Bound(name, *args, reference=partial(reference.oracle, name), **kwargs))
+
+
+_builtin("dv", positives_and_negatives, _dv, "Donsker-Varadhan", "Donsker & Varadhan 1983")
+_builtin("mine", positives_and_negatives, _mine, "Donsker-Varadhan with MINE's bias-corrected gradient",
+         "Belghazi et al. 2018", gradient="EMA surrogate",
+         state=MovingAverage("log_ema", lambda t: t.log_mean_exp("neg")))
+_builtin("nwj", positives_and_negatives, _nwj, "Nguyen-Wainwright-Jordan f-divergence bound", "Nguyen et al. 2010")
+_builtin("infonce", _infonce_statistics, _infonce, "InfoNCE, at most log(K + 1)", "van den Oord et al. 2018")
+_builtin("js", _js_statistics, _js, "Jensen-Shannon critic, MI read off with NWJ at T + 1",
+         "Hjelm et al. 2019; Poole et al. 2019", gradient="JSD")
+_builtin("smile", _smile_statistics, _smile, "SMILE: DV on clipped negatives", "Song & Ermon 2020",
+         gradient="JSD", params={"clip": 5.0}, check_params=_check_clip)

@@ -22,7 +22,7 @@ from .backends import available_backends, installed, registered
 from .bounds import BOUNDS
 from .critics import CRITIC_KINDS
 from .data import correlated_gaussians, rho_for_mi
-from .datafiles import FORMATS, load_array
+from .datafiles import FORMATS, load_samples, npz_array_names
 from .errors import MivbError, invalid
 from .estimate import Estimate, estimate, split_sizes
 from .plotting import PLOT_INSTALL, UNIT_SCALES, PlottingNotAvailableError, check_plot_path, plot_demo, plot_estimate
@@ -32,11 +32,13 @@ from .schedule import check_positive_int
 DEFAULTS = {name: p.default for name, p in inspect.signature(estimate).parameters.items()}
 DEMO_PLOT = "mivb-demo.png"
 ERROR_STATUS, INTERRUPTED_STATUS = 2, 130
+MAX_STEPS = 2**63 - 1  # the schedule of batches is a NumPy int64 array
 
 
 def estimate_files(args: argparse.Namespace) -> None:
     plot = None if args.plot is None else check_plot_path(args.plot)
-    x, z = load_array(args.x, "x"), load_array(args.z, "z")
+    args.x, args.z = sample_sources(args.x, args.z)
+    x, z = load_samples(args.x, "x"), load_samples(args.z, "z")
     steps = DEFAULTS["steps"] if args.steps is None else args.steps
     if args.epochs is not None:
         steps = steps_for_epochs(args.epochs, len(x), args.batch_size)
@@ -58,6 +60,17 @@ def estimate_files(args: argparse.Namespace) -> None:
         print(f"plot: {plot}")
 
 
+def sample_sources(x: str, z: str | None) -> tuple[str, str]:
+    """The files of X and Z: ``mivb estimate data.npz`` (no Z) reads the arrays named x and z of one archive."""
+    if z is not None:
+        return x, z
+    names = npz_array_names(x)
+    if names is None or not {"x", "z"} <= set(names):
+        raise invalid("z", f"a file of Z samples ({', '.join(FORMATS)}), unless X is a .npz archive holding "
+                      "arrays named x and z", z)
+    return f"{x}:x", f"{x}:z"
+
+
 def steps_for_epochs(epochs: float, n: int, batch_size: int) -> int:
     """Steps for ``epochs`` passes over the training split, at the batches per epoch that
     ``mivb.schedule.batch_schedule`` draws (the ragged last batch of an epoch is dropped)."""
@@ -65,7 +78,12 @@ def steps_for_epochs(epochs: float, n: int, batch_size: int) -> int:
         raise invalid("epochs", "a positive number of passes over the training split", epochs)
     n_train = split_sizes(n, DEFAULTS["test_fraction"], DEFAULTS["validation_fraction"])[0]
     batches_per_epoch = n_train // check_positive_int("batch_size", batch_size)
-    return max(1, math.ceil(epochs * batches_per_epoch))
+    steps = epochs * batches_per_epoch
+    if steps > MAX_STEPS:  # 1e308 passes: an infinite float, or an integer no schedule can index
+        raise invalid("epochs", f"a positive number of passes over the training split, at most "
+                      f"{MAX_STEPS / batches_per_epoch:.3g} (fewer than 2**63 steps, at {batches_per_epoch} per pass)",
+                      epochs)
+    return max(1, math.ceil(steps))
 
 
 def quiet_estimate(x: Any, z: Any, **options: Any) -> Estimate:
@@ -109,6 +127,7 @@ def _finite_or_null(value: Any) -> Any:
 
 
 def demo(args: argparse.Namespace) -> None:
+    check_demo_arguments(args)
     plot = None if args.no_plot else demo_plot_path(args.plot)
     rho = rho_for_mi(args.dim, args.mi)
     x, z, true_mi = correlated_gaussians(args.samples, args.dim, rho, seed=args.seed)
@@ -129,6 +148,20 @@ def demo(args: argparse.Namespace) -> None:
         print(f"plot: {plot_demo(results, true_mi, plot)}")
     elif not args.no_plot:
         print(f"plots: {PLOT_INSTALL} adds a plot of the training curves")
+
+
+def check_demo_arguments(args: argparse.Namespace) -> None:
+    """The demo's numbers, checked before they reach rho_for_mi and NumPy: a dimension of 0 divides
+    by zero, a negative MI takes the square root of a negative number, a negative seed is NumPy's
+    ValueError, and an MI over about 18 nats per dimension needs a correlation of 1."""
+    check_positive_int("dim", args.dim)
+    check_positive_int("samples", args.samples)
+    check_positive_int("steps", args.steps)
+    if not 0 <= args.seed < 2**63:
+        raise invalid("seed", "an integer in [0, 2**63)", args.seed)
+    if not (math.isfinite(args.mi) and args.mi >= 0 and rho_for_mi(args.dim, args.mi) < 1.0):
+        raise invalid("mi", f"a number of nats >= 0, less than about {18 * args.dim} (at dim={args.dim}, more "
+                      "needs a correlation of 1)", args.mi)
 
 
 def demo_plot_path(requested: str | None) -> Path | None:
@@ -183,7 +216,9 @@ def _add_estimate(commands: Any) -> None:
                     f"A critic trains on {1 - held_out:.0%} of the pairs; the estimate is the bound on the other "
                     f"{held_out:.0%}.")
     run.add_argument("x", metavar="X", help=f"the samples of X ({files})")
-    run.add_argument("z", metavar="Z", help=f"the samples of Z, as many as X ({files})")
+    run.add_argument("z", metavar="Z", nargs="?", default=None,
+                     help=f"the samples of Z, as many as X ({files}); omitted, X is a .npz holding arrays named "
+                          "x and z")
     run.add_argument("--bound", default=DEFAULTS["bound"], help=f"{', '.join(BOUNDS)} (default: %(default)s)")
     run.add_argument("--backend", default=None, help="torch, jax or tensorflow (default: the first installed)")
     run.add_argument("--critic", default=DEFAULTS["critic"],

@@ -9,14 +9,8 @@ on values and runs unchanged under jit.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
-
 from .errors import invalid
 from .ops import Array, ArrayOps
-
-
-class EmaState(NamedTuple):
-    log_ema: Array
 
 
 def check_decay(decay: float) -> float:
@@ -25,13 +19,13 @@ def check_decay(decay: float) -> float:
     return float(decay)
 
 
-def ema_init(ops: ArrayOps, like: Array) -> EmaState:
-    """The unset state, as a scalar of ``like``'s dtype and device."""
-    return EmaState(ops.full_like(like, math.nan))
+def ema_init(ops: ArrayOps, like: Array) -> Array:
+    """The unset average (NaN), as a scalar of ``like``'s dtype and device."""
+    return ops.full_like(like, math.nan)
 
 
-def ema_update(ops: ArrayOps, state: EmaState, batch_log_mean_exp: Array, decay: float) -> EmaState:
-    """Fold one batch's ``LME(G)`` into the average; the batch value is taken without gradient."""
-    m = ops.stop_gradient(batch_log_mean_exp)
-    blended = ops.logsumexp(ops.stack([math.log(decay) + state.log_ema, math.log1p(-decay) + m]), axis=0)
-    return EmaState(ops.where(ops.isnan(state.log_ema), m, blended))
+def ema_update(ops: ArrayOps, log_ema: Array, batch_log_mean: Array, decay: float) -> Array:
+    """Fold one batch's log-mean (MINE: ``LME(G)``) into the average, without its gradient."""
+    m = ops.stop_gradient(batch_log_mean)
+    blended = ops.logsumexp(ops.stack([math.log(decay) + log_ema, math.log1p(-decay) + m]), axis=0)
+    return ops.where(ops.isnan(log_ema), m, blended)

@@ -25,10 +25,22 @@ class UnknownNameError(InvalidArgumentError):
     """A bound, critic, activation or backend name that mivb does not know."""
 
 
+class Shown:
+    """A received value already put in words, for values :func:`describe` cannot render."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
 def describe(value: Any) -> str:
     """A short, readable rendering of a received value for error messages."""
-    shape = getattr(value, "shape", None)
-    dtype = getattr(value, "dtype", None)
+    try:
+        shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
+    except Exception:  # noqa: BLE001 - some arrays (torch's nested tensors) raise on .shape
+        shape = dtype = None
     if shape is not None and dtype is not None:
         return f"{type(value).__name__}(shape={tuple(shape)}, dtype={dtype})"
     text = repr(value)

@@ -9,16 +9,14 @@ from typing import Any
 
 import numpy as np
 
-from .backends import BackendNotAvailableError, available_backends, backend_name_of, get_backend, registered
-from .bounds import check_bound_params
-from .critics import CriticConfig, check_negative_samples, critic_config
-from .ema import check_decay
+from .backends import BackendNotAvailableError, available_backends, backend_name_of, get_backend, installed, registered
+from .critics import CriticConfig, check_negative_samples
 from .errors import invalid
 from .samples import as_samples, check_paired, check_transform, prepare
 from .schedule import batch_schedule, check_positive_int, shift_schedule
+from .spec import EstimatorSpec
 from ._progress import Progress
 
-TRAINING_BACKENDS = ("torch", "jax", "tensorflow")
 CEILING_MARGIN = 0.25  # nats: an InfoNCE value this close to log(K + 1) is saturated
 CHUNK_STEPS = 100  # the most steps per call into the backend: one host transfer each
 RISING_MARGIN = 0.05  # nats gained over the last tenth of training that count as still rising
@@ -52,6 +50,11 @@ class EstimateConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def spec(self) -> EstimatorSpec:
+        """The estimator part of the configuration, as every backend's ``MIEstimator`` takes it."""
+        return EstimatorSpec(self.bound, self.bound_params, self.critic, self.learning_rate, self.ema_decay, self.seed)
 
 
 @dataclass(frozen=True)
@@ -183,82 +186,87 @@ def estimate(
     parts = _split(rng, x_all, z_all, config)
     xs = prepare(config.transform, *(x for x, _ in parts), argument="x")
     zs = prepare(config.transform, *(z for _, z in parts), argument="z")
-    parts = list(zip(xs, zs))
-    (x_train, z_train), validation, test = parts
-
-    trainer = get_backend(config.backend).Trainer(config, x_train, z_train)
-    run = _train(trainer, rng, len(x_train), validation, config, progress)
-    values, eval_size = _score(trainer, rng, *test, config)
+    splits = dict(zip(("train", "validation", "test"), zip(xs, zs)))
+    shapes = (xs[0].shape[1:], zs[0].shape[1:])
+    trainer = get_backend(config.backend).Trainer(config, shapes, splits)
+    run = _train(trainer, rng, len(xs[0]), len(xs[1]), config, progress)
+    values, eval_size = _score(trainer, rng, "test", len(xs[2]), config)
     return _result(config, run, values, eval_size)
 
 
 def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
-    bound = arguments["bound"]
-    bound_params = check_bound_params(bound, arguments["bound_params"])
-    bound_params.pop("log_ema", None)
-    critic = critic_config(arguments["critic"], negative_samples=arguments["negative_samples"])
+    seed = arguments["seed"]
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+    spec = EstimatorSpec.create(arguments["bound"], arguments["critic"], arguments["learning_rate"],
+                                arguments["ema_decay"], seed, arguments["bound_params"],
+                                learning_rate_argument="learning_rate")
+    critic = spec.critic
+    if arguments["negative_samples"] is not None:
+        critic = CriticConfig(**{**critic.to_dict(), "negative_samples": arguments["negative_samples"]})
     batch_size = check_positive_int("batch_size", arguments["batch_size"])
     if batch_size < 2:
         raise invalid("batch_size", "at least 2 pairs per batch", batch_size)
     check_negative_samples(critic, batch_size)
     fractions = {name: arguments[name] for name in ("test_fraction", "validation_fraction")}
     for name, fraction in fractions.items():
-        if not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
             raise invalid(name, "a fraction strictly between 0 and 1", fraction)
     if sum(fractions.values()) >= 1.0:
         raise invalid("validation_fraction", f"at most 1 - test_fraction = {1 - fractions['test_fraction']:g}",
                       fractions["validation_fraction"])
-    learning_rate = arguments["learning_rate"]
-    if not isinstance(learning_rate, (int, float)) or not learning_rate > 0:
-        raise invalid("learning_rate", "a positive number", learning_rate)
+    if not isinstance(arguments["early_stopping"], bool):
+        raise invalid("early_stopping", "True or False", arguments["early_stopping"])
     devices = arguments["devices"]
     if devices not in (None, 1, "all") and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
         raise invalid("devices", "None (one device), 'all' or a positive number of devices", devices)
     backend = _choose_backend(arguments["backend"], x, z)
-    if devices not in (None, 1) and backend != "jax":
-        raise invalid("devices", "None with the torch and tensorflow backends (data parallelism in estimate runs "
-                      "on jax; for torch use mivb_torch.DistributedMIEstimator under torchrun)", devices)
-    seed = arguments["seed"]
-    if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
-    elif isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
-        raise invalid("seed", "None or an integer in [0, 2**63)", seed)  # every backend's generator takes it
+    if devices not in (None, 1) and "shards" not in get_backend(backend).capabilities:
+        sharding = ", ".join(repr(name) for name in available_backends() if "shards" in get_backend(name).capabilities)
+        raise invalid("devices", f"None with backend {backend!r}, which runs estimate on one device (data "
+                      f"parallelism in estimate: {sharding or 'no installed backend'}; see README, many devices)",
+                      devices)
     return EstimateConfig(
-        bound=bound,
-        bound_params=bound_params,
+        bound=spec.bound,
+        bound_params=dict(spec.bound_params),
         critic=critic,
         backend=backend,
         device=arguments["device"],
         devices=devices,
         steps=check_positive_int("steps", arguments["steps"]),
         batch_size=batch_size,
-        learning_rate=float(learning_rate),
-        ema_decay=check_decay(arguments["ema_decay"]),
+        learning_rate=spec.learning_rate,
+        ema_decay=spec.ema_decay,
         test_fraction=float(fractions["test_fraction"]),
         validation_fraction=float(fractions["validation_fraction"]),
-        early_stopping=bool(arguments["early_stopping"]),
+        early_stopping=arguments["early_stopping"],
         patience=check_positive_int("patience", arguments["patience"]),
         transform=check_transform(arguments["transform"]),
-        seed=int(seed),
+        seed=spec.seed,
     )
+
+
+def training_backends() -> list[str]:
+    """The installed backends that can train a critic, in registration order."""
+    return [name for name in available_backends() if "trains" in get_backend(name).capabilities]
 
 
 def _choose_backend(backend: str | None, x: Any, z: Any) -> str:
     if backend is None:
         owner = backend_name_of(x) or backend_name_of(z)
-        if owner in TRAINING_BACKENDS:
+        if owner is not None and "trains" in get_backend(owner).capabilities:
             return owner
-        installed = [name for name in TRAINING_BACKENDS if name in available_backends()]
-        if not installed:
-            hints = "; ".join(registered()[name].install for name in TRAINING_BACKENDS)
-            raise BackendNotAvailableError(f"backend: estimate trains a critic and needs one of torch, jax or "
-                                           f"tensorflow, none of which is installed; fix with one of: {hints}")
-        return installed[0]
+        for name in available_backends():  # imports one framework at most: the first that trains
+            if "trains" in get_backend(name).capabilities:
+                return name
+        hints = "; ".join(f"{spec.name}: {spec.install}" for spec in registered().values()
+                          if not installed(spec.framework))
+        raise BackendNotAvailableError(f"backend: estimate trains a critic and needs a framework that can, none "
+                                       f"of which is installed; fix with one of: {hints}")
     adapter = get_backend(backend)
-    if not adapter.differentiable:
-        trainable = ", ".join(repr(name) for name in TRAINING_BACKENDS)
-        raise invalid("backend", f"a backend that can train a critic ({trainable}); "
-                      f"{backend!r} computes bounds only", backend)
+    if "trains" not in adapter.capabilities:
+        raise invalid("backend", f"a backend that can train a critic ({', '.join(map(repr, training_backends()))} "
+                      f"are installed here); {backend!r} computes bounds only", backend)
     return backend
 
 
@@ -283,15 +291,15 @@ def _split(rng: np.random.Generator, x: np.ndarray, z: np.ndarray, config: Estim
     return [(x[part], z[part]) for part in np.split(order, bounds)]
 
 
-def _score(trainer: Any, rng: np.random.Generator, x: np.ndarray, z: np.ndarray, config: EstimateConfig,
+def _score(trainer: Any, rng: np.random.Generator, split: str, n: int, config: EstimateConfig,
            limit: int | None = None) -> tuple[np.ndarray, int]:
-    """The bound on consecutive batches of held-out pairs (never one n x n matrix), and their size."""
-    size = min(config.batch_size, len(x))
-    count = min(len(x), limit or len(x)) // size
-    batches = rng.permutation(len(x))[: count * size].reshape(count, size)
+    """The bound on batches of a held-out split (never one n x n matrix), and their size."""
+    size = min(config.batch_size, n)
+    count = min(n, limit or n) // size
+    batches = rng.permutation(n)[: count * size].reshape(count, size)
     k = config.critic.negative_samples
     shifts = None if k is None else shift_schedule(rng, size, min(k, size - 1), count)
-    return np.asarray(trainer.evaluate(x, z, batches, shifts), np.float64), size
+    return np.asarray(trainer.values(split, batches, shifts), np.float64), size
 
 
 @dataclass
@@ -303,8 +311,8 @@ class TrainingRun:
     diverged_at: int | None
 
 
-def _train(trainer: Any, rng: np.random.Generator, n_train: int, validation: tuple[np.ndarray, np.ndarray],
-           config: EstimateConfig, progress: bool | None) -> TrainingRun:
+def _train(trainer: Any, rng: np.random.Generator, n_train: int, n_validation: int, config: EstimateConfig,
+           progress: bool | None) -> TrainingRun:
     """Run the schedule in chunks, keep the critic that scores best on validation, stop early.
 
     On a non-finite training value, training stops and goes back to a critic known finite: the
@@ -337,8 +345,8 @@ def _train(trainer: Any, rng: np.random.Generator, n_train: int, validation: tup
         if not config.early_stopping:
             recent = [recent[-1], (end, trainer.snapshot())]
             continue
-        score = float(np.mean(_score(trainer, np.random.default_rng(validation_seed), *validation, config,
-                                     VALIDATION_LIMIT)[0]))
+        score = float(np.mean(_score(trainer, np.random.default_rng(validation_seed), "validation", n_validation,
+                                     config, VALIDATION_LIMIT)[0]))
         scores.append(score if math.isfinite(score) else -math.inf)
         if scores[-1] > best_score:
             best_score, best_step, best_check = scores[-1], end, len(scores)

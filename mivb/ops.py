@@ -19,8 +19,6 @@ class ArrayOps(Protocol):
 
     def exp(self, x: Array) -> Array: ...
 
-    def log(self, x: Array) -> Array: ...
-
     def sqrt(self, x: Array) -> Array: ...
 
     def logsumexp(self, x: Array, axis: int | None = None) -> Array:
@@ -43,7 +41,11 @@ class ArrayOps(Protocol):
 
     def reshape(self, x: Array, shape: tuple[int, ...]) -> Array: ...
 
-    def diagonal(self, x: Array) -> Array: ...
+    def diagonal(self, x: Array, offset: int = 0) -> Array:
+        """The entries ``x[i, i + offset]`` of an (n, m) matrix, as an (n,) array."""
+
+    def diagonal_mask(self, x: Array, offset: int = 0) -> Array:
+        """A boolean array of ``x``'s (n, m) shape, True exactly at the entries ``[i, i + offset]``."""
 
     def full_like(self, x: Array, value: float) -> Array:
         """A scalar of ``x``'s dtype and device holding ``value``."""

@@ -12,7 +12,10 @@ from typing import Sequence
 
 import numpy as np
 
+from .errors import unknown_name
 from .scores import check_full_matrix, check_pos_neg
+
+BOUNDS = ("dv", "mine", "nwj", "infonce", "js", "smile")
 
 
 def logsumexp(a: np.ndarray, axis: int | None = None) -> np.ndarray:
@@ -52,7 +55,7 @@ def value(name: str, pos: np.ndarray, neg: np.ndarray, clip: float | None = 5.0)
         return 1.0 + float(pos.mean()) - math.exp(_lme(neg))
     if name == "smile":
         return float(pos.mean()) - _lme(neg if clip is None else np.clip(neg, -clip, clip))
-    raise KeyError(name)
+    raise unknown_name("name", name, BOUNDS)
 
 
 def gradient(name: str, pos: np.ndarray, neg: np.ndarray, log_ema: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -75,13 +78,25 @@ def gradient(name: str, pos: np.ndarray, neg: np.ndarray, log_ema: float | None 
         return (1.0 - soft[:, 0]) / n, -soft[:, 1:] / n
     if name in ("js", "smile"):
         return sigmoid(-pos) / n, -sigmoid(neg) / (n * k)
-    raise KeyError(name)
+    raise unknown_name("name", name, BOUNDS)
+
+
+def oracle(name: str, pos: np.ndarray, neg: np.ndarray, params: dict, state: dict) -> tuple[float, np.ndarray, np.ndarray]:
+    """``(value, d_pos, d_neg)`` of a built-in bound: what :attr:`mivb.Bound.reference` returns."""
+    log_ema = state.get("log_ema")
+    log_ema = None if log_ema is None or math.isnan(log_ema) else float(log_ema)
+    return (value(name, pos, neg, **({"clip": params["clip"]} if "clip" in params else {})),
+            *gradient(name, pos, neg, log_ema))
 
 
 def full_matrix_gradient(name: str, scores: np.ndarray, log_ema: float | None = None) -> np.ndarray:
-    pos, neg = split(scores)
-    d_pos, d_neg = gradient(name, pos, neg, log_ema)
-    n = pos.shape[0]
+    return full_matrix_of(*gradient(name, *split(scores), log_ema))
+
+
+def full_matrix_of(d_pos: np.ndarray, d_neg: np.ndarray) -> np.ndarray:
+    """The (N, N) matrix whose diagonal is ``d_pos`` and whose rows without it are ``d_neg``: how a
+    gradient with respect to (p, G) reads with respect to the full matrix they were taken from."""
+    n = d_pos.shape[0]
     grad = np.zeros((n, n))
     grad[~np.eye(n, dtype=bool)] = d_neg.reshape(-1)
     grad[np.diag_indices(n)] = d_pos

@@ -1,20 +1,100 @@
-"""Critic scores: the two layouts of BOUNDS.md and the checks every bound applies to them."""
+"""Critic scores in the two layouts of BOUNDS.md, and the reductions every bound is made of.
+
+A bound never sees the layout: it asks a :class:`MatrixScores` or a :class:`PairedScores` for a
+few sums and logsumexps over the positive and the negative scores. The full matrix answers them
+directly, masking its diagonal, so no copy of its N * (N - 1) negatives is ever built; the same
+object answers for one rank's rows of a matrix spread over several devices (``offset``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from .errors import InvalidTypeError, invalid
 from .ops import Array, ArrayOps
 
+Elementwise = Callable[[Array], Array]
 
-def split_full_matrix(ops: ArrayOps, scores: Array) -> tuple[Array, Array]:
-    """(p, G) from a full (N, N) matrix: p is the diagonal, G the rows without their diagonal entry."""
-    n = scores.shape[0]
-    # Dropping the first entry of the flattened matrix puts every diagonal entry at the end of a
-    # row of length N + 1; cutting that column leaves exactly the off-diagonal entries, row by row.
-    shifted = ops.reshape(ops.reshape(scores, (n * n,))[1:], (n - 1, n + 1))[:, :n]
-    return ops.diagonal(scores), ops.reshape(shifted, (n, n - 1))
+
+def _identity(x: Array) -> Array:
+    return x
+
+
+@dataclass(frozen=True)
+class MatrixScores:
+    """Rows of the full matrix ``S[i, j] = T(x_i, z_j)``: row i's positive is at column ``offset + i``.
+
+    One device holds all N rows (``offset=0``); rank r of W holds rows ``r * n`` to ``(r + 1) * n``
+    of the global N x N matrix and passes ``offset=r * n``.
+    """
+
+    ops: ArrayOps
+    scores: Array
+    offset: int = 0
+
+    @property
+    def rows(self) -> int:
+        return self.scores.shape[0]
+
+    @property
+    def negatives_per_row(self) -> int:
+        return self.scores.shape[1] - 1
+
+    def positives(self) -> Array:
+        return self.ops.diagonal(self.scores, self.offset)
+
+    def sum_positives(self, f: Elementwise = _identity) -> Array:
+        return self.ops.sum(f(self.positives()))
+
+    def sum_negatives(self, f: Elementwise = _identity) -> Array:
+        mask = self.ops.diagonal_mask(self.scores, self.offset)
+        return self.ops.sum(self.ops.where(mask, self.ops.full_like(self.scores, 0.0), f(self.scores)))
+
+    def logsumexp_negatives(self, f: Elementwise = _identity) -> Array:
+        mask = self.ops.diagonal_mask(self.scores, self.offset)
+        return self.ops.logsumexp(self.ops.where(mask, self.ops.full_like(self.scores, -math.inf), f(self.scores)))
+
+    def sum_log_softmax_positives(self) -> Array:
+        """The sum over rows of ``p_i - logsumexp(p_i, G_i1, ..., G_iK)``: each row already holds them all."""
+        return self.ops.sum(self.positives() - self.ops.logsumexp(self.scores, axis=1))
+
+
+@dataclass(frozen=True)
+class PairedScores:
+    """Positive scores ``pos`` (N,) and negative scores ``neg`` (N, K), e.g. from K derangements."""
+
+    ops: ArrayOps
+    pos: Array
+    neg: Array
+
+    @property
+    def rows(self) -> int:
+        return self.neg.shape[0]
+
+    @property
+    def negatives_per_row(self) -> int:
+        return self.neg.shape[1]
+
+    def positives(self) -> Array:
+        return self.pos
+
+    def sum_positives(self, f: Elementwise = _identity) -> Array:
+        return self.ops.sum(f(self.pos))
+
+    def sum_negatives(self, f: Elementwise = _identity) -> Array:
+        return self.ops.sum(f(self.neg))
+
+    def logsumexp_negatives(self, f: Elementwise = _identity) -> Array:
+        return self.ops.logsumexp(f(self.neg))
+
+    def sum_log_softmax_positives(self) -> Array:
+        rows = self.ops.concat([self.ops.reshape(self.pos, (self.rows, 1)), self.neg], axis=1)
+        return self.ops.sum(self.pos - self.ops.logsumexp(rows, axis=1))
+
+
+Scores = MatrixScores | PairedScores
 
 
 def check_full_matrix(scores: Any) -> None:

@@ -211,6 +211,55 @@ def test_option_errors_are_one_line(capsys, files, tmp_path):
     assert "an existing folder" in one_line_error(capsys, "estimate", *xz, "--plot", tmp_path / "no" / "c.png")
 
 
+@pytest.mark.parametrize("epochs", ["1e308", "inf", "nan", "0", "-1"])
+def test_epochs_out_of_range_are_one_line(capsys, files, epochs):
+    err = one_line_error(capsys, "estimate", files / "x.npy", files / "z.npy", "--epochs", epochs, "--batch-size", "32")
+    assert err.startswith("mivb: epochs: expected a positive number of passes over the training split")
+    assert err.endswith(f", received epochs={float(epochs)!r}\n")
+    if epochs == "1e308":  # 10 steps a pass: at most (2**63 - 1) / 10 passes
+        assert "at most 9.22e+17 (fewer than 2**63 steps, at 10 per pass)" in err
+
+
+def test_epochs_beyond_an_int64_of_steps_are_refused():
+    # Checked here, not through the command: before the check, 1e19 passes drew a schedule forever.
+    assert steps_for_epochs(9e17, 500, 32) == 9 * 10**18
+    with pytest.raises(mivb.MivbError, match=r"at most 9.22e\+17 .* received epochs=1e\+19$"):
+        steps_for_epochs(1e19, 500, 32)
+
+
+def test_samples_must_be_vectors_or_images(capsys, files, tmp_path, pairs):
+    x, _, _ = pairs
+    np.save(tmp_path / "cube.npy", x.reshape(500, 1, 2))  # (n, a, b): neither (n, d) nor (n, C, H, W)
+    err = one_line_error(capsys, "estimate", tmp_path / "cube.npy", files / "z.npy", *QUICK)
+    assert err == ("mivb: x: expected samples of shape (n,) or (n, d) (vectors), or (n, C, H, W) (images; "
+                   "(n, H, W, C) in JAX and TensorFlow), received x=ndarray(shape=(500, 1, 2), dtype=float64)\n")
+    np.save(tmp_path / "scalar.npy", np.float64(1.0))
+    assert "received z=ndarray(shape=(), dtype=float64)" in one_line_error(
+        capsys, "estimate", files / "x.npy", tmp_path / "scalar.npy")
+
+
+def test_one_npz_holding_x_and_z(capsys, files, api_result):
+    status, out, _ = run(capsys, "estimate", files / "both.npz", *QUICK, "--json")
+    assert status == 0 and json.loads(out)["mi"] == api_result.mi
+    status, out, _ = run(capsys, "estimate", files / "both.npz", *QUICK)
+    assert out.startswith(f"read 500 pairs: x = {files / 'both.npz'}:x (500, 2), z = {files / 'both.npz'}:z (500, 2)")
+    for alone in [files / "x.npy", files / "only_z.npz", f"{files / 'both.npz'}:x"]:
+        err = one_line_error(capsys, "estimate", alone, *QUICK)
+        assert err == ("mivb: z: expected a file of Z samples (.npy, .npz, .csv), unless X is a .npz archive holding "
+                       "arrays named x and z, received z=None\n")
+
+
+def test_demo_argument_errors_are_one_line(capsys):
+    demo = ["demo", "--no-plot", "--steps", "2", "--samples", "300", "--bounds", "infonce"]
+    assert one_line_error(capsys, *demo, "--dim", "0").endswith("dim: expected a positive integer, received dim=0\n")
+    assert "received samples=0" in one_line_error(capsys, *demo, "--samples", "0")
+    assert "seed: expected an integer in [0, 2**63), received seed=-1" in one_line_error(capsys, *demo, "--seed", "-1")
+    for mi in ["-1", "nan", "inf", "1e308", "40"]:
+        err = one_line_error(capsys, *demo, "--dim", "2", "--mi", mi)
+        assert err == (f"mivb: mi: expected a number of nats >= 0, less than about 36 (at dim=2, more needs a "
+                       f"correlation of 1), received mi={float(mi)!r}\n")
+
+
 def test_demo_prints_the_table_and_writes_one_panel_per_bound(capsys, tmp_path):
     plot = tmp_path / "demo.png"
     status, out, _ = run(capsys, "demo", "--steps", "30", "--samples", "1000", "--dim", "2", "--mi", "1",

@@ -33,12 +33,13 @@ def test_a_plugin_registers_through_entry_points_and_a_missing_framework_names_i
         "[mivb.backends]\nfake = fake_spec:SPEC\nghost = fake_spec:GHOST\n")
     (tmp_path / "fake_spec.py").write_text(textwrap.dedent("""
         from mivb import BackendSpec
-        SPEC = BackendSpec("fake", "numpy", ("fakearr",), "pip install mivb-fake", "fake_adapter")
-        GHOST = BackendSpec("ghost", "ghost_framework", ("ghost",), "pip install mivb-ghost", "ghost_adapter")
+        SPEC = BackendSpec("fake", "numpy", "pip install mivb-fake", "fake_adapter")
+        GHOST = BackendSpec("ghost", "ghost_framework", "pip install mivb-ghost", "ghost_adapter")
     """))
     (tmp_path / "fakearr.py").write_text("import numpy as np\nclass FakeArray(np.ndarray):\n    pass\n")
     (tmp_path / "fake_adapter.py").write_text(
-        "from mivb._numpy_backend import ops, to_numpy, from_numpy\nname = 'fake'\ndifferentiable = False\n")
+        "from mivb._numpy_backend import ops, to_numpy, from_numpy\nimport fakearr\nname = 'fake'\n"
+        "capabilities = frozenset()\narray_types = (fakearr.FakeArray,)\n")
     script = textwrap.dedent("""
         import numpy as np, mivb, fakearr
         assert "fake" in mivb.available_backends() and "ghost" not in mivb.available_backends()

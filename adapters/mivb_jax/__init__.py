@@ -3,7 +3,7 @@
 Every bound works on ``jax.Array``s through ``mivb.bound`` under ``jax.jit``, ``jax.vmap`` and
 ``jax.grad`` (no Python branch depends on a value). Training code gets :class:`MIEstimator`:
 pure ``init`` / ``apply`` / ``update`` functions over an :class:`MIState` pytree (critic params,
-optax Adam state, MINE's ``log_ema``, PRNG key). ``mivb.estimate(..., backend="jax")`` runs each
+optax Adam state, the bound's state such as MINE's ``log_ema``, PRNG key). ``mivb.estimate(..., backend="jax")`` runs each
 chunk of steps as one jitted ``jax.lax.scan``.
 
 Critics are built with equinox rather than flax: an equinox module is itself a pytree, written
@@ -19,9 +19,9 @@ rounding it. Critics are float32 either way.
 """
 
 from ._critics import build_critic
-from ._distributed import ShardedMIEstimator, data_mesh, replicate, split_rows
+from ._distributed import ShardedMIEstimator, data_mesh, replicate
 from ._estimator import MIEstimator, MIOutput, MIState, adaptive_clip_scale, load_state, save_state
-from ._ops import differentiable, from_numpy, name, ops, to_numpy, value_and_grad
+from ._ops import array_types, capabilities, from_numpy, name, ops, to_numpy, value_and_grad
 from ._trainer import Trainer
 
 __all__ = [
@@ -33,14 +33,14 @@ __all__ = [
     "adaptive_clip_scale",
     "build_critic",
     "data_mesh",
-    "differentiable",
+    "array_types",
+    "capabilities",
     "from_numpy",
     "load_state",
     "name",
     "ops",
     "replicate",
     "save_state",
-    "split_rows",
     "to_numpy",
     "value_and_grad",
 ]

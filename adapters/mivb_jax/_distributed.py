@@ -24,10 +24,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from mivb.critics import check_negative_samples
 from mivb.errors import invalid
+from mivb.scores import MatrixScores, PairedScores, Scores
 
 from ._estimator import MIEstimator, MIState
+from ._ops import ops
 
 
 def data_mesh(devices: int | Sequence[jax.Device] | None = None, axis: str = "batch") -> Mesh:
@@ -49,15 +50,6 @@ def data_mesh(devices: int | Sequence[jax.Device] | None = None, axis: str = "ba
 def replicate(tree: Any, mesh: Mesh) -> Any:
     """Every array of ``tree`` (a state, data) copied to all devices of ``mesh``."""
     return jax.device_put(tree, NamedSharding(mesh, P()))
-
-
-def split_rows(scores: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """(p, G) of a full (N, N) matrix, row by row (a gather that keeps a row layout, unlike
-    ``mivb.scores.split_full_matrix``'s flatten-and-reshape)."""
-    n = scores.shape[0]
-    columns = jnp.arange(n - 1)[None, :]
-    columns = columns + (columns >= jnp.arange(n)[:, None])  # skip the diagonal entry
-    return jnp.diagonal(scores), jnp.take_along_axis(scores, columns, axis=1)
 
 
 class ShardedMIEstimator(MIEstimator):
@@ -87,25 +79,14 @@ class ShardedMIEstimator(MIEstimator):
     def devices(self) -> int:
         return self.mesh.shape[self.axis]
 
-    def scores(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None):
-        """Positive (N,) and negative (N, K) scores, each device holding its rows."""
-        n = x.shape[0]
-        if n % self.devices:
+    def scores(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None) -> Scores:
+        """The batch's scores, each device holding its rows."""
+        if x.shape[0] % self.devices:
             raise invalid("x", f"a batch size divisible by the {self.devices} devices of the mesh", x)
-        rows = NamedSharding(self.mesh, P(self.axis))
+        rows, matrix_rows = NamedSharding(self.mesh, P(self.axis)), NamedSharding(self.mesh, P(self.axis, None))
         x, z = (jax.lax.with_sharding_constraint(a, rows) for a in (x, z))
-        if self.config.negative_samples is None:
-            critic = self.critic(state)
-            matrix = jax.lax.with_sharding_constraint(critic(x, z), NamedSharding(self.mesh, P(self.axis, None)))
-            pos, neg = split_rows(matrix)
-        else:
-            if shifts is None:
-                check_negative_samples(self.config, n)
-            pos, neg = super().scores(state, x, z, shifts)
-        return (jax.lax.with_sharding_constraint(pos, rows),
-                jax.lax.with_sharding_constraint(neg, NamedSharding(self.mesh, P(self.axis, None))))
-
-    def critic(self, state: MIState):
-        import equinox as eqx
-
-        return eqx.combine(state.params, self.static)
+        scores = super().scores(state, x, z, shifts)
+        if isinstance(scores, MatrixScores):
+            return MatrixScores(ops, jax.lax.with_sharding_constraint(scores.scores, matrix_rows))
+        return PairedScores(ops, jax.lax.with_sharding_constraint(scores.pos, rows),
+                            jax.lax.with_sharding_constraint(scores.neg, matrix_rows))

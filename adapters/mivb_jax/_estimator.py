@@ -9,13 +9,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from mivb.bounds import check_bound_params, training_objective
 from mivb.clipping import clip_scale, global_norm
-from mivb.critics import CriticConfig, check_negative_samples, critic_config
-from mivb.ema import EmaState, check_decay, ema_init
+from mivb.critics import CriticConfig
 from mivb.errors import invalid
-from mivb.schedule import batch_schedule, check_positive_int, feature_shape
-from mivb.scores import split_full_matrix
+from mivb.schedule import feature_shape
+from mivb.spec import EstimatorSpec, check_batch_shapes, evaluation_batches, fit_schedule
 
 from ._critics import build_critic
 from ._ops import ops
@@ -31,7 +29,7 @@ class MIState(NamedTuple):
 
     params: eqx.Module  # the critic's arrays, ``eqx.filter(critic, eqx.is_array)``
     opt_state: optax.OptState
-    log_ema: jax.Array  # MINE's moving average in log space; NaN until the first update
+    bound_state: dict  # the bound's state: for mine, {"log_ema": ...}, NaN until the first update
     key: jax.Array  # draws the derangements when negative_samples is set and no shifts are given
 
 
@@ -78,16 +76,12 @@ class MIEstimator:
         critic: str | CriticConfig | dict[str, Any] = "separable",
         lr: float = 1e-4,
         ema_decay: float = 0.99,
+        seed: int | None = None,
         **bound_params: Any,
     ):
-        self.bound = bound
-        self.bound_params = check_bound_params(bound, bound_params)
-        self.bound_params.pop("log_ema", None)
-        self.config = critic_config(critic)
-        self.ema_decay = check_decay(ema_decay)
-        if not isinstance(lr, (int, float)) or not lr > 0:
-            raise invalid("lr", "a positive learning rate", lr)
-        self.lr, self.optimizer = lr, optax.adam(lr)
+        self.spec = EstimatorSpec.create(bound, critic, lr, ema_decay, seed, bound_params)
+        self.bound, self.config = self.spec.bound, self.spec.critic
+        self.optimizer = optax.adam(self.spec.learning_rate)
         self.shapes = (feature_shape("dim_x", dim_x), feature_shape("dim_z", dim_z))
         # The critic's non-array part (activations, layer structure), traced once without computing
         # anything; eqx.combine joins it with a state's params.
@@ -95,10 +89,11 @@ class MIEstimator:
         _, self.static = eqx.partition(skeleton, lambda leaf: isinstance(leaf, jax.ShapeDtypeStruct))
 
     def _identity(self) -> tuple:
-        return (type(self), self.shapes, self.bound, tuple(sorted(self.bound_params.items())), self.config,
-                self.lr, self.ema_decay)
+        spec = self.spec
+        return (type(self), self.shapes, spec.bound, tuple(sorted(spec.bound_params.items())), spec.critic,
+                spec.learning_rate, spec.ema_decay)
 
-    # Equal configurations share compiled code: train_steps and evaluate_batches take the estimator
+    # Equal configurations share compiled code: train_steps and batch_values take the estimator
     # as a static argument, so a second estimate with the same settings does not compile again.
     def __eq__(self, other: object) -> bool:
         return isinstance(other, MIEstimator) and self._identity() == other._identity()
@@ -106,30 +101,33 @@ class MIEstimator:
     def __hash__(self) -> int:
         return hash(self._identity())
 
-    def init(self, key: jax.Array) -> MIState:
-        """A fresh critic (initialised as torch initialises ``nn.Linear``), Adam state and unset EMA."""
+    def init(self, key: jax.Array | None = None) -> MIState:
+        """A fresh critic (initialised as torch initialises ``nn.Linear``), Adam state and unset bound
+        state; ``key`` defaults to one made from the estimator's ``seed``."""
+        if key is None:
+            if self.spec.seed is None:
+                raise invalid("key", "a jax.random key (or an estimator built with a seed)", key)
+            key = jax.random.key(self.spec.seed)
         init_key, key = jax.random.split(key)
         params = eqx.filter(build_critic(*self.shapes, self.config, init_key), eqx.is_array)
-        log_ema = ema_init(ops, jax.tree_util.tree_leaves(params)[0]).log_ema
-        return MIState(params, self.optimizer.init(params), log_ema, key)
+        bound_state = self.spec.initial_state(ops, jax.tree_util.tree_leaves(params)[0])
+        return MIState(params, self.optimizer.init(params), bound_state, key)
 
     def scores(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None):
-        """Positive (N,) and negative (N, K) scores of a batch."""
+        """The batch's scores: a :class:`mivb.scores.MatrixScores` or :class:`~mivb.scores.PairedScores`."""
         critic = eqx.combine(state.params, self.static)
-        k = self.config.negative_samples
-        if k is None:
-            return split_full_matrix(ops, critic(x, z))
-        if shifts is None:
-            check_negative_samples(self.config, x.shape[0])
-            shifts = jax.random.permutation(jax.random.split(state.key)[1], x.shape[0] - 1)[:k] + 1
-        return critic.sampled(x, z, shifts)
+        if self.config.negative_samples is not None and shifts is None:
+            self.spec.check_batch_size(x.shape[0])
+            draw = jax.random.permutation(jax.random.split(state.key)[1], x.shape[0] - 1)
+            shifts = draw[: self.config.negative_samples] + 1
+        return self.spec.layout(ops, critic, x, z, shifts)
 
-    def objective(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None):
-        """The batch's ``(value, mi_for_grads, ema)``, ``ema`` being what :meth:`update` would store."""
-        _check_batch(x, z)
-        pos, neg = self.scores(state, x, z, shifts)
-        ema = EmaState(state.log_ema)
-        return training_objective(ops, self.bound, pos, neg, self.bound_params, ema, self.ema_decay)
+    def objective(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None, *,
+                  train: bool = True):
+        """The batch's ``(value, mi_for_grads, bound_state)``, ``bound_state`` being what :meth:`update`
+        would store; ``train=False`` (evaluation) reads the state without folding this batch in."""
+        check_batch_shapes(x.shape, z.shape)
+        return self.spec.objective(self.scores(state, x, z, shifts), state.bound_state, train=train)
 
     def apply(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None) -> MIOutput:
         value, mi_for_grads, _ = self.objective(state, x, z, shifts)
@@ -141,14 +139,24 @@ class MIEstimator:
         x, z = jax.lax.stop_gradient(x), jax.lax.stop_gradient(z)
 
         def negative_bound(params):
-            value, mi_for_grads, ema = self.objective(state._replace(params=params), x, z, shifts)
-            return -mi_for_grads, (value, ema)
+            value, mi_for_grads, bound_state = self.objective(state._replace(params=params), x, z, shifts)
+            return -mi_for_grads, (value, bound_state)
 
-        grads, (value, ema) = jax.grad(negative_bound, has_aux=True)(state.params)
+        grads, (value, bound_state) = jax.grad(negative_bound, has_aux=True)(state.params)
         updates, opt_state = self.optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        log_ema = ema.log_ema.astype(state.log_ema.dtype)
-        return MIState(params, opt_state, log_ema, jax.random.split(state.key)[0]), value
+        bound_state = {key: new.astype(state.bound_state[key].dtype) for key, new in bound_state.items()}
+        return MIState(params, opt_state, bound_state, jax.random.split(state.key)[0]), value
+
+    def train_steps(self, state: MIState, x: jax.Array, z: jax.Array, batches: jax.Array,
+                    shifts: jax.Array | None = None) -> tuple[MIState, jax.Array]:
+        """One :meth:`update` per row of ``batches`` (indices into x and z), compiled as one scan."""
+        return train_steps(self, state, x, z, batches, shifts)
+
+    def batch_values(self, state: MIState, x: jax.Array, z: jax.Array, batches: jax.Array,
+                     shifts: jax.Array | None = None) -> jax.Array:
+        """The bound on each row of ``batches``, compiled; the state is left untouched."""
+        return batch_values(self, state, x, z, batches, shifts)
 
     def fit(self, state: MIState, x: Any, z: Any, *, steps: int = 1000, batch_size: int = 128,
             seed: int | None = None) -> tuple[MIState, jax.Array]:
@@ -157,15 +165,12 @@ class MIEstimator:
         Returns the new state and the bound's value at each step.
         """
         x, z = _as_array(x), _as_array(z)
-        batches = batch_schedule(np.random.default_rng(seed), x.shape[0], batch_size, steps)
-        return train_steps(self, state, x, z, jnp.asarray(batches), None)
+        return self.train_steps(state, x, z, jnp.asarray(fit_schedule(x.shape[0], steps, batch_size, seed)))
 
     def evaluate(self, state: MIState, x: Any, z: Any, *, batch_size: int = 128) -> float:
         """The bound on new data, averaged over consecutive batches; the state is left untouched."""
         x, z = _as_array(x), _as_array(z)
-        batch_size = min(check_positive_int("batch_size", batch_size), x.shape[0])
-        batches = jnp.arange(x.shape[0] // batch_size * batch_size).reshape(-1, batch_size)
-        return float(jnp.mean(evaluate_batches(self, state, x, z, batches, None)))
+        return float(jnp.mean(self.batch_values(state, x, z, jnp.asarray(evaluation_batches(x.shape[0], batch_size)))))
 
 
 @partial(jax.jit, static_argnums=0)
@@ -181,14 +186,14 @@ def train_steps(estimator: MIEstimator, state: MIState, x: jax.Array, z: jax.Arr
 
 
 @partial(jax.jit, static_argnums=0)
-def evaluate_batches(estimator: MIEstimator, state: MIState, x: jax.Array, z: jax.Array, batches: jax.Array,
+def batch_values(estimator: MIEstimator, state: MIState, x: jax.Array, z: jax.Array, batches: jax.Array,
                      shifts: jax.Array | None) -> jax.Array:
     """The bound's value on each row of sample indices; sampled negatives differ from batch to batch."""
 
     def value(schedule):
         number, index, batch_shifts = schedule
         batch_state = state._replace(key=jax.random.fold_in(state.key, number))
-        return estimator.objective(batch_state, x[index], z[index], batch_shifts)[0]
+        return estimator.objective(batch_state, x[index], z[index], batch_shifts, train=False)[0]
 
     return jax.lax.map(value, (jnp.arange(batches.shape[0]), batches, shifts))
 
@@ -196,13 +201,6 @@ def evaluate_batches(estimator: MIEstimator, state: MIState, x: jax.Array, z: ja
 def _as_array(a: Any) -> jax.Array:
     array = jnp.asarray(a, dtype=jnp.float32)  # the critic's dtype
     return array[:, None] if array.ndim == 1 else array
-
-
-def _check_batch(x: jax.Array, z: jax.Array) -> None:
-    if x.ndim < 2 or z.ndim < 2 or x.shape[0] != z.shape[0]:
-        raise invalid("x, z", "batches of shape (N, ...) with the same N", (tuple(x.shape), tuple(z.shape)))
-    if x.shape[0] < 2:
-        raise invalid("x", "a batch of N >= 2 samples", x)
 
 
 def adaptive_clip_scale(grads_loss: Any, grads_mi: Any) -> jax.Array:

@@ -7,14 +7,14 @@ import numpy as np
 from mivb.errors import InvalidTypeError, invalid
 
 name = "jax"
-differentiable = True
+capabilities = frozenset({"autodiff", "trains", "shards"})
+array_types = (jax.Array,)
 
 
 class JaxOps:
     def mean(self, x): return jnp.mean(x)
     def sum(self, x): return jnp.sum(x)
     def exp(self, x): return jnp.exp(x)
-    def log(self, x): return jnp.log(x)
     def sqrt(self, x): return jnp.sqrt(x)
     def logsumexp(self, x, axis=None): return jax.nn.logsumexp(x, axis=axis)
     def softplus(self, x): return jax.nn.softplus(x)
@@ -25,7 +25,8 @@ class JaxOps:
     def stack(self, xs): return jnp.stack(list(xs))
     def concat(self, xs, axis): return jnp.concatenate(list(xs), axis=axis)
     def reshape(self, x, shape): return jnp.reshape(x, shape)
-    def diagonal(self, x): return jnp.diagonal(x)
+    def diagonal(self, x, offset=0): return jnp.diagonal(x, offset)
+    def diagonal_mask(self, x, offset=0): return jnp.eye(x.shape[0], x.shape[1], offset, dtype=bool)
     def full_like(self, x, value): return jnp.full((), value, dtype=x.dtype)
     def stop_gradient(self, x): return jax.lax.stop_gradient(x)
 
@@ -33,7 +34,7 @@ class JaxOps:
 ops = JaxOps()
 
 
-def to_numpy(x):
+def to_numpy(x, argument="x"):
     return np.asarray(x)
 
 

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+from typing import Mapping
+
 import jax
 import numpy as np
 
 from mivb.errors import invalid
-from mivb.estimate import EstimateConfig
 
 from ._distributed import ShardedMIEstimator, data_mesh, replicate
-from ._estimator import MIEstimator, MIState, evaluate_batches, train_steps
+from ._estimator import MIEstimator, MIState
 
 PLATFORMS = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu"}
 
@@ -49,20 +50,19 @@ class Trainer:
     the same results as one device, the negatives spanning the whole batch.
     """
 
-    def __init__(self, config: EstimateConfig, x: np.ndarray, z: np.ndarray):
+    def __init__(self, config, shapes: tuple, splits: Mapping[str, tuple[np.ndarray, np.ndarray]]):
         self.device = resolve_device(config.device)
-        self.mesh = resolve_devices(getattr(config, "devices", None), self.device, config.batch_size)
-        options = dict(bound=config.bound, critic=config.critic, lr=config.learning_rate,
-                       ema_decay=config.ema_decay, **config.bound_params)
+        self.mesh = resolve_devices(config.devices, self.device, config.batch_size)
+        options = config.spec.to_kwargs()
         if self.mesh is None:
-            self.estimator = MIEstimator(x.shape[1:], z.shape[1:], **options)
+            self.estimator = MIEstimator(*shapes, **options)
         else:
-            self.estimator = ShardedMIEstimator(x.shape[1:], z.shape[1:], mesh=self.mesh, **options)
+            self.estimator = ShardedMIEstimator(*shapes, mesh=self.mesh, **options)
         with jax.default_device(self.device):
-            self.state = self.estimator.init(jax.random.key(config.seed))
+            self.state = self.estimator.init()
         if self.mesh is not None:
             self.state = replicate(self.state, self.mesh)
-        self.x, self.z = self._put(x), self._put(z)
+        self.splits = {name: (self._put(x), self._put(z)) for name, (x, z) in splits.items()}
 
     def snapshot(self) -> MIState:
         return self.state  # immutable arrays: holding the pytree is the copy
@@ -74,10 +74,10 @@ class Trainer:
         return jax.device_put(a, self.device) if self.mesh is None else replicate(a, self.mesh)
 
     def train(self, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
-        self.state, values = train_steps(self.estimator, self.state, self.x, self.z, self._put(batches),
-                                         self._put(shifts))
+        self.state, values = self.estimator.train_steps(self.state, *self.splits["train"], self._put(batches),
+                                                        self._put(shifts))
         return np.asarray(values)
 
-    def evaluate(self, x: np.ndarray, z: np.ndarray, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
-        return np.asarray(evaluate_batches(self.estimator, self.state, self._put(x), self._put(z),
-                                           self._put(batches), self._put(shifts)))
+    def values(self, split: str, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
+        return np.asarray(self.estimator.batch_values(self.state, *self.splits[split], self._put(batches),
+                                                      self._put(shifts)))

@@ -10,7 +10,7 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 from ._critics import build_critic  # noqa: E402
 from ._distributed import replica_objective, replica_scores  # noqa: E402
 from ._estimator import MIEstimator, MIOutput, adaptive_clip_scale  # noqa: E402
-from ._ops import differentiable, from_numpy, name, ops, to_numpy, value_and_grad  # noqa: E402
+from ._ops import array_types, capabilities, from_numpy, name, ops, to_numpy, value_and_grad  # noqa: E402
 from ._trainer import Trainer  # noqa: E402
 
 __all__ = [
@@ -19,7 +19,8 @@ __all__ = [
     "Trainer",
     "adaptive_clip_scale",
     "build_critic",
-    "differentiable",
+    "array_types",
+    "capabilities",
     "from_numpy",
     "name",
     "ops",

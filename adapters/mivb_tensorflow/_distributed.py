@@ -4,7 +4,7 @@ Inside ``strategy.run``, each replica holds its own n pairs of a global batch of
 critic's z-side embeddings (a joint critic's z features) are gathered from every replica with
 ``ReplicaContext.all_gather``, which is differentiable (its gradient is summed over replicas), so a
 replica scores its n rows against all N columns; the bound's statistics are combined over replicas
-(:mod:`mivb.sharded`). Every replica gets the bound's value on the global batch and MINE's EMA of
+(:func:`mivb.bounds.objective` with a ``gather``). Every replica gets the bound's value on the global batch and MINE's EMA of
 the global batch. Gradients: a replica's gradient is W times the gradient through its own rows, so
 the **mean** over replicas is the single-device gradient. ``tf.distribute`` optimisers **sum**
 the replicas' gradients: divide the loss by ``num_replicas_in_sync`` there.
@@ -15,7 +15,7 @@ the replicas' gradients: divide the loss by ``num_replicas_in_sync`` there.
 
     def step(x, z):            # this replica's pairs
         with tf.GradientTape() as tape:
-            value, mi_for_grads, ema = replica_objective(estimator, x, z)
+            value, mi_for_grads, bound_state = replica_objective(estimator, x, z)
             loss = -mi_for_grads / tf.distribute.get_replica_context().num_replicas_in_sync
         ...
     strategy.run(step, args=(x_per_replica, z_per_replica))
@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from mivb.ema import EmaState
 from mivb.errors import invalid
-from mivb.sharded import sharded_objective
+from mivb.scores import MatrixScores, PairedScores, Scores
+from mivb.spec import check_batch_shapes
 
-from ._estimator import MIEstimator, _check_batch
+from ._estimator import MIEstimator
 from ._ops import ops
 
 
@@ -41,17 +41,8 @@ def _context() -> tf.distribute.ReplicaContext:
     return context
 
 
-def split_local_rows(scores: tf.Tensor, offset: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """(p, G) from a replica's rows (n, N) of the global matrix whose row i is global row offset + i."""
-    n, total = scores.shape
-    rows = tf.range(n) + offset
-    columns = tf.range(total - 1)[None, :]
-    columns = columns + tf.cast(columns >= rows[:, None], columns.dtype)  # skip the diagonal entry
-    return tf.gather(scores, rows, axis=1, batch_dims=1), tf.gather(scores, columns, axis=1, batch_dims=1)
-
-
-def replica_scores(critic, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None):
-    """This replica's positive (n,) and negative (n, K) scores against the global batch.
+def replica_scores(critic, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None) -> Scores:
+    """This replica's scores against the global batch: its rows of the N x N matrix, or K derangements.
 
     ``shifts`` None: all N - 1 other pairs of the global batch; otherwise the derangements
     ``z[(i + shifts[k]) % N]`` of the global index i (pass the same shifts on every replica).
@@ -69,30 +60,29 @@ def replica_scores(critic, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None 
         else:
             scores = critic.pair_scores(tf.repeat(fx[:, None, :], total, axis=1),
                                         tf.repeat(columns[None, :, :], n, axis=0))
-        return split_local_rows(scores, offset)
+        return MatrixScores(ops, scores, offset)
     shifts = tf.cast(shifts, tf.int32)
     index = (tf.range(n)[:, None] + offset + shifts[None, :]) % total
     pairs = (lambda a, b: tf.reduce_sum(a * b, -1)) if separable else critic.pair_scores
     k = shifts.shape[0]
-    return pairs(fx, gz), pairs(tf.repeat(fx[:, None, :], k, axis=1), tf.gather(columns, index))
+    return PairedScores(ops, pairs(fx, gz), pairs(tf.repeat(fx[:, None, :], k, axis=1), tf.gather(columns, index)))
 
 
 def replica_objective(estimator: MIEstimator, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None):
-    """``(value, mi_for_grads, ema)`` of the global batch, called on each replica's pairs in ``strategy.run``.
+    """``(value, mi_for_grads, bound_state)`` of the global batch, called on each replica's pairs in
+    ``strategy.run``.
 
-    The counterpart of ``estimator.objective``: value and EMA are the global ones, the same on
-    every replica; store the EMA with ``estimator.log_ema.assign`` after the step (for ``mine``).
+    The counterpart of ``estimator.objective``: value and state are the global ones, the same on
+    every replica; store the state with ``estimator.assign_bound_state`` after the step.
     """
     context = _context()
-    _check_batch(x, z)
+    check_batch_shapes(tuple(x.shape), tuple(z.shape))
     if estimator.config.negative_samples is not None and shifts is None:
         raise invalid("shifts", "the K derangement shifts of the global batch, the same on every replica", shifts)
-    pos, neg = replica_scores(estimator.critic, x, z, shifts)
-    ema = EmaState(tf.convert_to_tensor(estimator.log_ema))
     world = context.num_replicas_in_sync
 
     def gather(statistics: tf.Tensor) -> tf.Tensor:
         return tf.reshape(context.all_gather(statistics[None, :], axis=0), [world, statistics.shape[0]])
 
-    return sharded_objective(ops, estimator.bound, pos, neg, estimator.bound_params, ema, estimator.ema_decay,
-                             gather, world)
+    return estimator.spec.objective(replica_scores(estimator.critic, x, z, shifts), estimator.bound_state,
+                                    train=True, gather=gather, world_size=world)

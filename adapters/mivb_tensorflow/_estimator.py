@@ -6,13 +6,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mivb.bounds import check_bound_params, training_objective
 from mivb.clipping import clip_scale, global_norm
-from mivb.critics import CriticConfig, check_negative_samples, critic_config
-from mivb.ema import EmaState, check_decay
+from mivb.critics import CriticConfig
 from mivb.errors import invalid
-from mivb.schedule import batch_schedule, check_positive_int, feature_shape
-from mivb.scores import split_full_matrix
+from mivb.schedule import feature_shape
+from mivb.spec import EstimatorSpec, check_batch_shapes, evaluation_batches, fit_schedule
 
 from ._critics import build_critic
 from ._ops import ops
@@ -30,7 +28,7 @@ class MIEstimator(tf.Module):
     and the differentiable term to add to a loss, whose gradient is the one BOUNDS.md prescribes
     (for ``mine``, the EMA-corrected surrogate). :meth:`update` takes one Adam step on the critic
     and stores MINE's EMA. The critic (a Keras layer), its optimiser, the EMA (variable
-    ``log_ema``, NaN while unset) and the sampler of negatives are all saved by
+    ``log_ema`` for ``mine``, NaN while unset) and the sampler of negatives are all saved by
     ``tf.train.Checkpoint(estimator=...)``. Batches need a static size N inside ``tf.function``.
 
     Args:
@@ -72,39 +70,44 @@ class MIEstimator(tf.Module):
         **bound_params: Any,
     ):
         super().__init__(name="mi_estimator")
-        self.bound = bound
-        params = check_bound_params(bound, bound_params)
-        params.pop("log_ema", None)
-        self.bound_params = params  # complete before assignment: tf.Module tracks the dict from then on
-        self.config = critic_config(critic)
-        self.ema_decay = check_decay(ema_decay)
-        self.critic = build_critic(feature_shape("dim_x", dim_x), feature_shape("dim_z", dim_z), self.config, seed)
-        self.log_ema = tf.Variable(float("nan"), trainable=False, name="log_ema")
-        self.optimizer = keras.optimizers.Adam(learning_rate=lr)
+        self.spec = EstimatorSpec.create(bound, critic, lr, ema_decay, seed, bound_params)
+        self.bound, self.config = self.spec.bound, self.spec.critic
+        self.shapes = (feature_shape("dim_x", dim_x), feature_shape("dim_z", dim_z))
+        self.critic = build_critic(*self.shapes, self.config, seed)
+        for key, value in self.spec.initial_state(ops, tf.zeros(())).items():
+            setattr(self, key, tf.Variable(value, trainable=False, name=key))  # the bound's state, checkpointed
+        self.optimizer = keras.optimizers.Adam(learning_rate=self.spec.learning_rate)
         self.optimizer.build(self.critic.trainable_variables)
         generator = tf.random.Generator
         self.negatives = generator.from_non_deterministic_state() if seed is None else generator.from_seed(seed)
 
     @property
+    def bound_state(self) -> dict[str, tf.Tensor]:
+        return {key: tf.convert_to_tensor(getattr(self, key)) for key in self.spec.definition.state_names}
+
+    def assign_bound_state(self, state: dict[str, tf.Tensor]) -> None:
+        for key, value in state.items():
+            getattr(self, key).assign(value)
+
+    @property
     def training_variables(self) -> list:
-        """Every variable that training changes: the critic, its optimiser, the EMA, the sampler of negatives."""
-        return [*self.critic.weights, *self.optimizer.variables, self.log_ema, self.negatives.state]
+        """Every variable that training changes: the critic, its optimiser, the bound's state, the sampler."""
+        state = [getattr(self, key) for key in self.spec.definition.state_names]
+        return [*self.critic.weights, *self.optimizer.variables, *state, self.negatives.state]
 
     def scores(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None):
-        """Positive (N,) and negative (N, K) scores of a batch."""
+        """The batch's scores: a :class:`mivb.scores.MatrixScores` or :class:`~mivb.scores.PairedScores`."""
         k = self.config.negative_samples
-        if k is None:
-            return split_full_matrix(ops, self.critic(x, z))
-        if shifts is None:
-            check_negative_samples(self.config, x.shape[0])
+        if k is not None and shifts is None:
+            self.spec.check_batch_size(x.shape[0])
             shifts = tf.argsort(self.negatives.uniform([x.shape[0] - 1]))[:k] + 1  # K distinct shifts
-        return self.critic.sampled(x, z, shifts)
+        return self.spec.layout(ops, self.critic, x, z, shifts)
 
-    def objective(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None):
-        _check_batch(x, z)
-        pos, neg = self.scores(x, z, shifts)
-        state = EmaState(tf.convert_to_tensor(self.log_ema))
-        return training_objective(ops, self.bound, pos, neg, self.bound_params, state, self.ema_decay)
+    def objective(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None, *, train: bool = True):
+        """The batch's ``(value, mi_for_grads, state)``, ``state`` being what :meth:`update` would store;
+        ``train=False`` (evaluation) reads the bound's state without folding this batch in."""
+        check_batch_shapes(tuple(x.shape), tuple(z.shape))
+        return self.spec.objective(self.scores(x, z, shifts), self.bound_state, train=train)
 
     def __call__(self, x: tf.Tensor, z: tf.Tensor) -> MIOutput:
         value, mi_for_grads, _ = self.objective(x, z)
@@ -114,16 +117,16 @@ class MIEstimator(tf.Module):
         """One critic step on the batch (maximising the bound); returns the bound's value before it."""
         variables = self.critic.trainable_variables
         with tf.GradientTape() as tape:
-            value, mi_for_grads, ema = self.objective(tf.stop_gradient(x), tf.stop_gradient(z), shifts)
+            value, mi_for_grads, state = self.objective(tf.stop_gradient(x), tf.stop_gradient(z), shifts)
             loss = -mi_for_grads
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        self.log_ema.assign(ema.log_ema)
+        self.assign_bound_state(state)
         return tf.stop_gradient(value)
 
     @tf.function(reduce_retracing=True)  # a shorter last chunk generalises the trace instead of adding one
     def train_steps(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None):
         """One :meth:`update` per row of ``batches`` (indices into x and z), in one graph; the values."""
-        values = tf.TensorArray(self.log_ema.dtype, size=tf.shape(batches)[0])
+        values = tf.TensorArray(self.dtype, size=tf.shape(batches)[0])
         for step in tf.range(tf.shape(batches)[0]):
             index = batches[step]
             values = values.write(step, self.update(tf.gather(x, index), tf.gather(z, index),
@@ -132,41 +135,32 @@ class MIEstimator(tf.Module):
 
     @tf.function(reduce_retracing=True)
     def batch_values(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None):
-        """The bound on each row of ``batches``, in one graph; neither critic nor EMA changes."""
-        values = tf.TensorArray(self.log_ema.dtype, size=tf.shape(batches)[0])
+        """The bound on each row of ``batches``, in one graph; neither critic nor state changes."""
+        values = tf.TensorArray(self.dtype, size=tf.shape(batches)[0])
         for step in tf.range(tf.shape(batches)[0]):
             index = batches[step]
             value, _, _ = self.objective(tf.gather(x, index), tf.gather(z, index),
-                                         None if shifts is None else shifts[step])
+                                         None if shifts is None else shifts[step], train=False)
             values = values.write(step, value)
         return values.stack()
+
+    @property
+    def dtype(self) -> tf.DType:
+        return self.critic.trainable_variables[0].dtype
 
     def fit(self, x: Any, z: Any, *, steps: int = 1000, batch_size: int = 128, seed: int | None = None) -> tf.Tensor:
         """Train the critic on static data (NumPy arrays or tensors); returns the value at each step."""
         x, z = self._as_tensor(x), self._as_tensor(z)
-        batches = batch_schedule(np.random.default_rng(seed), x.shape[0], batch_size, steps)
-        return self.train_steps(x, z, tf.constant(batches))
+        return self.train_steps(x, z, tf.constant(fit_schedule(x.shape[0], steps, batch_size, seed)))
 
     def evaluate(self, x: Any, z: Any, *, batch_size: int = 128) -> float:
-        """The bound on new data, averaged over consecutive batches; the EMA is left untouched."""
+        """The bound on new data, averaged over consecutive batches; the state is left untouched."""
         x, z = self._as_tensor(x), self._as_tensor(z)
-        batch_size = min(check_positive_int("batch_size", batch_size), x.shape[0])
-        batches = np.arange(x.shape[0] // batch_size * batch_size).reshape(-1, batch_size)
-        return float(tf.reduce_mean(self.batch_values(x, z, tf.constant(batches))))
+        return float(tf.reduce_mean(self.batch_values(x, z, tf.constant(evaluation_batches(x.shape[0], batch_size)))))
 
     def _as_tensor(self, a: Any) -> tf.Tensor:
-        tensor = tf.convert_to_tensor(a, dtype=self.log_ema.dtype)
+        tensor = tf.convert_to_tensor(a, dtype=self.dtype)
         return tensor[:, None] if tensor.shape.rank == 1 else tensor
-
-
-def _check_batch(x: tf.Tensor, z: tf.Tensor) -> None:
-    if x.shape.rank < 2 or z.shape.rank < 2 or x.shape[0] != z.shape[0]:
-        raise invalid("x, z", "batches of shape (N, ...) with the same N", (tuple(x.shape), tuple(z.shape)))
-    if x.shape[0] is None:
-        raise invalid("x", "a batch of static size N (a tf.function input_signature with None batch size "
-                      "cannot form the N x N scores)", x)
-    if x.shape[0] < 2:
-        raise invalid("x", "a batch of N >= 2 samples", x)
 
 
 def adaptive_clip_scale(grads_loss: Sequence[tf.Tensor | None], grads_mi: Sequence[tf.Tensor | None]) -> tf.Tensor:

@@ -4,14 +4,14 @@ import numpy as np
 import tensorflow as tf
 
 name = "tensorflow"
-differentiable = True
+capabilities = frozenset({"autodiff", "trains"})
+array_types = (tf.Tensor, tf.Variable)
 
 
 class TensorFlowOps:
     def mean(self, x): return tf.reduce_mean(x)
     def sum(self, x): return tf.reduce_sum(x)
     def exp(self, x): return tf.exp(x)
-    def log(self, x): return tf.math.log(x)
     def sqrt(self, x): return tf.sqrt(x)
     def logsumexp(self, x, axis=None): return tf.reduce_logsumexp(x, axis=axis)  # max-shifted
     def softplus(self, x): return tf.nn.softplus(x)  # its registered gradient is sigmoid(x)
@@ -22,7 +22,10 @@ class TensorFlowOps:
     def stack(self, xs): return tf.stack(list(xs))
     def concat(self, xs, axis): return tf.concat(list(xs), axis=axis)
     def reshape(self, x, shape): return tf.reshape(x, shape)
-    def diagonal(self, x): return tf.linalg.diag_part(x)
+    def diagonal(self, x, offset=0): return tf.linalg.diag_part(x, k=offset)
+    def diagonal_mask(self, x, offset=0):
+        shape = tf.shape(x)
+        return tf.range(shape[1])[None, :] - tf.range(shape[0])[:, None] == offset
     def full_like(self, x, value): return tf.constant(value, dtype=x.dtype)
     def stop_gradient(self, x): return tf.stop_gradient(x)
 
@@ -30,7 +33,7 @@ class TensorFlowOps:
 ops = TensorFlowOps()
 
 
-def to_numpy(x):
+def to_numpy(x, argument="x"):
     return np.asarray(x)
 
 

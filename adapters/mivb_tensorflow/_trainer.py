@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from typing import Mapping
+
 import numpy as np
 import tensorflow as tf
 
 from mivb.errors import invalid
-from mivb.estimate import EstimateConfig
 
 from ._estimator import MIEstimator
 
@@ -28,14 +29,11 @@ class Trainer:
     Each chunk of steps runs as one compiled ``tf.function`` loop, so Python is entered once a chunk.
     """
 
-    def __init__(self, config: EstimateConfig, x: np.ndarray, z: np.ndarray):
+    def __init__(self, config, shapes: tuple, splits: Mapping[str, tuple[np.ndarray, np.ndarray]]):
         self.device = resolve_device(config.device)
         with tf.device(self.device):
-            self.estimator = MIEstimator(
-                x.shape[1:], z.shape[1:], bound=config.bound, critic=config.critic, lr=config.learning_rate,
-                ema_decay=config.ema_decay, seed=config.seed, **config.bound_params,
-            )
-        self.x, self.z = self._put(x), self._put(z)
+            self.estimator = MIEstimator(*shapes, **config.spec.to_kwargs())
+        self.splits = {name: (self._put(x), self._put(z)) for name, (x, z) in splits.items()}
 
     def snapshot(self) -> list[tf.Tensor]:
         with tf.device(self.device):
@@ -53,9 +51,8 @@ class Trainer:
 
     def train(self, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
         with tf.device(self.device):
-            return self.estimator.train_steps(self.x, self.z, self._put(batches), self._put(shifts)).numpy()
+            return self.estimator.train_steps(*self.splits["train"], self._put(batches), self._put(shifts)).numpy()
 
-    def evaluate(self, x: np.ndarray, z: np.ndarray, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
+    def values(self, split: str, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
         with tf.device(self.device):
-            values = self.estimator.batch_values(self._put(x), self._put(z), self._put(batches), self._put(shifts))
-        return values.numpy()
+            return self.estimator.batch_values(*self.splits[split], self._put(batches), self._put(shifts)).numpy()

@@ -1,9 +1,9 @@
 """The PyTorch backend of mivb: bounds on tensors, critics as ``nn.Module``s, and :class:`MIEstimator`."""
 
 from ._critics import build_critic
-from ._distributed import DistributedMIEstimator, all_gather, launch, sharded_bound, sharded_scores, split_local_rows
+from ._distributed import DistributedMIEstimator, all_gather, launch, sharded_bound, sharded_scores
 from ._estimator import MIEstimator, MIOutput, adaptive_clip_scale
-from ._ops import differentiable, from_numpy, name, ops, to_numpy, value_and_grad
+from ._ops import array_types, capabilities, from_numpy, name, ops, to_numpy, value_and_grad
 from ._trainer import Trainer
 
 __all__ = [
@@ -14,14 +14,14 @@ __all__ = [
     "adaptive_clip_scale",
     "all_gather",
     "build_critic",
-    "differentiable",
+    "array_types",
+    "capabilities",
     "from_numpy",
     "launch",
     "name",
     "ops",
     "sharded_bound",
     "sharded_scores",
-    "split_local_rows",
     "to_numpy",
     "value_and_grad",
 ]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -36,7 +38,7 @@ def encoder(shape: tuple[int, ...], config: CriticConfig, dim_out: int) -> nn.Se
     if uses_conv(config, shape):
         features, width = conv_features(shape, config)
         return nn.Sequential(features, mlp(width, config, dim_out))
-    return nn.Sequential(nn.Flatten(), mlp(int(torch.tensor(shape).prod()), config, dim_out))
+    return nn.Sequential(nn.Flatten(), mlp(math.prod(shape), config, dim_out))
 
 
 def shifted(z: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
@@ -53,7 +55,7 @@ class JointCritic(nn.Module):
         super().__init__()
         self.f = encoder(shape_x, config, config.embedding) if uses_conv(config, shape_x) else nn.Flatten()
         self.g = encoder(shape_z, config, config.embedding) if uses_conv(config, shape_z) else nn.Flatten()
-        width = sum(config.embedding if uses_conv(config, s) else int(torch.tensor(s).prod()) for s in (shape_x, shape_z))
+        width = sum(config.embedding if uses_conv(config, s) else math.prod(s) for s in (shape_x, shape_z))
         self.net = mlp(width, config, 1)
 
     def pair_scores(self, fx: torch.Tensor, gz: torch.Tensor) -> torch.Tensor:
@@ -100,5 +102,22 @@ class BilinearCritic(SeparableCritic):
 CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic}
 
 
-def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig) -> nn.Module:
-    return CRITICS[config.kind](shape_x, shape_z, config)
+def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig,
+                 generator: torch.Generator | None = None) -> nn.Module:
+    """The critic ``config`` describes, initialised as torch initialises its layers, drawing from
+    ``generator`` (default: a generator seeded from torch's global one). Building it touches no
+    other random state, so estimators built in several threads at once stay reproducible."""
+    if generator is None:
+        generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,))))
+    with torch.device("meta"):  # shapes only: the parameters are drawn below
+        critic = CRITICS[config.kind](shape_x, shape_z, config)
+    critic = critic.to_empty(device="cpu")
+    with torch.no_grad():
+        for module in critic.modules():
+            if isinstance(module, (nn.Linear, nn.Conv2d)):  # torch's reset_parameters, from `generator`
+                nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
+                fan_in = module.weight[0].numel()
+                nn.init.uniform_(module.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in), generator=generator)
+            elif isinstance(module, BilinearCritic):
+                module.w.copy_(torch.eye(config.embedding))
+    return critic

@@ -3,7 +3,7 @@
 Each process (rank) holds its own n pairs of a global batch of N = W * n. The columns of the
 score matrix (the critic's embeddings g(z), or a joint critic's features of z) are all-gathered
 with a differentiable all-gather, so a rank scores its n rows against all N columns; the bound's
-statistics are then combined over ranks (:mod:`mivb.sharded`). Every rank gets the value of the
+statistics are then combined over ranks (:func:`mivb.bounds.objective` with a ``gather``). Every rank gets the value of the
 bound on the whole global batch, MINE's EMA of the global batch, and gradients whose average over
 ranks (what ``DistributedDataParallel`` computes) is the single-device gradient on the global batch.
 
@@ -18,13 +18,12 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from mivb.bounds import check_bound_params
-from mivb.critics import check_negative_samples
-from mivb.ema import EmaState
+from mivb.bounds import call_arguments, objective
 from mivb.errors import invalid
-from mivb.sharded import sharded_objective
+from mivb.scores import MatrixScores, PairedScores, Scores, check_floating
+from mivb.spec import check_batch_shapes
 
-from ._estimator import MIEstimator, _check_batch
+from ._estimator import MIEstimator
 from ._ops import ops
 
 
@@ -68,18 +67,9 @@ def check_equal_batches(n: int, group: Any = None) -> None:
         raise invalid("x", "the same batch size n on every rank", f"sizes {sizes} over ranks")
 
 
-def split_local_rows(scores: torch.Tensor, offset: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(p, G) from a rank's rows (n, N) of the global matrix whose row i is global row offset + i."""
-    n, total = scores.shape
-    rows = torch.arange(n, device=scores.device)
-    columns = torch.arange(total - 1, device=scores.device)[None, :]
-    columns = columns + (columns >= (offset + rows)[:, None]).long()  # skip the diagonal entry
-    return scores[rows, offset + rows], torch.gather(scores, 1, columns)
-
-
 def sharded_scores(critic: torch.nn.Module, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None,
-                   group: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """This rank's positive (n,) and negative (n, K) scores against the global batch.
+                   group: Any = None) -> Scores:
+    """This rank's scores against the global batch: its rows of the N x N matrix, or K derangements.
 
     ``shifts`` None: all N - 1 other pairs of the global batch (K = N - 1). Otherwise the K
     derangements ``z[(i + shifts[k]) % N]`` of the global index i, the same on every rank.
@@ -102,26 +92,30 @@ def sharded_scores(critic: torch.nn.Module, x: torch.Tensor, z: torch.Tensor, sh
             scores = fx @ columns.T
         else:
             scores = pairs(fx[:, None, :].expand(n, total, -1), columns[None, :, :].expand(n, total, -1))
-        return split_local_rows(scores, offset)
+        return MatrixScores(ops, scores, offset)
     index = (torch.arange(offset, offset + n, device=x.device)[:, None] + shifts[None, :]) % total
     k = shifts.shape[0]
-    return pairs(fx, gz), pairs(fx[:, None, :].expand(-1, k, -1), columns[index])
+    return PairedScores(ops, pairs(fx, gz), pairs(fx[:, None, :].expand(-1, k, -1), columns[index]))
 
 
-def sharded_bound(name: str, pos: torch.Tensor, neg: torch.Tensor, group: Any = None, **params: Any) -> torch.Tensor:
-    """The bound on the global batch from this rank's rows ``pos`` (n,), ``neg`` (n, K).
+def sharded_bound(name: str, *scores: torch.Tensor, offset: int = 0, group: Any = None, **params: Any) -> torch.Tensor:
+    """The bound on the global batch from this rank's scores: rows (n, N) of the global matrix whose
+    first row is global row ``offset``, or ``pos`` (n,) and ``neg`` (n, K).
 
-    Like ``mivb.bound(name, pos, neg)`` on the concatenated rows of every rank: the same value on
-    every rank; its gradients, averaged over ranks, are those of the single-device bound.
-    ``log_ema`` (for ``mine``) is the already updated average, as in ``mivb.bound``.
+    Like ``mivb.bound(name, ...)`` on the whole batch: the same value on every rank; its gradients,
+    averaged over ranks, are those of the single-device bound. The bound's state (``log_ema`` for
+    ``mine``) is read as given, as in ``mivb.bound``.
     """
     _require_initialised(group)
-    params = check_bound_params(name, params)
-    log_ema = params.pop("log_ema", None)
-    log_ema = torch.full((), float("nan") if log_ema is None else float(log_ema), dtype=pos.dtype, device=pos.device)
-    _, mi, _ = sharded_objective(ops, name, pos, neg, params, EmaState(log_ema), 0.5, lambda s: _stats(s, group),
-                                 dist.get_world_size(group), fold=False)
-    return mi
+    if len(scores) == 1:
+        check_floating(scores=scores[0])
+        layout: Scores = MatrixScores(ops, scores[0], offset)
+    else:
+        check_floating(pos=scores[0], neg=scores[1])
+        layout = PairedScores(ops, *scores)
+    bound, params, state = call_arguments(name, params, ops, scores[0])
+    return objective(bound, layout, params, state, gather=lambda s: _stats(s, group),
+                     world_size=dist.get_world_size(group))[1]
 
 
 def _stats(statistics: torch.Tensor, group: Any) -> torch.Tensor:
@@ -172,24 +166,23 @@ class DistributedMIEstimator(MIEstimator):
 
     def _shifts(self, n: int, device: torch.device) -> torch.Tensor:
         total = n * self.world_size
-        check_negative_samples(self.config, total)
+        self.spec.check_batch_size(total)
         shifts = torch.randperm(total - 1)[: self.config.negative_samples] + 1
         dist.broadcast(shifts, src=self._source, group=self.process_group)
         return shifts.to(device)
 
-    def scores(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None):
-        """This rank's positive (n,) and negative (n, K) scores against the global batch."""
+    def scores(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None) -> Scores:
+        """This rank's scores against the global batch."""
         if not self._synchronised:
             self.synchronise()
         if self.config.negative_samples is not None and shifts is None:
             shifts = self._shifts(x.shape[0], x.device)
         return sharded_scores(self.critic, x, z, shifts, self.process_group)
 
-    def objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None):
-        _check_batch(x, z)
-        pos, neg = self.scores(x, z, shifts)
-        return sharded_objective(ops, self.bound, pos, neg, self.bound_params, EmaState(self.log_ema),
-                                 self.ema_decay, lambda s: _stats(s, self.process_group), self.world_size)
+    def objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None, *, train: bool = True):
+        check_batch_shapes(tuple(x.shape), tuple(z.shape))
+        return self.spec.objective(self.scores(x, z, shifts), self.bound_state, train=train,
+                                   gather=lambda s: _stats(s, self.process_group), world_size=self.world_size)
 
     def reduce_gradients(self) -> None:
         """Average the critic's gradients over ranks in one all-reduce, as DDP does."""

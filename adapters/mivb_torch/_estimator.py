@@ -1,18 +1,16 @@
 from __future__ import annotations
 
-from typing import Any, Iterable, NamedTuple
+from typing import Any, Iterable, Mapping, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
-from mivb.bounds import check_bound_params, training_objective
 from mivb.clipping import clip_scale, global_norm
-from mivb.critics import CriticConfig, check_negative_samples, critic_config
-from mivb.ema import EmaState, check_decay
+from mivb.critics import CriticConfig
 from mivb.errors import invalid
-from mivb.schedule import batch_schedule, check_positive_int, feature_shape
-from mivb.scores import split_full_matrix
+from mivb.schedule import feature_shape
+from mivb.spec import EstimatorSpec, check_batch_shapes, check_saved_identity, evaluation_batches, fit_schedule
 
 from ._critics import build_critic
 from ._ops import ops
@@ -59,33 +57,38 @@ class MIEstimator(nn.Module):
         critic: str | CriticConfig | dict[str, Any] = "separable",
         lr: float = 1e-4,
         ema_decay: float = 0.99,
+        seed: int | None = None,
         **bound_params: Any,
     ):
         super().__init__()
-        self.bound = bound
-        self.bound_params = check_bound_params(bound, bound_params)
-        self.bound_params.pop("log_ema", None)
-        self.config = critic_config(critic)
-        self.ema_decay = check_decay(ema_decay)
-        self.critic = build_critic(feature_shape("dim_x", dim_x), feature_shape("dim_z", dim_z), self.config)
-        self.register_buffer("log_ema", torch.tensor(float("nan")))
-        self.optimizer = torch.optim.Adam(self.critic.parameters(), lr=lr)
+        self.spec = EstimatorSpec.create(bound, critic, lr, ema_decay, seed, bound_params)
+        self.bound, self.config = self.spec.bound, self.spec.critic
+        self.shapes = (feature_shape("dim_x", dim_x), feature_shape("dim_z", dim_z))
+        generator = None if seed is None else torch.Generator().manual_seed(seed)
+        self.critic = build_critic(*self.shapes, self.config, generator)
+        self.negatives = generator  # None: torch's global generator draws the sampled negatives
+        for key, value in self.spec.initial_state(ops, torch.zeros(())).items():
+            self.register_buffer(key, value)  # the bound's state (mine: log_ema), saved in state_dict
+        self.optimizer = torch.optim.Adam(self.critic.parameters(), lr=self.spec.learning_rate)
+
+    @property
+    def bound_state(self) -> dict[str, torch.Tensor]:
+        return {key: getattr(self, key) for key in self.spec.definition.state_names}
 
     def scores(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None):
-        """Positive (N,) and negative (N, K) scores of a batch."""
-        k = self.config.negative_samples
-        if k is None:
-            return split_full_matrix(ops, self.critic(x, z))
-        if shifts is None:
-            check_negative_samples(self.config, x.shape[0])
-            shifts = torch.randperm(x.shape[0] - 1, device=x.device)[:k] + 1
-        return self.critic.sampled(x, z, shifts)
+        """The batch's scores: a :class:`mivb.scores.MatrixScores` or :class:`~mivb.scores.PairedScores`."""
+        if self.config.negative_samples is not None and shifts is None:
+            self.spec.check_batch_size(x.shape[0])
+            device = x.device if self.negatives is None else "cpu"
+            shifts = torch.randperm(x.shape[0] - 1, generator=self.negatives, device=device)
+            shifts = (shifts[: self.config.negative_samples] + 1).to(x.device)
+        return self.spec.layout(ops, self.critic, x, z, shifts)
 
-    def objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None):
-        _check_batch(x, z)
-        pos, neg = self.scores(x, z, shifts)
-        state = EmaState(self.log_ema)
-        return training_objective(ops, self.bound, pos, neg, self.bound_params, state, self.ema_decay)
+    def objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None, *, train: bool = True):
+        """The batch's ``(value, mi_for_grads, state)``, ``state`` being what :meth:`update` would store;
+        ``train=False`` (evaluation) reads the bound's state without folding this batch in."""
+        check_batch_shapes(tuple(x.shape), tuple(z.shape))
+        return self.spec.objective(self.scores(x, z, shifts), self.bound_state, train=train)
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> MIOutput:
         value, mi_for_grads, _ = self.objective(x, z)
@@ -93,55 +96,61 @@ class MIEstimator(nn.Module):
 
     def update(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None) -> torch.Tensor:
         """One critic step on the batch (maximising the bound); returns the bound's value before it."""
-        value, mi_for_grads, ema = self.objective(x.detach(), z.detach(), shifts)
+        value, mi_for_grads, state = self.objective(x.detach(), z.detach(), shifts)
         self.optimizer.zero_grad(set_to_none=True)
         (-mi_for_grads).backward()
         self.reduce_gradients()
         self.optimizer.step()
-        if self.bound == "mine":  # the only bound with a moving average
-            with torch.no_grad():
-                self.log_ema.copy_(ema.log_ema)
+        with torch.no_grad():
+            for key, new in state.items():
+                getattr(self, key).copy_(new)
         return value.detach()
 
     def reduce_gradients(self) -> None:
         """Combine the critic's gradients across processes before a step; nothing on one device."""
 
+    def train_steps(self, x: torch.Tensor, z: torch.Tensor, batches: torch.Tensor,
+                    shifts: torch.Tensor | None = None) -> torch.Tensor:
+        """One :meth:`update` per row of ``batches`` (indices into x and z); the values, on the device."""
+        return torch.stack([self.update(x[index], z[index], None if shifts is None else shifts[step])
+                            for step, index in enumerate(batches)])
+
+    @torch.no_grad()
+    def batch_values(self, x: torch.Tensor, z: torch.Tensor, batches: torch.Tensor,
+                     shifts: torch.Tensor | None = None) -> torch.Tensor:
+        """The bound on each row of ``batches``; neither critic nor state changes."""
+        return torch.stack([self.objective(x[index], z[index], None if shifts is None else shifts[step],
+                                           train=False)[0] for step, index in enumerate(batches)])
+
     def fit(self, x: Any, z: Any, *, steps: int = 1000, batch_size: int = 128, seed: int | None = None) -> torch.Tensor:
         """Train the critic on static data (NumPy arrays or tensors); returns the value at each step."""
         x, z = self._as_tensor(x), self._as_tensor(z)
-        batches = batch_schedule(np.random.default_rng(seed), x.shape[0], batch_size, steps)
-        index = torch.as_tensor(batches, device=x.device)
-        return torch.stack([self.update(x[i], z[i]) for i in index])
+        batches = fit_schedule(x.shape[0], steps, batch_size, seed)
+        return self.train_steps(x, z, torch.as_tensor(batches, device=x.device))
 
-    @torch.no_grad()
     def evaluate(self, x: Any, z: Any, *, batch_size: int = 128) -> float:
-        """The bound on new data, averaged over consecutive batches; the EMA is left untouched."""
+        """The bound on new data, averaged over consecutive batches; the state is left untouched."""
         x, z = self._as_tensor(x), self._as_tensor(z)
-        batch_size = min(check_positive_int("batch_size", batch_size), x.shape[0])
-        values = [self.objective(x[i : i + batch_size], z[i : i + batch_size])[0]
-                  for i in range(0, x.shape[0] - batch_size + 1, batch_size)]
-        return float(torch.stack(values).mean())
+        batches = evaluation_batches(x.shape[0], batch_size)
+        return float(self.batch_values(x, z, torch.as_tensor(batches, device=x.device)).mean())
 
     def get_extra_state(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict(), "config": self.config.to_dict(), "bound": self.bound}
+        return {"optimizer": self.optimizer.state_dict(), "spec": self.spec.identity(self.shapes)}
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
-        saved = (state["bound"], state["config"])
-        if saved != (self.bound, self.config.to_dict()):
-            raise invalid("state_dict", f"an estimator with bound={self.bound!r}, critic={self.config}", saved)
         self.optimizer.load_state_dict(state["optimizer"])
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
+        # Checked before anything is copied: a state of another estimator must not half-load.
+        extra = state_dict.get("_extra_state")
+        check_saved_identity("state_dict", extra.get("spec") if isinstance(extra, Mapping) else None,
+                             self.spec.identity(self.shapes))
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def _as_tensor(self, a: Any) -> torch.Tensor:
         parameter = next(self.critic.parameters())
         tensor = torch.as_tensor(a, dtype=parameter.dtype, device=parameter.device)
         return tensor[:, None] if tensor.ndim == 1 else tensor
-
-
-def _check_batch(x: torch.Tensor, z: torch.Tensor) -> None:
-    if x.ndim < 2 or z.ndim < 2 or x.shape[0] != z.shape[0]:
-        raise invalid("x, z", "batches of shape (N, ...) with the same N", (tuple(x.shape), tuple(z.shape)))
-    if x.shape[0] < 2:
-        raise invalid("x", "a batch of N >= 2 samples", x)
 
 
 def adaptive_clip_scale(loss: torch.Tensor, mi: torch.Tensor, params: Iterable[torch.Tensor]) -> torch.Tensor:

@@ -52,7 +52,7 @@ def script(folder: str) -> None:
 
             def mi(params, x, z, estimator=estimator, state=state):
                 value, mi_for_grads, ema = estimator.objective(state._replace(params=params), x, z, shifts)
-                return mi_for_grads, (value, ema.log_ema)
+                return mi_for_grads, (value, ema.get("log_ema", jnp.nan))
 
             (_, (value, ema)), grads = jax.jit(jax.value_and_grad(mi, argnums=(0, 1, 2), has_aux=True))(
                 state.params, x, z)
@@ -66,24 +66,26 @@ def script(folder: str) -> None:
                 state, v = update(state, x, z, shifts)
                 values.append(v)
             out[prefix + "values"] = np.asarray(values)
-            out[prefix + "log_ema"] = np.asarray(state.log_ema)
+            out[prefix + "log_ema"] = np.asarray(state.bound_state.get("log_ema", np.nan))
             for i, leaf in enumerate(jax.tree_util.tree_leaves(state.params)):
                 out[prefix + f"param_{i}"] = np.asarray(leaf)
             if label == "sharded":  # the layout: each device holds its rows of the negatives, all columns
-                _, neg = jax.jit(estimator.scores)(state, x, z, shifts)
+                def negatives(state, estimator=estimator):  # the sampled negatives, or the full matrix's rows
+                    scores = estimator.scores(state, x, z, shifts)
+                    return scores.neg if sampled else scores.scores
+
+                neg = jax.jit(negatives)(state)
                 out[prefix + "shard_shapes"] = np.array([s.data.shape for s in neg.addressable_shards])
-    # mivb.estimate's trainer with devices=2 (the proposed EstimateConfig.devices) against one device
+    # mivb.estimate's trainer with devices=2 against one device
     data_x, data_z, _ = mivb.correlated_gaussians(1200, 2, 0.8, seed=0)
     for devices in (None, 2):
-        config = EstimateConfig(backend="jax", steps=40, batch_size=64, seed=3,
+        config = EstimateConfig(backend="jax", steps=40, batch_size=64, seed=3, devices=devices,
                                 critic=mivb.CriticConfig(hidden=(32,), embedding=8))
-        config = type("Config", (), {**{f: getattr(config, f) for f in config.__dataclass_fields__},
-                                     "devices": devices})()
-        trainer = Trainer(config, data_x[:1000], data_z[:1000])
+        splits = {"train": (data_x[:1000], data_z[:1000]), "test": (data_x[1000:], data_z[1000:])}
+        trainer = Trainer(config, ((2,), (2,)), splits)
         batches = np.random.default_rng(0).integers(0, 1000, size=(40, 64))
         out[f"trainer/{devices}/train"] = trainer.train(batches, None)
-        out[f"trainer/{devices}/evaluate"] = trainer.evaluate(data_x[1000:], data_z[1000:],
-                                                              np.arange(192).reshape(3, 64), None)
+        out[f"trainer/{devices}/evaluate"] = trainer.values("test", np.arange(192).reshape(3, 64), None)
     np.savez(Path(folder) / "results.npz", **out)
 
 
@@ -104,8 +106,8 @@ def test_two_devices_equal_one_device_on_the_global_batch(results, case):
     single = {k.split("/", 2)[2]: v for k, v in results.items() if k.startswith(f"{case}/single/")}
     sharded = {k.split("/", 2)[2]: v for k, v in results.items() if k.startswith(f"{case}/sharded/")}
     shapes = sharded.pop("shard_shapes")
-    k = 3 if "sampled" in case else N - 1
-    assert shapes.tolist() == [[N // 2, k], [N // 2, k]]  # local rows x every negative of the global batch
+    k = 3 if "sampled" in case else N  # the full matrix: every column of the global batch, diagonal included
+    assert shapes.tolist() == [[N // 2, k], [N // 2, k]]  # each device holds its own rows
     assert set(single) == set(sharded) and any(key.startswith("grad_") for key in single)
     for key, expected in single.items():  # float32 critics: equal up to the order of additions
         if key.startswith("param_"):

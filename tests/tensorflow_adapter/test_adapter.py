@@ -242,7 +242,7 @@ def test_trainer_restores_a_snapshot_exactly():
     config = mivb.EstimateConfig(bound="mine", bound_params={}, critic=CriticConfig(hidden=(16,)), backend="tensorflow",
                                  device=None, steps=20, batch_size=32, learning_rate=1e-3, ema_decay=0.9,
                                  test_fraction=0.2, transform=None, seed=0)
-    trainer = mivb_tensorflow.Trainer(config, x.astype(np.float32), z.astype(np.float32))
+    trainer = mivb_tensorflow.Trainer(config, ((2,), (2,)), {"train": (x.astype(np.float32), z.astype(np.float32))})
     batches = mivb.schedule.batch_schedule(np.random.default_rng(0), 600, 32, 20)
     trainer.train(batches[:10], None)
     snapshot = trainer.snapshot()

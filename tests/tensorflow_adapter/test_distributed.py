@@ -55,7 +55,7 @@ def script(folder: str) -> None:
                     tape.watch(x)
                     value, mi_for_grads, ema = replica_objective(estimator, x, z, shifts)
                 grads = tape.gradient(mi_for_grads, [*variables, x])
-                return value, ema.log_ema, grads
+                return value, ema.get("log_ema", tf.constant(float("nan"))), grads
             return strategy.run(step, args=(x, z))
 
         value, ema, grads = replicas(*per_replica)
@@ -68,7 +68,7 @@ def script(folder: str) -> None:
         with tf.GradientTape() as tape:  # one device, the concatenated batch, the same critic
             tape.watch(x)
             value, mi_for_grads, ema = estimator.objective(x, z, shifts)
-        out[f"{case}/single/value"], out[f"{case}/single/ema"] = value.numpy(), ema.log_ema.numpy()
+        out[f"{case}/single/value"], out[f"{case}/single/ema"] = value.numpy(), ema.get("log_ema", tf.constant(float("nan"))).numpy()
         for i, g in enumerate(tape.gradient(mi_for_grads, [*variables, x])):
             out[f"{case}/single/grad_{i}"] = g.numpy()
         out[f"{case}/variables"] = np.array(len(variables))
