@@ -10,7 +10,8 @@ ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 EXTRAS = {"numpy": "test", "torch": "torch,test", "jax": "jax,test", "tensorflow": "tensorflow,test"}
 # Unit tests per backend: the core's own tests run beside torch, the reference training backend.
 UNIT_TESTS = {
-    "torch": ["tests", "--ignore=tests/jax_adapter", "--ignore=tests/tensorflow_adapter", "--ignore=tests/examples"],
+    "torch": ["tests", "--ignore=tests/jax_adapter", "--ignore=tests/tensorflow_adapter", "--ignore=tests/examples",
+              "mivb", "--doctest-modules"],  # the docstrings' examples run too
     "jax": ["tests/jax_adapter"],
     "tensorflow": ["tests/tensorflow_adapter"],
 }

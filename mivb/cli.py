@@ -177,8 +177,9 @@ def demo_plot_path(requested: str | None) -> Path | None:
 
 def list_bounds(args: argparse.Namespace) -> None:
     for spec in BOUNDS.values():
-        params = ", ".join(f"{k}={v}" for k, v in spec.params.items() if k != "log_ema")
-        print(f"{spec.name:<8} {spec.summary}; gradient follows {spec.gradient}" + (f" ({params})" if params else ""))
+        params = ", ".join(f"{k}={v}" for k, v in spec.params.items())
+        print(f"{spec.name:<8} {spec.kind:<6} {spec.summary} ({spec.paper}); gradient follows {spec.gradient}"
+              + (f"; parameters: {params}" if params else ""))
 
 
 def list_backends(args: argparse.Namespace) -> None:

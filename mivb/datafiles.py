@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import os
 import tokenize
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -31,8 +32,8 @@ SAMPLE_SHAPES = "(n,) or (n, d) (vectors), or (n, C, H, W) (images; (n, H, W, C)
 HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0,
                   (3, 0): np.lib.format.read_array_header_2_0}
 # What zipfile and its decompressors raise on a damaged archive (a bad CRC, a truncated or
-# corrupt deflate stream, a compression method Python does not support).
-ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError)
+# corrupt deflate stream, a compression method Python does not support, a name that is not UTF-8).
+ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, UnicodeDecodeError)
 CHUNK_BYTES = 1 << 20
 
 
@@ -140,11 +141,13 @@ def _read_stream(file: IO[bytes], size: int, what: str, argument: str, source: s
     """The array of the .npy data in ``file`` (``size`` bytes in all). numpy allocates the array its
     header declares before reading the data, so a damaged or hostile header declaring petabytes is
     refused first, by comparing the size it declares with the bytes that follow it."""
-    shape, dtype = _read_header(file, what, argument, source)
-    if not dtype.hasobject:  # an object array is a pickle, of any size; read_array refuses it below
-        _check_size(shape, dtype, size - file.tell(), what, argument, source)
-    file.seek(0)
-    return _read_member(lambda: np.lib.format.read_array(file, allow_pickle=False), argument, source)
+    with warnings.catch_warnings():  # a header's warnings (a Python 2 header, a deprecated dtype alias,
+        warnings.simplefilter("ignore")  # an escape in a damaged one) would be more lines than the one error
+        shape, dtype = _read_header(file, what, argument, source)
+        if not dtype.hasobject:  # an object array is a pickle, of any size; read_array refuses it below
+            _check_size(shape, dtype, size - file.tell(), what, argument, source)
+        file.seek(0)
+        return _read_member(lambda: np.lib.format.read_array(file, allow_pickle=False), argument, source)
 
 
 def _read_header(file: IO[bytes], what: str, argument: str, source: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -158,7 +161,8 @@ def _read_header(file: IO[bytes], what: str, argument: str, source: str) -> tupl
                       f"{version[0]}.{version[1]})", source)
     try:
         shape, _, dtype = read_header(file)
-    except (ValueError, TypeError, tokenize.TokenError) as error:  # numpy re-parses a bad header with tokenize
+    # numpy re-parses a bad header with tokenize, and parses some damaged dtypes ('<,8') with ast
+    except (ValueError, TypeError, SyntaxError, tokenize.TokenError) as error:
         raise invalid(argument, f"{what} with a readable header (numpy: {_short(error)})", source) from None
     return shape, dtype
 

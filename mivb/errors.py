@@ -21,6 +21,10 @@ class BackendNotAvailableError(MivbError, ImportError):
     """A backend's framework is not installed; the message names the ``pip install`` that fixes it."""
 
 
+class PlottingNotAvailableError(MivbError, ImportError):
+    """matplotlib is not installed; the message names the ``pip install`` that adds it."""
+
+
 class UnknownNameError(InvalidArgumentError):
     """A bound, critic, activation or backend name that mivb does not know."""
 

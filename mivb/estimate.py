@@ -17,8 +17,15 @@ from .schedule import batch_schedule, check_positive_int, shift_schedule
 from .spec import EstimatorSpec
 from ._progress import Progress
 
-CEILING_MARGIN = 0.25  # nats: an InfoNCE value this close to log(K + 1) is saturated
+# nats: InfoNCE's bias grows as its value nears log(K + 1): on 20,000 pairs of d = 20 Gaussians with
+# 8 nats of MI the default returned 4.47 against a ceiling of 4.85; within this margin it says so.
+CEILING_MARGIN = 1.0
 CHUNK_STEPS = 100  # the most steps per call into the backend: one host transfer each
+# What a bound on the MI of n pairs can read without a blown-up critic: MI is never negative, and
+# a variational bound certifies at most about log n from n samples (McAllester & Stratos 2020);
+# the slack covers DV-type bounds' upward noise at high MI (SMILE read 16 nats at a truth of 10).
+# A training value outside it is divergence, even when finite (MINE at lr 0.01 read -159 nats).
+SANE_BELOW, SANE_LOG_N_FACTOR, SANE_ABOVE = -10.0, 2.0, 10.0
 RISING_MARGIN = 0.05  # nats gained over the last tenth of training that count as still rising
 VALIDATION_LIMIT = 4096  # validation pairs scored per check: enough to rank critics, cheap every chunk
 OVERFIT_MARGIN, OVERFIT_FRACTION = 0.3, 0.15  # a held-out value this far below training is overfitting
@@ -59,7 +66,14 @@ class EstimateConfig:
 
 @dataclass(frozen=True)
 class Estimate:
-    """The result of :func:`mivb.estimate`. ``mi`` is in nats; ``bits`` converts it."""
+    """The result of :func:`mivb.estimate`. ``mi`` is in nats; ``bits`` converts it.
+
+    ``unreliable`` is True, with a note saying why, when the number cannot be trusted as an
+    estimate: training diverged (a non-finite value, or a finite one no bound on this many pairs
+    can take: ``diverged_at`` says when, and the estimate then comes from the last sane critic),
+    or the held-out value itself is non-finite or outside what the data allows (below -1 nat, or
+    above ``2 log n + 10``). Other notes (a ceiling, a rising curve, overfitting) leave it False.
+    """
 
     mi: float
     stderr: float
@@ -74,6 +88,7 @@ class Estimate:
     validation: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     best_step: int = 0
     stopped_early: bool = False
+    unreliable: bool = False
 
     @property
     def bits(self) -> float:
@@ -191,7 +206,7 @@ def estimate(
     trainer = get_backend(config.backend).Trainer(config, shapes, splits)
     run = _train(trainer, rng, len(xs[0]), len(xs[1]), config, progress)
     values, eval_size = _score(trainer, rng, "test", len(xs[2]), config)
-    return _result(config, run, values, eval_size)
+    return _result(config, run, values, eval_size, len(x_all))
 
 
 def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
@@ -333,7 +348,7 @@ def _train(trainer: Any, rng: np.random.Generator, n_train: int, n_validation: i
     for start in range(0, config.steps, interval):
         chunk = slice(start, start + interval)
         values = np.asarray(trainer.train(batches[chunk], None if shifts is None else shifts[chunk]), np.float64)
-        bad = np.flatnonzero(~np.isfinite(values))
+        bad = np.flatnonzero(~sane(values, n_train))
         if bad.size:
             history.append(values[: bad[0]])
             step, snapshot = recent[0] if bad[0] == 0 and not config.early_stopping else recent[-1]
@@ -347,7 +362,7 @@ def _train(trainer: Any, rng: np.random.Generator, n_train: int, n_validation: i
             continue
         score = float(np.mean(_score(trainer, np.random.default_rng(validation_seed), "validation", n_validation,
                                      config, VALIDATION_LIMIT)[0]))
-        scores.append(score if math.isfinite(score) else -math.inf)
+        scores.append(score if sane(np.asarray(score), n_train) else -math.inf)
         if scores[-1] > best_score:
             best_score, best_step, best_check = scores[-1], end, len(scores)
             recent = [(end, trainer.snapshot())]
@@ -360,33 +375,55 @@ def _train(trainer: Any, rng: np.random.Generator, n_train: int, n_validation: i
     return TrainingRun(np.concatenate(history), np.asarray(scores), end, False, None)
 
 
-def _result(config: EstimateConfig, run: TrainingRun, values: np.ndarray, eval_size: int) -> Estimate:
+def sane_range(n_pairs: int) -> tuple[float, float]:
+    """The values a bound on the MI of ``n_pairs`` pairs can take without a blown-up critic (nats)."""
+    return SANE_BELOW, SANE_LOG_N_FACTOR * math.log(n_pairs) + SANE_ABOVE
+
+
+def sane(values: np.ndarray, n_pairs: int) -> np.ndarray:
+    low, high = sane_range(n_pairs)
+    return np.isfinite(values) & (values >= low) & (values <= high)
+
+
+def _result(config: EstimateConfig, run: TrainingRun, values: np.ndarray, eval_size: int,
+            n_pairs: int) -> Estimate:
     mi = float(values.mean())
     stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
     ceiling = None
     if config.bound == "infonce":
         k = config.critic.negative_samples
         ceiling = math.log((eval_size - 1 if k is None else min(k, eval_size - 1)) + 1)
-    notes = _diagnose(config, run, mi, ceiling)
+    notes, unreliable = _diagnose(config, run, mi, stderr, ceiling, n_pairs)
     for note in notes:
         warnings.warn(note, stacklevel=3)
     return Estimate(mi=mi, stderr=stderr, history=run.history, bound=config.bound, backend=config.backend,
                     config=config, test_values=values, ceiling=ceiling, notes=tuple(notes),
                     diverged_at=run.diverged_at, validation=run.validation, best_step=run.best_step,
-                    stopped_early=run.stopped_early)
+                    stopped_early=run.stopped_early, unreliable=unreliable)
 
 
-def _diagnose(config: EstimateConfig, run: TrainingRun, mi: float, ceiling: float | None) -> list[str]:
-    notes = []
+def _diagnose(config: EstimateConfig, run: TrainingRun, mi: float, stderr: float, ceiling: float | None,
+              n_pairs: int) -> tuple[list[str], bool]:
+    """The notes on an estimate, and whether it is unreliable (see :class:`Estimate`)."""
+    notes, unreliable = [], False
+    low, high = sane_range(n_pairs)
     if run.diverged_at is not None:
-        notes.append(f"training diverged (a non-finite value at step {run.diverged_at}); the estimate uses the "
-                     f"critic from step {run.best_step}; lower learning_rate or use a bounded objective "
-                     f"(smile, infonce)")
+        unreliable = True
+        notes.append(f"training diverged at step {run.diverged_at} (a training value that is not finite or "
+                     f"outside [{low:g}, {high:.3g}] nats, which no bound on {n_pairs} pairs reaches); the "
+                     f"estimate uses the critic from step {run.best_step}; lower learning_rate or use a bounded "
+                     f"objective (smile, infonce)")
     if ceiling is not None and mi > ceiling - CEILING_MARGIN:
-        notes.append(f"InfoNCE is at its ceiling log(K + 1) = {ceiling:.3f} nats: the true MI may be "
-                     f"larger; use a larger batch_size or another bound (smile, mine)")
+        notes.append(f"InfoNCE is near its ceiling log(K + 1) = {ceiling:.3f} nats (within {CEILING_MARGIN:g}): "
+                     f"it is biased low there and the true MI may be much larger; use a larger batch_size or "
+                     f"another bound (smile, mine)")
     if not math.isfinite(mi):
+        unreliable = True
         notes.append(f"the held-out value is {mi}: the critic's scores overflow on new pairs; use smile or infonce")
+    elif mi < -1.0 - 3 * (stderr if math.isfinite(stderr) else 0.0) or mi > high:
+        unreliable = True
+        notes.append(f"the held-out value {mi:.4g} nats is outside what {n_pairs} pairs allow ([-1, {high:.3g}]): "
+                     f"the critic does not generalise; lower learning_rate or use another bound")
     rise = _still_rising(config, run)
     if rise is not None:
         notes.append(f"the estimate was still rising when training stopped (+{rise:.3f} nats at the end): "
@@ -398,7 +435,7 @@ def _diagnose(config: EstimateConfig, run: TrainingRun, mi: float, ceiling: floa
         if gap > max(OVERFIT_MARGIN, OVERFIT_FRACTION * abs(trained)):
             notes.append(f"the held-out value is {gap:.3f} nats below the training value: the critic overfits "
                          f"the training pairs; use more samples, fewer steps or a smaller critic")
-    return notes
+    return notes, unreliable
 
 
 def _still_rising(config: EstimateConfig, run: TrainingRun) -> float | None:

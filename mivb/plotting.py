@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import MivbError, invalid, unknown_name
+from .errors import PlottingNotAvailableError, invalid, unknown_name
 
 if TYPE_CHECKING:
     from .estimate import Estimate
@@ -25,10 +25,6 @@ SMOOTHING_WINDOWS = 50  # the moving average spans 1/50 of training
 PANEL_SIZE = (5.0, 3.6)  # inches per panel
 PANELS_PER_ROW = 3
 DPI = 120
-
-
-class PlottingNotAvailableError(MivbError, ImportError):
-    """matplotlib is not installed; the message names the ``pip install`` that adds it."""
 
 
 def check_plot_path(path: str | Path) -> Path:
