@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Mapping
 
+import numpy as np
+
 from . import reference
 from .backends import backend_of
 from .ema import ema_update
@@ -172,11 +174,13 @@ def with_gradient_of(ops: ArrayOps, value: Array, surrogate: Array) -> Array:
     """A scalar whose value is ``value`` exactly and whose gradient is that of ``surrogate``.
 
     Equal to BOUNDS.md's ``surrogate + stop_gradient(value - surrogate)``, but written so the
-    forward value is bit-for-bit ``value`` (``s - s`` is exactly zero in IEEE arithmetic).
+    forward value is bit-for-bit ``value`` (``s - s`` is exactly zero in IEEE arithmetic), also
+    when the surrogate is infinite (``inf - inf`` would be NaN: the zero is put in its place).
     """
     if value is surrogate:
         return value
-    return ops.stop_gradient(value) + (surrogate - ops.stop_gradient(surrogate))
+    zero = surrogate - ops.stop_gradient(surrogate)
+    return ops.stop_gradient(value) + ops.where(ops.isnan(zero), ops.full_like(zero, 0.0), zero)
 
 
 def check_world_size(world_size: Any, rows: int) -> int:
@@ -229,8 +233,10 @@ def bound(name: str, *scores: Array, **params: Any) -> Array:
     frameworks with autodiff, its gradient is the one training follows (for example ``js`` and
     ``smile`` follow the Jensen-Shannon objective, ``mine`` its EMA-corrected surrogate).
 
-    NaN scores give NaN here and are not checked: inside a training loop a check would cost a
-    device-to-host synchronisation every step. :func:`mivb.estimate` checks its data instead.
+    NaN scores are an error for NumPy arrays. Framework tensors are not checked (a NaN gives NaN):
+    inside a training loop a check would cost a device-to-host synchronisation every step.
+    Infinite scores are allowed and give the bound's limit (for example ``-inf`` for ``dv`` when a
+    negative score is ``+inf``).
 
     Args:
         name: a registered bound: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js``, ``smile``, or
@@ -257,6 +263,9 @@ def bound(name: str, *scores: Array, **params: Any) -> Array:
         layout = PairedScores(adapter.ops, *scores)
     else:
         raise invalid("scores", "one full (N, N) matrix, or pos (N,) and neg (N, K)", f"{len(scores)} arrays")
+    for argument, array in zip(("scores",) if len(scores) == 1 else ("pos", "neg"), scores):
+        if isinstance(array, np.ndarray) and np.isnan(array).any():  # free to check on the host
+            raise invalid(argument, f"scores without NaN (found {int(np.isnan(array).sum())})", array)
     bound, params, state = call_arguments(name, params, adapter.ops, scores[0])
     return objective(bound, layout, params, state)[1]
 

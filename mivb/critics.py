@@ -94,6 +94,16 @@ def uses_conv(config: CriticConfig, shape: tuple[int, ...]) -> bool:
     return config.encoder == "conv"
 
 
+def check_critic_takes(config: CriticConfig, x: Any, z: Any) -> None:
+    """Samples a critic of ``config`` can score: vectors, or images for a conv encoder ("mlp" flattens any)."""
+    for argument, samples in (("x", x), ("z", z)):
+        shape = tuple(samples.shape[1:])
+        if config.encoder != "mlp" and len(shape) not in (1, 3):
+            raise invalid(argument, "vectors (n, d) or images (n, C, H, W) in torch, (n, H, W, C) in JAX and "
+                          "TensorFlow; flatten other shapes with x.reshape(len(x), -1), or pass "
+                          "critic={'encoder': 'mlp'}", samples)
+
+
 def check_negative_samples(config: CriticConfig, batch_size: int) -> None:
     k = config.negative_samples
     if k is not None and k > batch_size - 1:

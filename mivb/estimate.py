@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from .backends import BackendNotAvailableError, available_backends, backend_name_of, get_backend, installed, registered
-from .critics import CriticConfig, check_negative_samples
+from .critics import CriticConfig, check_critic_takes, check_negative_samples
 from .errors import invalid
 from .samples import as_samples, check_paired, check_transform, prepare
-from .schedule import batch_schedule, check_positive_int, shift_schedule
+from .schedule import Batches, check_positive_int, shift_schedule
 from .spec import EstimatorSpec
 from ._progress import Progress
 
@@ -197,16 +197,20 @@ def estimate(
     config = _configure(locals(), x, z)
     x_all, z_all = as_samples("x", x), as_samples("z", z)
     check_paired(x_all, z_all)
-    rng = np.random.default_rng(config.seed)
-    parts = _split(rng, x_all, z_all, config)
+    check_critic_takes(config.critic, x_all, z_all)
+    # Independent streams: the split, the training batches, and each held-out scoring never draw
+    # from one another, so raising `steps` cannot change the first steps or the split.
+    split_rng, train_rng, validation_rng, test_rng = (np.random.default_rng(s)
+                                                      for s in np.random.SeedSequence(config.seed).spawn(4))
+    parts, config, notes = _split(split_rng, x_all, z_all, config)
     xs = prepare(config.transform, *(x for x, _ in parts), argument="x")
     zs = prepare(config.transform, *(z for _, z in parts), argument="z")
     splits = dict(zip(("train", "validation", "test"), zip(xs, zs)))
     shapes = (xs[0].shape[1:], zs[0].shape[1:])
     trainer = get_backend(config.backend).Trainer(config, shapes, splits)
-    run = _train(trainer, rng, len(xs[0]), len(xs[1]), config, progress)
-    values, eval_size = _score(trainer, rng, "test", len(xs[2]), config)
-    return _result(config, run, values, eval_size, len(x_all))
+    run = _train(trainer, train_rng, validation_rng, len(xs[0]), len(xs[1]), config, progress)
+    values, eval_size = _score(trainer, test_rng, "test", len(xs[2]), config)
+    return _result(config, run, values, eval_size, len(x_all), notes)
 
 
 def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
@@ -292,18 +296,53 @@ def split_sizes(n: int, test_fraction: float, validation_fraction: float) -> tup
     return n - n_test - n_validation, n_validation, n_test
 
 
-def _split(rng: np.random.Generator, x: np.ndarray, z: np.ndarray, config: EstimateConfig):
+def _split(rng: np.random.Generator, x: np.ndarray, z: np.ndarray,
+           config: EstimateConfig) -> tuple[list, EstimateConfig, list[str]]:
+    """The train, validation and test parts; the configuration as run (a batch no larger than the
+    training part); notes on the data. Copies of one pair always fall in one part, so a repeated
+    pair can never be scored on the held-out parts after training on it."""
     validation_fraction = config.validation_fraction if config.early_stopping else 0.0
     n_train, n_validation, n_test = split_sizes(len(x), config.test_fraction, validation_fraction)
-    if n_test < 2 or n_train < config.batch_size or (config.early_stopping and n_validation < 2):
-        held = config.test_fraction + (config.validation_fraction if config.early_stopping else 0.0)
-        need = max(config.batch_size / (1 - held), 2 / min(config.test_fraction, held - config.test_fraction or 1))
-        raise invalid("x", f"at least {math.ceil(need)} samples for batch_size={config.batch_size}, "
-                      f"test_fraction={config.test_fraction}"
-                      + (f" and validation_fraction={config.validation_fraction}" if config.early_stopping else ""), x)
-    order = rng.permutation(len(x))
+    if n_test < 2 or n_train < 2 or (config.early_stopping and n_validation < 2):
+        held = config.test_fraction + validation_fraction
+        need = 2 / min(config.test_fraction, validation_fraction or 1, 1 - held)
+        raise invalid("x", f"at least {math.ceil(need)} samples for test_fraction={config.test_fraction}"
+                      + (f" and validation_fraction={config.validation_fraction}" if config.early_stopping else ""),
+                      x)
+    notes = []
+    groups, group_of = _pair_groups(x, z)
+    if len(groups) < len(x):
+        notes.append(f"{len(x) - len(groups)} of the {len(x)} pairs repeat earlier ones ({len(groups)} distinct): "
+                     f"each pair's copies are kept in one part, so the held-out value is on pairs the critic never "
+                     f"saw; it estimates the MI of the data's distribution, not of its empirical copies")
+    if x.shape == z.shape and np.array_equal(x, z):
+        notes.append("x and z are the same array: their MI is infinite for continuous data (the entropy, for "
+                     "discrete data), so no finite estimate is the answer; the value shows only how far this bound "
+                     "and critic can go")
+    order = np.concatenate([groups[g] for g in rng.permutation(len(groups))])
     bounds = np.cumsum([n_train, n_validation])
-    return [(x[part], z[part]) for part in np.split(order, bounds)]
+    parts = [(x[part], z[part]) for part in np.split(order, bounds)]
+    if n_train < config.batch_size:
+        notes.append(f"batch_size lowered from {config.batch_size} to {n_train}, the size of the training part: "
+                     f"small data gives few negatives per row, so bounds are looser (InfoNCE is at most "
+                     f"log({n_train}) = {math.log(n_train):.2f} nats)")
+        config = replace(config, batch_size=n_train)
+    return parts, config, notes
+
+
+def _pair_groups(x: np.ndarray, z: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The indices of each distinct (x, z) pair, in order of first appearance, and each pair's group."""
+    rows = np.ascontiguousarray(np.concatenate([x.reshape(len(x), -1), z.reshape(len(z), -1)], axis=1))
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    _, first, group_of = np.unique(keys, return_index=True, return_inverse=True)
+    if len(first) == len(x):
+        return [np.array([i]) for i in range(len(x))], np.arange(len(x))
+    order = np.argsort(first)  # groups numbered by first appearance: the split does not depend on values
+    renumber = np.empty_like(order)
+    renumber[order] = np.arange(len(order))
+    group_of = renumber[group_of.ravel()]
+    members = np.argsort(group_of, kind="stable")
+    return np.split(members, np.cumsum(np.bincount(group_of))[:-1]), group_of
 
 
 def _score(trainer: Any, rng: np.random.Generator, split: str, n: int, config: EstimateConfig,
@@ -326,18 +365,18 @@ class TrainingRun:
     diverged_at: int | None
 
 
-def _train(trainer: Any, rng: np.random.Generator, n_train: int, n_validation: int, config: EstimateConfig,
-           progress: bool | None) -> TrainingRun:
+def _train(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Generator, n_train: int,
+           n_validation: int, config: EstimateConfig, progress: bool | None) -> TrainingRun:
     """Run the schedule in chunks, keep the critic that scores best on validation, stop early.
 
-    On a non-finite training value, training stops and goes back to a critic known finite: the
-    best one so far with early stopping; else the one before the chunk (or, when the chunk opens
-    with the bad value, before the previous chunk: a step's value uses the previous step's critic).
+    On a training value that is not finite, or outside what a bound on this data can take
+    (:func:`sane`), training stops and goes back to a critic known sane: the best one so far with
+    early stopping; else the one before the chunk (or, when the chunk opens with the bad value,
+    before the previous chunk: a step's value uses the previous step's critic).
     """
-    batches = batch_schedule(rng, n_train, config.batch_size, config.steps)
+    batches = Batches(rng, n_train, config.batch_size)
     k = config.critic.negative_samples
-    shifts = None if k is None else shift_schedule(rng, config.batch_size, k, config.steps)
-    validation_seed = int(rng.integers(2**63))  # the same validation batches at every check
+    validation_seed = int(validation_rng.integers(2**63))  # the same validation batches at every check
     bar = Progress(config.steps, progress, f"mivb {config.bound}/{config.backend}")
     # A check about once an epoch on small data, every CHUNK_STEPS on large data.
     interval = min(CHUNK_STEPS, max(20, n_train // config.batch_size)) if config.early_stopping else CHUNK_STEPS
@@ -346,8 +385,9 @@ def _train(trainer: Any, rng: np.random.Generator, n_train: int, n_validation: i
     recent = [(0, trainer.snapshot())]
     best_score, best_step, best_check = -math.inf, 0, 0
     for start in range(0, config.steps, interval):
-        chunk = slice(start, start + interval)
-        values = np.asarray(trainer.train(batches[chunk], None if shifts is None else shifts[chunk]), np.float64)
+        count = min(interval, config.steps - start)
+        shifts = None if k is None else shift_schedule(rng, config.batch_size, k, count)
+        values = np.asarray(trainer.train(batches.take(count), shifts), np.float64)
         bad = np.flatnonzero(~sane(values, n_train))
         if bad.size:
             history.append(values[: bad[0]])
@@ -386,7 +426,7 @@ def sane(values: np.ndarray, n_pairs: int) -> np.ndarray:
 
 
 def _result(config: EstimateConfig, run: TrainingRun, values: np.ndarray, eval_size: int,
-            n_pairs: int) -> Estimate:
+            n_pairs: int, data_notes: list[str]) -> Estimate:
     mi = float(values.mean())
     stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
     ceiling = None
@@ -394,6 +434,8 @@ def _result(config: EstimateConfig, run: TrainingRun, values: np.ndarray, eval_s
         k = config.critic.negative_samples
         ceiling = math.log((eval_size - 1 if k is None else min(k, eval_size - 1)) + 1)
     notes, unreliable = _diagnose(config, run, mi, stderr, ceiling, n_pairs)
+    notes = data_notes + notes
+    unreliable = unreliable or any(note.startswith("x and z are the same array") for note in data_notes)
     for note in notes:
         warnings.warn(note, stacklevel=3)
     return Estimate(mi=mi, stderr=stderr, history=run.history, bound=config.bound, backend=config.backend,

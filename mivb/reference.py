@@ -20,6 +20,7 @@ BOUNDS = ("dv", "mine", "nwj", "infonce", "js", "smile")
 
 def logsumexp(a: np.ndarray, axis: int | None = None) -> np.ndarray:
     peak = np.max(a, axis=axis, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0.0)  # an infinite entry: the sum itself is 0 or inf
     out = np.log(np.sum(np.exp(a - peak), axis=axis, keepdims=True)) + peak
     return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
 

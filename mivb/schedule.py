@@ -22,14 +22,30 @@ def feature_shape(argument: str, dim: object) -> tuple[int, ...]:
     return (check_positive_int(argument, dim),)
 
 
+class Batches:
+    """Epochs of shuffled sample indices, the ragged last batch of each dropped, drawn as training
+    takes them: memory is one epoch whatever the number of steps, and the first steps are the same
+    whatever number of steps may follow."""
+
+    def __init__(self, rng: np.random.Generator, n: int, batch_size: int):
+        if batch_size > n:
+            raise invalid("batch_size", f"at most the {n} samples available for training", batch_size)
+        self.rng, self.n, self.batch_size = rng, n, batch_size
+        self.pending = np.zeros((0, batch_size), np.int64)
+
+    def take(self, steps: int) -> np.ndarray:
+        """The next ``steps`` batches, (steps, batch_size)."""
+        per_epoch = self.n // self.batch_size
+        while len(self.pending) < steps:
+            epoch = self.rng.permutation(self.n)[: per_epoch * self.batch_size].reshape(per_epoch, self.batch_size)
+            self.pending = np.concatenate([self.pending, epoch])
+        taken, self.pending = self.pending[:steps], self.pending[steps:]
+        return taken
+
+
 def batch_schedule(rng: np.random.Generator, n: int, batch_size: int, steps: int) -> np.ndarray:
     """(steps, batch_size) sample indices: epochs of shuffled data, the ragged last batch dropped."""
-    if batch_size > n:
-        raise invalid("batch_size", f"at most the {n} samples available for training", batch_size)
-    per_epoch = n // batch_size
-    epochs = -(-steps // per_epoch)
-    order = np.concatenate([rng.permutation(n)[: per_epoch * batch_size] for _ in range(epochs)])
-    return order[: steps * batch_size].reshape(steps, batch_size)
+    return Batches(rng, n, batch_size).take(steps)
 
 
 def shift_schedule(rng: np.random.Generator, batch_size: int, k: int, steps: int) -> np.ndarray:

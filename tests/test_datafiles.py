@@ -61,9 +61,16 @@ def test_npz_members_that_are_not_npy_files(capsys, good, tmp_path):
         capsys, good, garbage)
 
 
-def test_damaged_npy_headers(capsys, good, tmp_path):
+def test_damaged_npy_headers(capsys, good, tmp_path, recwarn):
     (tmp_path / "header.npy").write_bytes(npy_bytes(np.ones(3)).replace(b"'shape'", b"'shapes'"))
     assert "a .npy file with a readable header (numpy: " in file_error(capsys, good, tmp_path / "header.npy")
+    (tmp_path / "descr.npy").write_bytes(npy_bytes(np.ones(3)).replace(b"'<f8'", b"'<,8'"))
+    assert "with a readable header" in file_error(capsys, good, tmp_path / "descr.npy")  # numpy: a SyntaxError
+    (tmp_path / "alias.npy").write_bytes(npy_bytes(np.ones(3)).replace(b"'<f8'", b"'<a8'"))
+    status = main(["estimate", str(good), str(tmp_path / "alias.npy")])  # bytes, under an alias numpy warns about
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "z: expected an array of real numbers" in err, err
+    assert len(recwarn) == 0  # printed by the command, numpy's DeprecationWarning would be a second line
     (tmp_path / "version.npy").write_bytes(b"\x93NUMPY\x09\x00" + npy_bytes(np.ones(3))[8:])
     assert "a format version numpy reads (1.0, 2.0 or 3.0; it is 9.0)" in file_error(
         capsys, good, tmp_path / "version.npy")

@@ -69,7 +69,7 @@ BAD_INPUTS = {
     "booleans": (np.ones((100, 2), dtype=bool), np.ones((100, 2)), {}, "floating-point"),
     "complex": (np.ones((100, 2), dtype=complex), np.ones((100, 2)), {}, "floating-point"),
     "empty": (np.ones((0, 2)), np.ones((0, 2)), {}, "non-empty"),
-    "too few samples": (np.random.rand(50, 2), np.random.rand(50, 2), {}, "at least 183 samples"),
+    "too few samples": (np.random.rand(12, 2), np.random.rand(12, 2), {}, "at least 20 samples"),
     "constant column": (np.c_[np.random.rand(400), np.ones(400)], np.random.rand(400, 2), {}, "constant"),
     "unknown bound": (None, None, {"bound": "nce"}, "received bound='nce'"),
     "unknown critic": (None, None, {"critic": "deep"}, "received critic='deep'"),

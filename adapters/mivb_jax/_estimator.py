@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import json
+import os
+import zipfile
+import zlib
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -11,9 +15,9 @@ import optax
 
 from mivb.clipping import clip_scale, global_norm
 from mivb.critics import CriticConfig
-from mivb.errors import invalid
+from mivb.errors import InvalidTypeError, Shown, invalid
 from mivb.schedule import feature_shape
-from mivb.spec import EstimatorSpec, check_batch_shapes, evaluation_batches, fit_schedule
+from mivb.spec import EstimatorSpec, check_batch_shapes, check_saved_identity, evaluation_batches, fit_schedule
 
 from ._critics import build_critic
 from ._ops import ops
@@ -216,19 +220,114 @@ def adaptive_clip_scale(grads_loss: Any, grads_mi: Any) -> jax.Array:
     return clip_scale(ops, *(global_norm(ops, jax.tree_util.tree_leaves(grads)) for grads in (grads_loss, grads_mi)))
 
 
-def save_state(path: str, state: MIState) -> None:
-    """Write a state's arrays to an ``.npz`` file (no pickle; the PRNG key as its raw key data)."""
-    leaves = jax.tree_util.tree_leaves(state._replace(key=jax.random.key_data(state.key)))
-    np.savez(path, *[np.asarray(leaf) for leaf in leaves])
+def save_state(path: str | os.PathLike, state: MIState, estimator: MIEstimator) -> None:
+    """Write ``state``, a state of ``estimator``, to an ``.npz`` file (no pickle; NumPy adds ``.npz``
+    to a path without it).
+
+    Besides the arrays (the PRNG key as its raw key data) the file holds, as JSON, the estimator's
+    identity: feature shapes, bound and its parameters, critic configuration, learning rate and
+    EMA decay, which :func:`load_state` checks.
+    """
+    _check_estimator(estimator)
+    raw = _raw_state("state", state)
+    _check_leaves("state", _template(estimator, _key_impl(state.key)), raw, "state")
+    identity = json.dumps(estimator.spec.identity(estimator.shapes), sort_keys=True)
+    np.savez(path, *[np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(raw)],
+             identity=np.asarray(identity), key_impl=np.asarray(_key_impl(state.key)))
 
 
-def load_state(path: str, like: MIState) -> MIState:
-    """Read a state written by :func:`save_state`; ``like`` (e.g. ``estimator.init(key)``) gives its structure."""
-    template = like._replace(key=jax.random.key_data(like.key))
+def load_state(path: str | os.PathLike, estimator: MIEstimator) -> MIState:
+    """Read a state written by :func:`save_state` for ``estimator``.
+
+    The file must have been saved by an estimator like this one (same feature shapes, bound and
+    parameters, critic configuration, learning rate and EMA decay; the seed may differ), and each
+    of its arrays must have the shape and dtype ``estimator.init`` gives. Anything else, or a file
+    that is missing, truncated or not written by :func:`save_state`, is a
+    :class:`mivb.InvalidArgumentError` naming what differs; nothing is loaded half-way.
+    """
+    _check_estimator(estimator)
+    members = _read_npz(path)
+    identity, key_impl = (_text_member(path, members, name) for name in ("identity", "key_impl"))
+    try:
+        saved = json.loads(identity)
+    except ValueError:
+        saved = None
+    check_saved_identity("path", saved, estimator.spec.identity(estimator.shapes))
+    try:
+        template = _template(estimator, key_impl)
+    except (TypeError, ValueError, KeyError):
+        raise invalid("path", "a state whose PRNG key is of an implementation this JAX knows",
+                      Shown(f"{os.fspath(path)!r} with key_impl={key_impl!r}")) from None
     treedef = jax.tree_util.tree_structure(template)
-    with np.load(path, allow_pickle=False) as stored:
-        leaves = [jnp.asarray(stored[f"arr_{i}"]) for i in range(len(stored.files))]
-    if len(leaves) != treedef.num_leaves:
-        raise invalid("path", f"a state of {treedef.num_leaves} arrays for this estimator", f"{len(leaves)} arrays")
-    state = jax.tree_util.tree_unflatten(treedef, leaves)
-    return state._replace(key=jax.random.wrap_key_data(state.key))
+    count = sum(1 for name in members if name.startswith("arr_"))
+    if count != treedef.num_leaves or any(f"arr_{i}" not in members for i in range(count)):
+        raise invalid("path", f"a state of {treedef.num_leaves} arrays for this estimator",
+                      Shown(f"{os.fspath(path)!r} holding {count} arrays"))
+    state = jax.tree_util.tree_unflatten(treedef, [members[f"arr_{i}"] for i in range(count)])
+    _check_leaves("path", template, state, repr(os.fspath(path)))
+    state = jax.tree_util.tree_map(jnp.asarray, state)
+    return state._replace(key=jax.random.wrap_key_data(state.key, impl=key_impl))
+
+
+def _check_estimator(estimator: Any) -> None:
+    if not isinstance(estimator, MIEstimator):
+        raise invalid("estimator", "the MIEstimator the state belongs to", estimator, error=InvalidTypeError)
+
+
+def _key_impl(key: Any) -> str:
+    try:
+        return str(jax.random.key_impl(key))
+    except (TypeError, ValueError):
+        raise invalid("state", "an MIState whose key is a typed PRNG key (jax.random.key)", key,
+                      error=InvalidTypeError) from None
+
+
+def _raw_state(argument: str, state: Any) -> MIState:
+    """The state with its PRNG key as raw key data (plain arrays throughout)."""
+    if not isinstance(state, MIState):
+        raise invalid(argument, "an MIState", state, error=InvalidTypeError)
+    return state._replace(key=jax.random.key_data(state.key))
+
+
+def _template(estimator: MIEstimator, key_impl: str) -> MIState:
+    """The shapes and dtypes of a raw state of ``estimator`` (nothing computed)."""
+    return jax.eval_shape(lambda: _raw_state("state", estimator.init(jax.random.key(0, impl=key_impl))))
+
+
+def _check_leaves(argument: str, template: MIState, state: MIState, received: str) -> None:
+    """Every array of ``state`` has the structure, shape and dtype of ``template``'s."""
+    expected, treedef = jax.tree_util.tree_flatten_with_path(template)
+    got = jax.tree_util.tree_leaves(state)
+    if jax.tree_util.tree_structure(state) != treedef:
+        raise invalid(argument, f"a state of {treedef.num_leaves} arrays for this estimator",
+                      Shown(f"{received} with {len(got)} arrays"))
+    for (where, want), leaf in zip(expected, got):
+        name, shape, dtype = jax.tree_util.keystr(where), tuple(np.shape(leaf)), np.result_type(leaf)
+        if shape != tuple(want.shape) or dtype != want.dtype:
+            raise invalid(argument, f"{name} of shape {tuple(want.shape)} and dtype {want.dtype} "
+                          "(as this estimator's init gives)",
+                          Shown(f"{received} whose {name} has shape {shape} and dtype {dtype}"))
+
+
+def _read_npz(path: Any) -> dict[str, np.ndarray]:
+    """Every member of the ``.npz`` at ``path``, read now; any file problem is an error naming ``path``."""
+    try:
+        stored = np.load(path, allow_pickle=False)
+        if not isinstance(stored, np.lib.npyio.NpzFile):  # a plain .npy file: one array, not an archive
+            reason = "found a single array, not an .npz archive"
+        else:
+            with stored:
+                return {name: stored[name] for name in stored.files}
+    except FileNotFoundError:
+        reason = "no such file"
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+        reason = f"{type(error).__name__}: {error}"
+    raise invalid("path", f"an .npz file written by mivb_jax.save_state ({reason})", path)
+
+
+def _text_member(path: Any, members: dict[str, np.ndarray], name: str) -> str:
+    value = members.get(name)
+    if value is None or value.shape != () or value.dtype.kind != "U":
+        raise invalid("path", f"an .npz file written by mivb_jax.save_state (its {name!r} is missing; "
+                      "a file from an older mivb holds no identity and cannot be checked)", path)
+    return str(value)

@@ -341,12 +341,82 @@ def test_a_saved_state_loads_without_pickle_and_trains_on_identically(tmp_path):
     state = estimator.init(jax.random.key(3))
     for step in range(3):
         state, _ = estimator.update(state, *batch(seed=step))
-    save_state(tmp_path / "critic.npz", state)
-    restored = load_state(tmp_path / "critic.npz", estimator.init(jax.random.key(99)))
+    save_state(tmp_path / "critic.npz", state, estimator)
+    restored = load_state(tmp_path / "critic.npz", estimator)
     x, z = batch(seed=7)
     assert float(estimator.apply(restored, x, z).mi) == float(estimator.apply(state, x, z).mi)
     after, value = estimator.update(state, x, z)
     after_restored, value_restored = estimator.update(restored, x, z)
     assert float(value_restored) == float(value) and float(after_restored.bound_state["log_ema"]) == float(after.bound_state["log_ema"])
-    with pytest.raises(mivb.InvalidArgumentError, match="arrays for this estimator"):
-        load_state(tmp_path / "critic.npz", MIEstimator(3, 3, critic="separable").init(jax.random.key(0)))
+    with pytest.raises(mivb.InvalidArgumentError, match="an estimator with critic="):
+        load_state(tmp_path / "critic.npz", MIEstimator(3, 3, critic="separable"))
+
+
+def saved_state(tmp_path, **kwargs):
+    """A trained state saved to an .npz file, its estimator and the file's path."""
+    from mivb_jax import save_state
+
+    estimator = MIEstimator(3, 3, **kwargs)
+    state, _ = estimator.update(estimator.init(jax.random.key(1)), *batch())
+    save_state(tmp_path / "state.npz", state, estimator)
+    return estimator, state, tmp_path / "state.npz"
+
+
+@pytest.mark.parametrize("other, difference", [
+    (dict(dim_x=4), "shapes="),
+    (dict(critic={"hidden": (32, 32)}), "critic="),
+    (dict(critic={"activation": "tanh"}), "critic="),
+    (dict(bound="infonce"), "bound="),
+    (dict(bound="smile", clip=2.0), "bound="),
+    (dict(lr=1e-3), "learning_rate="),
+])
+def test_a_state_of_another_estimator_does_not_load(tmp_path, other, difference):
+    from mivb_jax import load_state
+
+    _, _, path = saved_state(tmp_path, critic={"hidden": (16,)})
+    kwargs = {"dim_x": 3, "dim_z": 3, "critic": {"hidden": (16,)}, **other}
+    with pytest.raises(mivb.InvalidArgumentError, match=f"path: expected a state saved by an estimator with {difference}"):
+        load_state(path, MIEstimator(**kwargs))
+    assert load_state(path, MIEstimator(3, 3, critic={"hidden": (16,)}, seed=7)) is not None  # the seed may differ
+
+
+def test_a_state_with_arrays_of_another_shape_or_dtype_does_not_load(tmp_path):
+    from mivb_jax import load_state, save_state
+
+    estimator, state, path = saved_state(tmp_path, critic={"hidden": (8,)})
+    with np.load(path) as stored:
+        members = dict(stored)
+    for name, change in [("arr_0", lambda a: a.astype(np.float16)), ("arr_1", lambda a: a[:-1])]:
+        np.savez(tmp_path / "edited.npz", **{**members, name: change(members[name])})
+        with pytest.raises(mivb.InvalidArgumentError, match=r"path: expected .* of shape .* and dtype .*, received "
+                           r"path=.*edited\.npz' whose .* has (shape \(7,\)|dtype float16)"):
+            load_state(tmp_path / "edited.npz", estimator)
+    with pytest.raises(mivb.InvalidArgumentError, match="dtype float16"):
+        save_state(tmp_path / "half.npz", state._replace(params=jax.tree.map(lambda a: a.astype(jnp.float16),
+                                                                              state.params)), estimator)
+    with pytest.raises(mivb.InvalidTypeError, match="received estimator="):
+        save_state(tmp_path / "x.npz", state, state)
+    with pytest.raises(mivb.InvalidTypeError, match="received estimator="):
+        load_state(path, state)  # the call of older versions: a state, not its estimator
+
+
+def test_a_missing_truncated_or_foreign_file_is_a_clear_error(tmp_path):
+    from mivb_jax import load_state
+
+    estimator, _, path = saved_state(tmp_path)
+    data = path.read_bytes()
+    (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
+    (tmp_path / "text.npz").write_text("not an archive")
+    np.save(tmp_path / "single.npy", np.zeros(3))
+    with np.load(path) as stored:
+        members = dict(stored)
+    np.savez(tmp_path / "no_identity.npz", **{k: v for k, v in members.items() if k != "identity"})
+    np.savez(tmp_path / "no_array.npz", **{k: v for k, v in members.items() if k != "arr_2"})
+    np.savez(tmp_path / "bad_identity.npz", **{**members, "identity": np.asarray("{not json")})
+    cases = {"missing.npz": "no such file", "truncated.npz": "BadZipFile", "text.npz": "ValueError",
+             "single.npy": "a single array", "no_identity.npz": "'identity' is missing",
+             "no_array.npz": "arrays for this estimator", "bad_identity.npz": "a state saved by a mivb estimator"}
+    for name, reason in cases.items():
+        with pytest.raises(mivb.InvalidArgumentError, match="^path: expected") as raised:
+            load_state(tmp_path / name, estimator)
+        assert reason in str(raised.value) and (name in str(raised.value) or name == "bad_identity.npz"), raised.value

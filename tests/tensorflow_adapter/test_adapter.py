@@ -231,7 +231,8 @@ def test_conv_critic_estimates_the_mi_of_channels_last_images():
     result = mivb.estimate(x, z, backend="tensorflow", critic=critic, steps=400, batch_size=64, seed=0)
     assert abs(result.mi - true_mi) < 0.3, result
     joint = MIEstimator((12, 12, 1), (12, 12, 1), critic={**critic, "kind": "joint", "negative_samples": 3}, seed=0)
-    pos, neg = joint.scores(tf.constant(x[:8]), tf.constant(z[:8]))
+    scores = joint.scores(tf.constant(x[:8]), tf.constant(z[:8]))
+    pos, neg = scores.pos, scores.neg
     assert pos.shape == (8,) and neg.shape == (8, 3)
     with pytest.raises(mivb.InvalidArgumentError, match="for a conv encoder"):
         MIEstimator(3, 3, critic="conv")
