@@ -194,6 +194,39 @@ def check_estimate_rejects_bad_input(backend: str) -> None:
             raise AssertionError(f"{label}: no error raised")
 
 
+SMALL_DATA_SIZES = (50, 200, 900, 1500)  # with the default batch_size of 128
+
+
+def check_small_data(backend: str, n: int) -> None:
+    """Small data works with the defaults: a finite estimate, the batch no larger than the training part;
+    from 200 pairs a sane one, and on 50 (35 to train on, 10 to test) at least an honest one: a
+    critic that overfits so few pairs may read below zero, and then says so."""
+    x, z, _ = mivb.correlated_gaussians(n, 2, 0.8, seed=1)
+    result = mivb.estimate(x, z, backend=backend, steps=60, seed=0)
+    n_train = n - round(0.2 * n) - round(0.1 * n)  # the default 70/10/20 split
+    assert result.config.batch_size == min(128, n_train), result.config.batch_size
+    assert np.isfinite(result.mi) and np.all(np.isfinite(result.history)), result
+    assert not result.unreliable if n >= 200 else (not result.unreliable or any("outside" in note for note in
+                                                                                  result.notes)), result
+    assert any("batch_size lowered" in note for note in result.notes) == (n_train < 128), result.notes
+
+
+# Training that blows up without a NaN: the values run off to absurd finite numbers.
+FINITE_DIVERGENCE = {
+    "smile-lr1000": {"bound": "smile", "learning_rate": 1000.0, "batch_size": 32},
+    "mine-lr0.01": {"bound": "mine", "learning_rate": 0.01},
+    "dv-lr30": {"bound": "dv", "learning_rate": 30.0},
+}
+
+
+def check_finite_divergence_is_flagged(backend: str, options: dict) -> None:
+    x, z, _ = mivb.correlated_gaussians(4000, 5, 0.5, seed=0)
+    result = mivb.estimate(x, z, backend=backend, steps=300, seed=0, **options)
+    assert result.unreliable and result.diverged_at is not None, result
+    assert any("diverged" in note for note in result.notes), result.notes
+    assert np.isfinite(result.mi) and -1.0 < result.mi < 20.0, result  # the last sane critic's value
+
+
 def check_import_is_framework_free(backend: str) -> None:
     code = ("import sys, mivb, numpy as np; mivb.bound('dv', np.eye(3)); mivb.available_backends(); "
             "loaded = [m for m in ('torch', 'jax', 'tensorflow') if m in sys.modules]; "
@@ -253,6 +286,9 @@ def checks_for(backend: str) -> list[Check]:
     checks += [Check(f"gaussian-{case.id}", partial(check_gaussian, case=case), needs="trains")
                for case in GAUSSIAN_CASES]
     checks += [Check(f"invariant-{label}", invariant) for label, invariant in INVARIANTS.items()]
+    checks += [Check(f"small-data-n{n}", partial(check_small_data, n=n), needs="trains") for n in SMALL_DATA_SIZES]
+    checks += [Check(f"finite-divergence-{label}", partial(check_finite_divergence_is_flagged, options=options),
+                     needs="trains") for label, options in FINITE_DIVERGENCE.items()]
     checks += [Check("estimate-deterministic", check_estimate_is_deterministic, needs="trains"),
                Check("estimate-rejects-bad-input", check_estimate_rejects_bad_input, needs="trains")]
     checks += [

@@ -69,3 +69,19 @@ def test_the_torch_estimator_object_is_deterministic(bound):
     for first, second in zip(*runs):
         np.testing.assert_array_equal(first, second)  # NaN (an unset EMA) counts as equal to NaN
     assert np.isnan(runs[0][1][0]) == (bound != "mine")
+
+
+def test_estimates_in_threads_at_once_equal_the_same_estimates_run_alone():
+    # torch's estimator draws its initial weights from a generator of its own, never the global one.
+    from concurrent.futures import ThreadPoolExecutor
+
+    x, z, _ = mivb.correlated_gaussians(1200, 3, 0.7, seed=0)
+    seeds = [0, 1, 2, 3] * 2
+
+    def run(seed):
+        return mivb.estimate(x, z, backend="torch", steps=40, batch_size=64, seed=seed).mi
+
+    alone = [run(seed) for seed in seeds]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(run, seeds))
+    assert together == alone
