@@ -93,6 +93,8 @@ class Bound:
         state: a :class:`MovingAverage` the estimator keeps for this bound, or None.
         reference: ``(pos, neg, params, state) -> (value, d_pos, d_neg)`` in float64, the training
             gradient in closed form; the conformance suite checks every backend against it.
+        max_value: ``K -> the largest value the bound can take`` with K negatives per row, for a
+            bound with a ceiling; ``estimate`` notes an estimate near it.
     """
 
     name: str
@@ -106,6 +108,11 @@ class Bound:
     check_params: Callable[[Mapping[str, Any]], None] | None = None
     state: MovingAverage | None = None
     reference: Callable[..., tuple[float, Any, Any]] | None = None
+    max_value: Callable[[int], float] | None = None
+
+    def ceiling(self, negatives_per_row: int) -> float | None:
+        """The most this bound can ever read with K negatives per row (InfoNCE: log(K + 1)), if any."""
+        return None if self.max_value is None else self.max_value(negatives_per_row)
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -377,7 +384,8 @@ _builtin("mine", positives_and_negatives, _mine, "Donsker-Varadhan with MINE's b
          "Belghazi et al. 2018", gradient="EMA surrogate",
          state=MovingAverage("log_ema", lambda t: t.log_mean_exp("neg")))
 _builtin("nwj", positives_and_negatives, _nwj, "Nguyen-Wainwright-Jordan f-divergence bound", "Nguyen et al. 2010")
-_builtin("infonce", _infonce_statistics, _infonce, "InfoNCE, at most log(K + 1)", "van den Oord et al. 2018")
+_builtin("infonce", _infonce_statistics, _infonce, "InfoNCE, at most log(K + 1)", "van den Oord et al. 2018",
+         max_value=lambda k: math.log(k + 1))
 _builtin("js", _js_statistics, _js, "Jensen-Shannon critic, MI read off with NWJ at T + 1",
          "Hjelm et al. 2019; Poole et al. 2019", gradient="JSD")
 _builtin("smile", _smile_statistics, _smile, "SMILE: DV on clipped negatives", "Song & Ermon 2020",

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .backends import BackendNotAvailableError, available_backends, backend_name_of, get_backend, installed, registered
+from .bounds import get_bound
 from .critics import CriticConfig, check_critic_takes, check_negative_samples
 from .errors import invalid
 from .samples import as_samples, check_paired, check_transform, prepare
@@ -17,7 +18,7 @@ from .schedule import Batches, check_positive_int, shift_schedule
 from .spec import EstimatorSpec
 from ._progress import Progress
 
-# nats: InfoNCE's bias grows as its value nears log(K + 1): on 20,000 pairs of d = 20 Gaussians with
+# nats: a bound with a ceiling is biased low near it; InfoNCE's bias grows as its value nears log(K + 1): on 20,000 pairs of d = 20 Gaussians with
 # 8 nats of MI the default returned 4.47 against a ceiling of 4.85; within this margin it says so.
 CEILING_MARGIN = 1.0
 CHUNK_STEPS = 100  # the most steps per call into the backend: one host transfer each
@@ -429,10 +430,8 @@ def _result(config: EstimateConfig, run: TrainingRun, values: np.ndarray, eval_s
             n_pairs: int, data_notes: list[str]) -> Estimate:
     mi = float(values.mean())
     stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
-    ceiling = None
-    if config.bound == "infonce":
-        k = config.critic.negative_samples
-        ceiling = math.log((eval_size - 1 if k is None else min(k, eval_size - 1)) + 1)
+    k = config.critic.negative_samples
+    ceiling = get_bound(config.bound).ceiling(eval_size - 1 if k is None else min(k, eval_size - 1))
     notes, unreliable = _diagnose(config, run, mi, stderr, ceiling, n_pairs)
     notes = data_notes + notes
     unreliable = unreliable or any(note.startswith("x and z are the same array") for note in data_notes)
@@ -456,7 +455,7 @@ def _diagnose(config: EstimateConfig, run: TrainingRun, mi: float, stderr: float
                      f"estimate uses the critic from step {run.best_step}; lower learning_rate or use a bounded "
                      f"objective (smile, infonce)")
     if ceiling is not None and mi > ceiling - CEILING_MARGIN:
-        notes.append(f"InfoNCE is near its ceiling log(K + 1) = {ceiling:.3f} nats (within {CEILING_MARGIN:g}): "
+        notes.append(f"{config.bound} is near its ceiling {ceiling:.3f} nats (within {CEILING_MARGIN:g}): "
                      f"it is biased low there and the true MI may be much larger; use a larger batch_size or "
                      f"another bound (smile, mine)")
     if not math.isfinite(mi):
