@@ -85,6 +85,13 @@ BAD_INPUTS = {
     "test fraction": (None, None, {"test_fraction": 1.5}, "received test_fraction=1.5"),
     "no GPU here": (None, None, {"device": "cuda"}, "received device='cuda'"),
     "unknown device": (None, None, {"device": "tpu9"}, "received device='tpu9'"),
+    "a device torch does not train on": (None, None, {"device": "mps"}, "received device='mps'"),
+    "boolean learning rate": (None, None, {"learning_rate": True}, "received learning_rate=True"),
+    "NaN learning rate": (None, None, {"learning_rate": float("nan")}, "received learning_rate=nan"),
+    "boolean clip": (None, None, {"bound": "smile", "clip": True}, "received clip=True"),
+    "string early stopping": (None, None, {"early_stopping": "no"}, "received early_stopping='no'"),
+    "3-D samples": (np.random.rand(100, 2, 3), np.random.rand(100, 2), {}, "flatten other shapes"),
+    "beyond float32": (np.random.rand(100, 2) * 1e40, np.random.rand(100, 2), {"transform": None}, "transform"),
 }
 
 

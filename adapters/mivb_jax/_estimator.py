@@ -15,7 +15,7 @@ import optax
 
 from mivb.clipping import clip_scale, global_norm
 from mivb.critics import CriticConfig
-from mivb.errors import InvalidTypeError, Shown, invalid
+from mivb.errors import InvalidArgumentError, InvalidTypeError, describe, invalid
 from mivb.schedule import feature_shape
 from mivb.spec import EstimatorSpec, check_batch_shapes, check_saved_identity, evaluation_batches, fit_schedule
 
@@ -230,7 +230,7 @@ def save_state(path: str | os.PathLike, state: MIState, estimator: MIEstimator) 
     """
     _check_estimator(estimator)
     raw = _raw_state("state", state)
-    _check_leaves("state", _template(estimator, _key_impl(state.key)), raw, "state")
+    _check_leaves("state", _template(estimator, _key_impl(state.key)), raw, "a state")
     identity = json.dumps(estimator.spec.identity(estimator.shapes), sort_keys=True)
     np.savez(path, *[np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(raw)],
              identity=np.asarray(identity), key_impl=np.asarray(_key_impl(state.key)))
@@ -256,15 +256,15 @@ def load_state(path: str | os.PathLike, estimator: MIEstimator) -> MIState:
     try:
         template = _template(estimator, key_impl)
     except (TypeError, ValueError, KeyError):
-        raise invalid("path", "a state whose PRNG key is of an implementation this JAX knows",
-                      Shown(f"{os.fspath(path)!r} with key_impl={key_impl!r}")) from None
+        raise _mismatch("path", "a state whose PRNG key is of an implementation this JAX knows",
+                        f"{_shown(path)} with key_impl={key_impl!r}") from None
     treedef = jax.tree_util.tree_structure(template)
     count = sum(1 for name in members if name.startswith("arr_"))
     if count != treedef.num_leaves or any(f"arr_{i}" not in members for i in range(count)):
-        raise invalid("path", f"a state of {treedef.num_leaves} arrays for this estimator",
-                      Shown(f"{os.fspath(path)!r} holding {count} arrays"))
+        raise _mismatch("path", f"a state of {treedef.num_leaves} arrays for this estimator",
+                        f"{_shown(path)} holding {count} arrays")
     state = jax.tree_util.tree_unflatten(treedef, [members[f"arr_{i}"] for i in range(count)])
-    _check_leaves("path", template, state, repr(os.fspath(path)))
+    _check_leaves("path", template, state, _shown(path))
     state = jax.tree_util.tree_map(jnp.asarray, state)
     return state._replace(key=jax.random.wrap_key_data(state.key, impl=key_impl))
 
@@ -299,14 +299,28 @@ def _check_leaves(argument: str, template: MIState, state: MIState, received: st
     expected, treedef = jax.tree_util.tree_flatten_with_path(template)
     got = jax.tree_util.tree_leaves(state)
     if jax.tree_util.tree_structure(state) != treedef:
-        raise invalid(argument, f"a state of {treedef.num_leaves} arrays for this estimator",
-                      Shown(f"{received} with {len(got)} arrays"))
+        raise _mismatch(argument, f"a state of {treedef.num_leaves} arrays for this estimator",
+                        f"{received} of {len(got)} arrays")
     for (where, want), leaf in zip(expected, got):
-        name, shape, dtype = jax.tree_util.keystr(where), tuple(np.shape(leaf)), np.result_type(leaf)
+        name, shape = jax.tree_util.keystr(where), tuple(np.shape(leaf))
+        dtype = np.dtype(leaf.dtype) if hasattr(leaf, "dtype") else np.asarray(leaf).dtype
         if shape != tuple(want.shape) or dtype != want.dtype:
-            raise invalid(argument, f"{name} of shape {tuple(want.shape)} and dtype {want.dtype} "
-                          "(as this estimator's init gives)",
-                          Shown(f"{received} whose {name} has shape {shape} and dtype {dtype}"))
+            raise _mismatch(argument, f"{name} of shape {tuple(want.shape)} and dtype {want.dtype} "
+                            "(as this estimator's init gives)", f"{received} whose {name} has shape {shape} "
+                            f"and dtype {dtype}")
+
+
+def _shown(path: Any) -> str:
+    """``path=...`` in full: a file's name is what the reader needs (a file object is described)."""
+    try:
+        return f"path={os.fspath(path)!r}"
+    except TypeError:
+        return f"path={describe(path)}"
+
+
+def _mismatch(argument: str, expected: str, received: str) -> InvalidArgumentError:
+    """``argument: expected ..., received ...``, the received side written out in full (no shortening)."""
+    return InvalidArgumentError(f"{argument}: expected {expected}, received {received}")
 
 
 def _read_npz(path: Any) -> dict[str, np.ndarray]:
@@ -322,12 +336,12 @@ def _read_npz(path: Any) -> dict[str, np.ndarray]:
         reason = "no such file"
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as error:
         reason = f"{type(error).__name__}: {error}"
-    raise invalid("path", f"an .npz file written by mivb_jax.save_state ({reason})", path)
+    raise _mismatch("path", f"an .npz file written by mivb_jax.save_state ({reason})", _shown(path))
 
 
 def _text_member(path: Any, members: dict[str, np.ndarray], name: str) -> str:
     value = members.get(name)
     if value is None or value.shape != () or value.dtype.kind != "U":
-        raise invalid("path", f"an .npz file written by mivb_jax.save_state (its {name!r} is missing; "
-                      "a file from an older mivb holds no identity and cannot be checked)", path)
+        raise _mismatch("path", f"an .npz file written by mivb_jax.save_state (its {name!r} is missing; "
+                        "a file from an older mivb holds no identity and cannot be checked)", _shown(path))
     return str(value)

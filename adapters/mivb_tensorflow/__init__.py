@@ -1,17 +1,15 @@
-"""The TensorFlow backend of mivb: bounds on tensors, critics as Keras 3 layers, and :class:`MIEstimator`."""
+"""The TensorFlow backend of mivb: bounds on tensors, critics as Keras 3 layers, and :class:`MIEstimator`.
 
-import os
+Importing it leaves the environment alone: TensorFlow's own settings (``TF_CPP_MIN_LOG_LEVEL`` to
+quiet its start-up notices, ``TF_ENABLE_ONEDNN_OPTS``) stay the user's to set, before TensorFlow
+is first imported.
+"""
 
-# TensorFlow prints oneDNN and CPU-feature notices to stderr when imported; keep the terminal quiet
-# unless the user has chosen these settings already. Both only take effect before the first import.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
-from ._critics import build_critic  # noqa: E402
-from ._distributed import replica_objective, replica_scores  # noqa: E402
-from ._estimator import MIEstimator, MIOutput, adaptive_clip_scale  # noqa: E402
-from ._ops import array_types, capabilities, from_numpy, name, ops, to_numpy, value_and_grad  # noqa: E402
-from ._trainer import Trainer  # noqa: E402
+from ._critics import build_critic
+from ._distributed import replica_objective, replica_scores
+from ._estimator import MIEstimator, MIOutput, adaptive_clip_scale
+from ._ops import array_types, capabilities, from_numpy, name, ops, to_numpy, value_and_grad
+from ._trainer import Trainer
 
 __all__ = [
     "MIEstimator",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from typing import Any, NamedTuple, Sequence
 
 import keras
@@ -8,9 +9,9 @@ import tensorflow as tf
 
 from mivb.clipping import clip_scale, global_norm
 from mivb.critics import CriticConfig
-from mivb.errors import invalid
+from mivb.errors import InvalidArgumentError, invalid
 from mivb.schedule import feature_shape
-from mivb.spec import EstimatorSpec, check_batch_shapes, evaluation_batches, fit_schedule
+from mivb.spec import EstimatorSpec, check_batch_shapes, check_saved_identity, evaluation_batches, fit_schedule
 
 from ._critics import build_critic
 from ._ops import ops
@@ -19,6 +20,29 @@ from ._ops import ops
 class MIOutput(NamedTuple):
     mi: tf.Tensor
     mi_for_grads: tf.Tensor
+
+
+class SavedIdentity(tf.train.experimental.PythonState):
+    """What a checkpoint of an :class:`MIEstimator` must match to be restored into another, as JSON.
+
+    ``tf.train.Checkpoint`` restores Python state before any variable, so a checkpoint of another
+    estimator is refused (:meth:`deserialize` raises) while every variable still holds its value.
+    """
+
+    def __init__(self, expected: dict[str, Any]):
+        self.expected = expected
+
+    def serialize(self) -> str:
+        return json.dumps(self.expected, sort_keys=True)
+
+    def deserialize(self, string_value: Any) -> None:
+        text = string_value.decode() if isinstance(string_value, bytes) else str(string_value)
+        try:
+            saved = json.loads(text)
+        except ValueError:
+            raise InvalidArgumentError("checkpoint: expected the identity of a mivb estimator, "
+                                       f"received {text[:80]!r}") from None
+        check_saved_identity("checkpoint", saved, self.expected)
 
 
 class MIEstimator(tf.Module):
@@ -30,6 +54,14 @@ class MIEstimator(tf.Module):
     and stores MINE's EMA. The critic (a Keras layer), its optimiser, the EMA (variable
     ``log_ema`` for ``mine``, NaN while unset) and the sampler of negatives are all saved by
     ``tf.train.Checkpoint(estimator=...)``. Batches need a static size N inside ``tf.function``.
+
+    A checkpoint also records the estimator's identity (feature shapes, bound and its parameters,
+    critic configuration, learning rate, EMA decay; not the seed). ``Checkpoint.restore`` into an
+    estimator that differs raises :class:`mivb.InvalidArgumentError` naming the first difference,
+    before any variable of the checkpoint is assigned, wherever the estimator sits in the
+    checkpoint (beside a model, in a ``tf.train.CheckpointManager``); nothing needs calling after
+    ``restore``. Checkpoints written before mivb recorded the identity restore unchecked (the
+    status's ``assert_consumed`` then names the missing identity; ``expect_partial`` accepts it).
 
     Args:
         dim_x, dim_z: feature sizes of x and z, or their shapes per sample ((H, W, C) for images).
@@ -80,6 +112,7 @@ class MIEstimator(tf.Module):
         self.optimizer.build(self.critic.trainable_variables)
         generator = tf.random.Generator
         self.negatives = generator.from_non_deterministic_state() if seed is None else generator.from_seed(seed)
+        self.identity = SavedIdentity(self.spec.identity(self.shapes))  # checked first on restore
 
     @property
     def bound_state(self) -> dict[str, tf.Tensor]:
@@ -123,9 +156,41 @@ class MIEstimator(tf.Module):
         self.assign_bound_state(state)
         return tf.stop_gradient(value)
 
-    @tf.function(reduce_retracing=True)  # a shorter last chunk generalises the trace instead of adding one
     def train_steps(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None):
-        """One :meth:`update` per row of ``batches`` (indices into x and z), in one graph; the values."""
+        """One :meth:`update` per row of ``batches`` (indices into x and z), in one graph; the values.
+
+        One trace per batch size (and number of sampled negatives): the data and the number of rows
+        may change from call to call (a shorter last chunk, another split) without a new trace.
+        """
+        return self._train_steps(x, z, *self._schedule(batches, shifts))
+
+    def batch_values(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None):
+        """The bound on each row of ``batches``, in one graph; neither critic nor state changes.
+
+        Traced like :meth:`train_steps`: once per batch size, whatever the data or number of rows.
+        """
+        return self._batch_values(x, z, *self._schedule(batches, shifts))
+
+    @staticmethod
+    def _schedule(batches: Any, shifts: Any) -> tuple:
+        """``batches``, ``shifts`` and their static row sizes: the traced loops see batches of a
+        static size N (the N x N scores need it) however many rows and data each call brings."""
+        batches = tf.convert_to_tensor(batches)
+        if batches.shape.rank != 2 or batches.shape[1] is None:
+            raise invalid("batches", "a (steps, batch_size) tensor of indices with a static batch_size", batches)
+        if shifts is None:
+            return batches, None, batches.shape[1], None
+        shifts = tf.convert_to_tensor(shifts)
+        if shifts.shape.rank != 2 or shifts.shape[1] is None:
+            raise invalid("shifts", "a (steps, K) tensor of shifts with a static K", shifts)
+        return batches, shifts, batches.shape[1], shifts.shape[1]
+
+    # reduce_retracing: other data or another number of rows generalise the trace instead of adding
+    # one; the sizes, Python ints, are part of every trace, so each batch size keeps its static shape.
+    @tf.function(reduce_retracing=True)
+    def _train_steps(self, x, z, batches, shifts, size: int, negatives: int | None):
+        batches = tf.ensure_shape(batches, (None, size))
+        shifts = None if shifts is None else tf.ensure_shape(shifts, (None, negatives))
         values = tf.TensorArray(self.dtype, size=tf.shape(batches)[0])
         for step in tf.range(tf.shape(batches)[0]):
             index = batches[step]
@@ -134,8 +199,9 @@ class MIEstimator(tf.Module):
         return values.stack()
 
     @tf.function(reduce_retracing=True)
-    def batch_values(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None):
-        """The bound on each row of ``batches``, in one graph; neither critic nor state changes."""
+    def _batch_values(self, x, z, batches, shifts, size: int, negatives: int | None):
+        batches = tf.ensure_shape(batches, (None, size))
+        shifts = None if shifts is None else tf.ensure_shape(shifts, (None, negatives))
         values = tf.TensorArray(self.dtype, size=tf.shape(batches)[0])
         for step in tf.range(tf.shape(batches)[0]):
             index = batches[step]

@@ -11,16 +11,26 @@ from ._estimator import MIEstimator
 
 
 def resolve_device(device: str | None) -> str:
-    """TensorFlow's name of ``device``: "cpu" (default), or "gpu"/"cuda" with an optional ":N"."""
+    """TensorFlow's name of ``device``: "cpu" (default), "cpu:N", or "gpu"/"cuda" with an optional ":N".
+
+    The index must name a device TensorFlow sees here (``tf.config.list_logical_devices``).
+    """
+    if device is not None and not isinstance(device, str):
+        raise invalid("device", "'cpu', 'cpu:N', 'gpu', 'cuda', 'gpu:N' or 'cuda:N'", device)
     kind, _, index = (device or "cpu").lower().partition(":")
     if kind not in ("cpu", "gpu", "cuda") or not (index == "" or index.isdigit()):
-        raise invalid("device", "'cpu', 'gpu', 'cuda', 'gpu:N' or 'cuda:N'", device)
+        raise invalid("device", "'cpu', 'cpu:N', 'gpu', 'cuda', 'gpu:N' or 'cuda:N'", device)
+    number = int(index or 0)
     if kind == "cpu":
-        return "/CPU:0"
+        cpus = tf.config.list_logical_devices("CPU")
+        if number >= len(cpus):
+            raise invalid("device", f"'cpu' or 'cpu:N' with N < {len(cpus)} (TensorFlow sees {len(cpus)} CPU "
+                          "device(s) here)", device)
+        return f"/CPU:{number}"
     gpus = tf.config.list_logical_devices("GPU")
-    if int(index or 0) >= len(gpus):
+    if number >= len(gpus):
         raise invalid("device", f"'cpu' (TensorFlow sees {len(gpus)} GPU(s) here)", device)
-    return f"/GPU:{int(index or 0)}"
+    return f"/GPU:{number}"
 
 
 class Trainer:

@@ -389,7 +389,7 @@ def test_a_state_with_arrays_of_another_shape_or_dtype_does_not_load(tmp_path):
     for name, change in [("arr_0", lambda a: a.astype(np.float16)), ("arr_1", lambda a: a[:-1])]:
         np.savez(tmp_path / "edited.npz", **{**members, name: change(members[name])})
         with pytest.raises(mivb.InvalidArgumentError, match=r"path: expected .* of shape .* and dtype .*, received "
-                           r"path=.*edited\.npz' whose .* has (shape \(7,\)|dtype float16)"):
+                           r"path=.*edited\.npz' whose .* has shape (\(7.*|.*dtype float16)$"):
             load_state(tmp_path / "edited.npz", estimator)
     with pytest.raises(mivb.InvalidArgumentError, match="dtype float16"):
         save_state(tmp_path / "half.npz", state._replace(params=jax.tree.map(lambda a: a.astype(jnp.float16),

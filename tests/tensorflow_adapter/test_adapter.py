@@ -1,10 +1,11 @@
 """The TensorFlow adapter: bounds in tf.function and XLA, the Keras critics, MIEstimator, Trainer, import hygiene."""
 
+import json
 import os
 import subprocess
 import sys
 
-import mivb_tensorflow  # before TensorFlow, as users would: it sets TensorFlow's import-time options
+import mivb_tensorflow
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -170,7 +171,7 @@ def test_fit_on_static_data_then_evaluate_on_new_data():
     assert history.shape == (600,)
     held_out = estimator.evaluate(x[5000:], z[5000:], batch_size=128)
     assert abs(held_out - true_mi) < 0.15
-    assert estimator.train_steps.experimental_get_tracing_count() == 1
+    assert estimator._train_steps.experimental_get_tracing_count() == 1
 
 
 def train_with_mi_regulariser(beta: float) -> float:
@@ -273,19 +274,83 @@ def test_bad_arguments_are_clear_errors():
         mivb.estimate(x, z, backend="tensorflow", device="tpu", steps=5, batch_size=16)
 
 
-def import_adapter(**env_overrides):
+def environment_after(modules, **overrides):
+    """os.environ in a fresh process after importing ``modules`` (TensorFlow sets a few variables itself)."""
     env = {key: value for key, value in os.environ.items()
            if key not in ("TF_CPP_MIN_LOG_LEVEL", "TF_ENABLE_ONEDNN_OPTS")}
-    code = ("import os, mivb_tensorflow; "
-            "print(os.environ['TF_CPP_MIN_LOG_LEVEL'], os.environ['TF_ENABLE_ONEDNN_OPTS'])")
-    return subprocess.run([sys.executable, "-c", code], env={**env, **env_overrides},
-                          capture_output=True, text=True, check=True)
+    code = f"import json, os, {modules}; print(json.dumps(dict(os.environ)))"
+    imported = subprocess.run([sys.executable, "-c", code], env={**env, **overrides}, capture_output=True,
+                              text=True, check=True)
+    return json.loads(imported.stdout.strip().splitlines()[-1])
 
 
-def test_importing_the_adapter_is_quiet_and_respects_the_users_settings():
-    quiet = import_adapter()
-    assert quiet.stdout.split() == ["2", "0"]
-    assert "oneDNN" not in quiet.stderr and "cpu_feature_guard" not in quiet.stderr, quiet.stderr
-    chosen = import_adapter(TF_CPP_MIN_LOG_LEVEL="1", TF_ENABLE_ONEDNN_OPTS="1")
-    assert chosen.stdout.split() == ["1", "1"]
-    assert "oneDNN custom operations are on" in chosen.stderr  # the user's choice took effect
+def test_importing_the_adapter_leaves_the_environment_as_tensorflow_leaves_it():
+    for overrides in ({}, {"TF_CPP_MIN_LOG_LEVEL": "1", "TF_ENABLE_ONEDNN_OPTS": "1"}):
+        with_mivb = environment_after("mivb, mivb_tensorflow", **overrides)
+        assert with_mivb == environment_after("tensorflow, keras", **overrides)
+        assert with_mivb.get("TF_ENABLE_ONEDNN_OPTS") == overrides.get("TF_ENABLE_ONEDNN_OPTS")
+
+
+@pytest.mark.parametrize("other, difference", [
+    (dict(critic={"hidden": (16,), "activation": "tanh"}), "critic="),
+    (dict(bound="nwj"), "bound="),
+    (dict(dim_x=4), "shapes="),
+    (dict(lr=1e-3), "learning_rate="),
+])
+def test_a_checkpoint_of_another_estimator_is_refused_before_anything_is_restored(tmp_path, other, difference):
+    saved = MIEstimator(3, 3, bound="mine", critic={"hidden": (16,)}, seed=1)
+    x, z = batch()
+    saved.update(x, z)
+    model = tf.Variable([1.0, 2.0])
+    path = tf.train.Checkpoint(estimator=saved, model=model).save(str(tmp_path / "run"))
+    target = MIEstimator(**{"dim_x": 3, "dim_z": 3, "bound": "mine", "critic": {"hidden": (16,)}, "seed": 2, **other})
+    mine = MIEstimator(3, 3, bound="mine", critic={"hidden": (16,)}, seed=2)
+    before = [v.numpy() for v in target.training_variables]
+    other_model = tf.Variable([0.0, 0.0])
+    with pytest.raises(mivb.InvalidArgumentError,
+                       match=f"checkpoint: expected a state saved by an estimator with {difference}"):
+        tf.train.Checkpoint(estimator=target, model=other_model).restore(path)
+    for variable, value in zip(target.training_variables, before):  # nothing was restored, not even the model
+        np.testing.assert_array_equal(variable.numpy(), value)
+    np.testing.assert_array_equal(other_model.numpy(), [0.0, 0.0])
+    tf.train.Checkpoint(estimator=mine, model=other_model).restore(path).assert_consumed()  # a match restores
+    np.testing.assert_array_equal(mine.critic(x, z).numpy(), saved.critic(x, z).numpy())
+    assert float(mine.log_ema) == float(saved.log_ema) and other_model.numpy().tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("n, batch_size", [(60, 32), (300, 128), (900, 128)])
+def test_estimate_with_held_out_splits_smaller_than_a_batch(n, batch_size):
+    x, z, _ = mivb.correlated_gaussians(n, 2, 0.8, seed=4)
+    result = mivb.estimate(x, z, backend="tensorflow", steps=30, batch_size=batch_size, seed=0)
+    assert result.history.shape == (30,) and np.isfinite(result.mi)
+    sampled = mivb.estimate(x, z, backend="tensorflow", critic="joint", negative_samples=4, steps=30,
+                            batch_size=batch_size, seed=0)
+    assert np.isfinite(sampled.mi)
+
+
+def test_fit_and_evaluate_take_any_batch_size_one_trace_per_size():
+    x, z, _ = mivb.correlated_gaussians(500, 2, 0.8, seed=5)
+    estimator = MIEstimator(2, 2, bound="infonce", seed=5)
+    for batch_size in (64, 32, 64):
+        assert estimator.fit(x[:400], z[:400], steps=5, batch_size=batch_size, seed=0).shape == (5,)
+    estimator.fit(x[:300], z[:300], steps=7, batch_size=32, seed=0)  # other data, other steps: generalised once
+    traces = estimator._train_steps.experimental_get_tracing_count()
+    estimator.fit(x[:200], z[:200], steps=9, batch_size=32, seed=0)  # ...then no new trace
+    assert estimator._train_steps.experimental_get_tracing_count() == traces <= 3
+    for batch_size in (128, 50, 100):
+        assert np.isfinite(estimator.evaluate(x[400:], z[400:], batch_size=batch_size))
+    assert estimator._batch_values.experimental_get_tracing_count() == 2  # 100 pairs: 128 and 100 are one size
+    with pytest.raises(mivb.InvalidArgumentError, match="static batch_size"):
+        estimator.train_steps(tf.constant(x), tf.constant(z), tf.zeros((4,), tf.int32))
+
+
+def test_a_device_index_tensorflow_does_not_see_is_refused():
+    x, z, _ = mivb.correlated_gaussians(200, 2, 0.5, seed=0)
+    from mivb_tensorflow._trainer import resolve_device
+
+    cpus = len(tf.config.list_logical_devices("CPU"))
+    assert resolve_device(None) == resolve_device("cpu") == resolve_device("cpu:0") == "/CPU:0"
+    with pytest.raises(mivb.InvalidArgumentError, match=f"TensorFlow sees {cpus} CPU device.*received device='cpu:{cpus}'"):
+        mivb.estimate(x, z, backend="tensorflow", device=f"cpu:{cpus}", steps=5, batch_size=16)
+    with pytest.raises(mivb.InvalidArgumentError, match="received device=1"):
+        resolve_device(1)

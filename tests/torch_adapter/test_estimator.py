@@ -135,3 +135,27 @@ def test_bound_accepts_a_plain_number_as_the_moving_average():
     value.backward()
     expected = reference.full_matrix_gradient("mine", scores.detach().numpy(), 0.7)
     np.testing.assert_allclose(scores.grad.numpy(), expected, rtol=1e-10, atol=1e-14)
+
+
+def test_estimator_arguments_are_checked_like_estimate():
+    with pytest.raises(mivb.InvalidArgumentError, match="received lr=nan"):
+        MIEstimator(2, 2, lr=float("nan"))
+    with pytest.raises(mivb.InvalidArgumentError, match="received lr=-1"):
+        MIEstimator(2, 2, lr=-1)
+    with pytest.raises(mivb.InvalidArgumentError, match="received seed=-3"):
+        MIEstimator(2, 2, seed=-3)
+    estimator = MIEstimator(2, 2, bound="infonce", seed=0)
+    x, z, _ = mivb.correlated_gaussians(200, 2, 0.5, seed=0)
+    with pytest.raises(mivb.InvalidArgumentError, match="received steps=0"):
+        estimator.fit(x, z, steps=0)
+    with pytest.raises(mivb.InvalidArgumentError, match="received log_ema='x'"):
+        mivb.bound("mine", torch.eye(3), log_ema="x")
+
+
+def test_seeded_estimators_are_equal_and_leave_the_global_generator_alone():
+    torch.manual_seed(0)
+    before = torch.random.get_rng_state()
+    first, second = (MIEstimator(3, 2, bound="infonce", critic="joint", seed=5) for _ in range(2))
+    assert torch.equal(torch.random.get_rng_state(), before)
+    for a, b in zip(first.parameters(), second.parameters()):
+        assert torch.equal(a, b)
