@@ -178,6 +178,12 @@ BAD_ESTIMATE_INPUTS = {
     "unknown bound": (None, None, {"bound": "nce"}),
     "unknown device": (None, None, {"device": "tpu7"}),
     "K too large": (None, None, {"negative_samples": 40, "batch_size": 32}),
+    "boolean learning rate": (None, None, {"learning_rate": True}),
+    "string early stopping": (None, None, {"early_stopping": "no"}),
+    "boolean clip": (None, None, {"bound": "smile", "clip": True}),
+    "3-D samples": (np.random.default_rng(0).normal(size=(300, 2, 3)).astype(np.float32), None, {}),
+    "ragged list": ([[1.0, 2.0], [3.0]] * 150, None, {}),
+    "beyond float32": (np.random.default_rng(0).normal(size=(300, 2)) * 1e40, None, {"transform": None}),
 }
 
 

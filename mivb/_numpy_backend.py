@@ -26,6 +26,7 @@ class NumpyOps:
     def reshape(self, x, shape): return np.reshape(x, shape)
     def diagonal(self, x, offset=0): return np.diagonal(x, offset)
     def diagonal_mask(self, x, offset=0): return np.eye(x.shape[0], x.shape[1], offset, dtype=bool)
+    def upcast(self, x): return x.astype(np.float32) if x.dtype == np.float16 else x
     def full_like(self, x, value): return np.asarray(value, dtype=np.result_type(x))
     def stop_gradient(self, x): return x
 

@@ -243,7 +243,8 @@ def bound(name: str, *scores: Array, **params: Any) -> Array:
     NaN scores are an error for NumPy arrays. Framework tensors are not checked (a NaN gives NaN):
     inside a training loop a check would cost a device-to-host synchronisation every step.
     Infinite scores are allowed and give the bound's limit (for example ``-inf`` for ``dv`` when a
-    negative score is ``+inf``).
+    negative score is ``+inf``). Half-precision scores (float16, bfloat16) are reduced in float32
+    and give a float32 value, which cannot overflow where float16 would (at about |11|).
 
     Args:
         name: a registered bound: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js``, ``smile``, or
@@ -262,18 +263,18 @@ def bound(name: str, *scores: Array, **params: Any) -> Array:
         adapter = backend_of(scores=scores[0])
         check_full_matrix(scores[0])
         check_floating(scores=scores[0])
-        layout: Scores = MatrixScores(adapter.ops, scores[0])
+        layout: Scores = MatrixScores(adapter.ops, adapter.ops.upcast(scores[0]))
     elif len(scores) == 2:
         adapter = backend_of(pos=scores[0], neg=scores[1])
         check_pos_neg(*scores)
         check_floating(pos=scores[0], neg=scores[1])
-        layout = PairedScores(adapter.ops, *scores)
+        layout = PairedScores(adapter.ops, *map(adapter.ops.upcast, scores))
     else:
         raise invalid("scores", "one full (N, N) matrix, or pos (N,) and neg (N, K)", f"{len(scores)} arrays")
     for argument, array in zip(("scores",) if len(scores) == 1 else ("pos", "neg"), scores):
         if isinstance(array, np.ndarray) and np.isnan(array).any():  # free to check on the host
             raise invalid(argument, f"scores without NaN (found {int(np.isnan(array).sum())})", array)
-    bound, params, state = call_arguments(name, params, adapter.ops, scores[0])
+    bound, params, state = call_arguments(name, params, adapter.ops, layout.positives())
     return objective(bound, layout, params, state)[1]
 
 
@@ -297,11 +298,6 @@ def _state_scalar(ops: ArrayOps, key: str, given: Any, like: Array) -> Array:
     if getattr(given, "shape", None) == () and "float" in str(getattr(given, "dtype", "")):
         return given
     raise invalid(key, "None, a number or a floating-point scalar of the scores' framework", given)
-
-
-def check_bound_params(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters of bound ``name`` with defaults filled in (an unknown bound is an error)."""
-    return get_bound(name).resolve_params(params)
 
 
 # ---- The built-in bounds -------------------------------------------------------------------------

@@ -47,6 +47,9 @@ class ArrayOps(Protocol):
     def diagonal_mask(self, x: Array, offset: int = 0) -> Array:
         """A boolean array of ``x``'s (n, m) shape, True exactly at the entries ``[i, i + offset]``."""
 
+    def upcast(self, x: Array) -> Array:
+        """``x`` in float32 when its dtype is narrower (float16, bfloat16), else ``x`` itself."""
+
     def full_like(self, x: Array, value: float) -> Array:
         """A scalar of ``x``'s dtype and device holding ``value``."""
 

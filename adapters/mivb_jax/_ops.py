@@ -27,6 +27,7 @@ class JaxOps:
     def reshape(self, x, shape): return jnp.reshape(x, shape)
     def diagonal(self, x, offset=0): return jnp.diagonal(x, offset)
     def diagonal_mask(self, x, offset=0): return jnp.eye(x.shape[0], x.shape[1], offset, dtype=bool)
+    def upcast(self, x): return x.astype(jnp.float32) if x.dtype in (jnp.float16, jnp.bfloat16) else x
     def full_like(self, x, value): return jnp.full((), value, dtype=x.dtype)
     def stop_gradient(self, x): return jax.lax.stop_gradient(x)
 

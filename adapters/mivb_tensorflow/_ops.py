@@ -26,6 +26,7 @@ class TensorFlowOps:
     def diagonal_mask(self, x, offset=0):
         shape = tf.shape(x)
         return tf.range(shape[1])[None, :] - tf.range(shape[0])[:, None] == offset
+    def upcast(self, x): return tf.cast(x, tf.float32) if x.dtype in (tf.float16, tf.bfloat16) else x
     def full_like(self, x, value): return tf.constant(value, dtype=x.dtype)
     def stop_gradient(self, x): return tf.stop_gradient(x)
 

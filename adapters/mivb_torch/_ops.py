@@ -28,6 +28,7 @@ class TorchOps:
     def reshape(self, x, shape): return torch.reshape(x, shape)
     def diagonal(self, x, offset=0): return torch.diagonal(x, offset)
     def diagonal_mask(self, x, offset=0): return _diagonal_mask(x.shape[0], x.shape[1], offset, x.device)
+    def upcast(self, x): return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
     def full_like(self, x, value): return torch.full((), value, dtype=x.dtype, device=x.device)
     def stop_gradient(self, x): return x.detach()
 

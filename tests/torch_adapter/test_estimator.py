@@ -159,3 +159,13 @@ def test_seeded_estimators_are_equal_and_leave_the_global_generator_alone():
     assert torch.equal(torch.random.get_rng_state(), before)
     for a, b in zip(first.parameters(), second.parameters()):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_scores_reduce_in_float32_without_overflow(dtype):
+    scores = (torch.randn(16, 16, generator=torch.Generator().manual_seed(0)) * 20).clamp(-60, 60).to(dtype)
+    for name in mivb.BOUNDS:
+        value = mivb.bound(name, scores)
+        expected = reference.value(name, *reference.split(scores.double().numpy()))
+        assert value.dtype == torch.float32 and torch.isfinite(value), name
+        assert float(value) == pytest.approx(expected, rel=1e-5), name
