@@ -16,21 +16,11 @@ from .errors import invalid
 from .samples import as_samples, check_paired, check_transform, prepare
 from .schedule import Batches, check_positive_int, shift_schedule
 from .spec import EstimatorSpec
+from .diagnosis import TrainingRun, diagnose, sane
 from ._progress import Progress
 
-# nats: a bound with a ceiling is biased low near it; InfoNCE's bias grows as its value nears log(K + 1): on 20,000 pairs of d = 20 Gaussians with
-# 8 nats of MI the default returned 4.47 against a ceiling of 4.85; within this margin it says so.
-CEILING_MARGIN = 1.0
 CHUNK_STEPS = 100  # the most steps per call into the backend: one host transfer each
-# What a bound on the MI of n pairs can read without a blown-up critic: MI is never negative, and
-# a variational bound certifies at most about log n from n samples (McAllester & Stratos 2020);
-# the slack covers DV-type bounds' upward noise at high MI (SMILE read 16 nats at a truth of 10).
-# A training value outside it is divergence, even when finite (MINE at lr 0.01 read -159 nats).
-SANE_BELOW, SANE_LOG_N_FACTOR, SANE_ABOVE = -10.0, 2.0, 10.0
-RISING_MARGIN = 0.05  # nats gained over the last tenth of training that count as still rising
 VALIDATION_LIMIT = 4096  # validation pairs scored per check: enough to rank critics, cheap every chunk
-OVERFIT_MARGIN, OVERFIT_FRACTION = 0.3, 0.15  # a held-out value this far below training is overfitting
-
 
 @dataclass(frozen=True)
 class EstimateConfig:
@@ -211,7 +201,8 @@ def estimate(
     trainer = get_backend(config.backend).Trainer(config, shapes, splits)
     run = _train(trainer, train_rng, validation_rng, len(xs[0]), len(xs[1]), config, progress)
     values, eval_size = _score(trainer, test_rng, "test", len(xs[2]), config)
-    return _result(config, run, values, eval_size, len(x_all), notes)
+    x_is_z = x_all.shape == z_all.shape and np.array_equal(x_all, z_all)
+    return _result(config, run, values, eval_size, len(x_all), notes, x_is_z)
 
 
 def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
@@ -316,10 +307,6 @@ def _split(rng: np.random.Generator, x: np.ndarray, z: np.ndarray,
         notes.append(f"{len(x) - len(groups)} of the {len(x)} pairs repeat earlier ones ({len(groups)} distinct): "
                      f"each pair's copies are kept in one part, so the held-out value is on pairs the critic never "
                      f"saw; it estimates the MI of the data's distribution, not of its empirical copies")
-    if x.shape == z.shape and np.array_equal(x, z):
-        notes.append("x and z are the same array: their MI is infinite for continuous data (the entropy, for "
-                     "discrete data), so no finite estimate is the answer; the value shows only how far this bound "
-                     "and critic can go")
     order = np.concatenate([groups[g] for g in rng.permutation(len(groups))])
     bounds = np.cumsum([n_train, n_validation])
     parts = [(x[part], z[part]) for part in np.split(order, bounds)]
@@ -355,15 +342,6 @@ def _score(trainer: Any, rng: np.random.Generator, split: str, n: int, config: E
     k = config.critic.negative_samples
     shifts = None if k is None else shift_schedule(rng, size, min(k, size - 1), count)
     return np.asarray(trainer.values(split, batches, shifts), np.float64), size
-
-
-@dataclass
-class TrainingRun:
-    history: np.ndarray
-    validation: np.ndarray
-    best_step: int
-    stopped_early: bool
-    diverged_at: int | None
 
 
 def _train(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Generator, n_train: int,
@@ -416,82 +394,17 @@ def _train(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Gen
     return TrainingRun(np.concatenate(history), np.asarray(scores), end, False, None)
 
 
-def sane_range(n_pairs: int) -> tuple[float, float]:
-    """The values a bound on the MI of ``n_pairs`` pairs can take without a blown-up critic (nats)."""
-    return SANE_BELOW, SANE_LOG_N_FACTOR * math.log(n_pairs) + SANE_ABOVE
-
-
-def sane(values: np.ndarray, n_pairs: int) -> np.ndarray:
-    low, high = sane_range(n_pairs)
-    return np.isfinite(values) & (values >= low) & (values <= high)
-
-
 def _result(config: EstimateConfig, run: TrainingRun, values: np.ndarray, eval_size: int,
-            n_pairs: int, data_notes: list[str]) -> Estimate:
+            n_pairs: int, data_notes: list[str], x_is_z: bool) -> Estimate:
     mi = float(values.mean())
     stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
     k = config.critic.negative_samples
     ceiling = get_bound(config.bound).ceiling(eval_size - 1 if k is None else min(k, eval_size - 1))
-    notes, unreliable = _diagnose(config, run, mi, stderr, ceiling, n_pairs)
+    notes, unreliable = diagnose(config, run, mi, stderr, ceiling, n_pairs, x_is_z)
     notes = data_notes + notes
-    unreliable = unreliable or any(note.startswith("x and z are the same array") for note in data_notes)
     for note in notes:
         warnings.warn(note, stacklevel=3)
     return Estimate(mi=mi, stderr=stderr, history=run.history, bound=config.bound, backend=config.backend,
                     config=config, test_values=values, ceiling=ceiling, notes=tuple(notes),
                     diverged_at=run.diverged_at, validation=run.validation, best_step=run.best_step,
                     stopped_early=run.stopped_early, unreliable=unreliable)
-
-
-def _diagnose(config: EstimateConfig, run: TrainingRun, mi: float, stderr: float, ceiling: float | None,
-              n_pairs: int) -> tuple[list[str], bool]:
-    """The notes on an estimate, and whether it is unreliable (see :class:`Estimate`)."""
-    notes, unreliable = [], False
-    low, high = sane_range(n_pairs)
-    if run.diverged_at is not None:
-        unreliable = True
-        notes.append(f"training diverged at step {run.diverged_at} (a training value that is not finite or "
-                     f"outside [{low:g}, {high:.3g}] nats, which no bound on {n_pairs} pairs reaches); the "
-                     f"estimate uses the critic from step {run.best_step}; lower learning_rate or use a bounded "
-                     f"objective (smile, infonce)")
-    if ceiling is not None and mi > ceiling - CEILING_MARGIN:
-        notes.append(f"{config.bound} is near its ceiling {ceiling:.3f} nats (within {CEILING_MARGIN:g}): "
-                     f"it is biased low there and the true MI may be much larger; use a larger batch_size or "
-                     f"another bound (smile, mine)")
-    if not math.isfinite(mi):
-        unreliable = True
-        notes.append(f"the held-out value is {mi}: the critic's scores overflow on new pairs; use smile or infonce")
-    elif mi < -1.0 - 3 * (stderr if math.isfinite(stderr) else 0.0) or mi > high:
-        unreliable = True
-        notes.append(f"the held-out value {mi:.4g} nats is outside what {n_pairs} pairs allow ([-1, {high:.3g}]): "
-                     f"the critic does not generalise; lower learning_rate or use another bound")
-    rise = _still_rising(config, run)
-    if rise is not None:
-        notes.append(f"the estimate was still rising when training stopped (+{rise:.3f} nats at the end): "
-                     f"more steps may raise it")
-    window = min(run.best_step, max(CHUNK_STEPS, len(run.history) // 10))
-    if window >= 20 and math.isfinite(mi):
-        trained = float(run.history[run.best_step - window : run.best_step].mean())
-        gap = trained - mi
-        if gap > max(OVERFIT_MARGIN, OVERFIT_FRACTION * abs(trained)):
-            notes.append(f"the held-out value is {gap:.3f} nats below the training value: the critic overfits "
-                         f"the training pairs; use more samples, fewer steps or a smaller critic")
-    return notes, unreliable
-
-
-def _still_rising(config: EstimateConfig, run: TrainingRun) -> float | None:
-    """How much the estimate rose at the end of a run that used every step, if it clearly did."""
-    if run.stopped_early or run.diverged_at is not None:
-        return None
-    if config.early_stopping:
-        if len(run.validation) < 4:
-            return None
-        rise = float(run.validation[-1] - np.max(run.validation[:-3]))
-        return rise if rise > RISING_MARGIN else None
-    window = len(run.history) // 10
-    if window < 20:
-        return None
-    last, previous = run.history[-window:], run.history[-2 * window : -window]
-    rise = float(last.mean() - previous.mean())
-    noise = float(np.hypot(last.std(), previous.std()) / math.sqrt(window))
-    return rise if rise > max(RISING_MARGIN, 3 * noise) else None

@@ -157,3 +157,27 @@ def test_heavy_tails_do_not_wreck_the_default_estimate():
     assert abs(result.mi - 0.368) < 0.12, result
     with pytest.raises(mivb.UnknownNameError, match="received transform='rank'"):
         mivb.estimate(x, z, transform="rank", steps=1)
+
+
+def test_repeated_pairs_never_leak_from_training_into_the_held_out_value():
+    # 250 independent pairs repeated 8 times: the truth is 0, and 1.6 nats came back when copies of
+    # a training pair were scored as held-out pairs.
+    rng = np.random.default_rng(0)
+    x, z = rng.normal(size=(250, 2)).astype(np.float32), rng.normal(size=(250, 2)).astype(np.float32)
+    with pytest.warns(UserWarning, match="repeat earlier ones"):
+        result = mivb.estimate(np.tile(x, (8, 1)), np.tile(z, (8, 1)), steps=300, seed=0)
+    assert result.mi < 0.15, result
+    assert any("1750 of the 2000 pairs repeat earlier ones (250 distinct)" in note for note in result.notes)
+
+
+def test_x_identical_to_z_is_flagged():
+    x, _, _ = mivb.correlated_gaussians(1000, 2, 0.5, seed=0)
+    with pytest.warns(UserWarning, match="same array"):
+        result = mivb.estimate(x, x.copy(), steps=50, seed=0)
+    assert result.unreliable and any("infinite" in note for note in result.notes)
+
+
+def test_raising_the_step_ceiling_changes_nothing_before_it():
+    x, z, _ = mivb.correlated_gaussians(1500, 2, 0.8, seed=0)
+    short, long = (mivb.estimate(x, z, steps=steps, seed=3, early_stopping=False) for steps in (60, 130))
+    np.testing.assert_array_equal(long.history[:60], short.history)
