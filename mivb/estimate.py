@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -12,13 +13,14 @@ import numpy as np
 from .backends import BackendNotAvailableError, available_backends, backend_name_of, get_backend, installed, registered
 from .bounds import get_bound
 from .critics import CriticConfig, check_critic_takes, check_negative_samples
-from .errors import invalid
+from .errors import invalid, unknown_name
 from .samples import as_samples, check_paired, check_transform, prepare
 from .schedule import Batches, check_positive_int, shift_schedule
 from .spec import EstimatorSpec
 from .diagnosis import TrainingRun, diagnose, sane
 from ._progress import Progress
 
+BACKEND_VARIABLE = "MIVB_BACKEND"  # the default backend, like KERAS_BACKEND
 CHUNK_STEPS = 100  # the most steps per call into the backend: one host transfer each
 VALIDATION_LIMIT = 4096  # validation pairs scored per check: enough to rank critics, cheap every chunk
 
@@ -155,7 +157,7 @@ def estimate(
         bound: ``infonce`` (default: low variance, but never above log(batch_size)), ``smile``,
             ``mine``, ``dv``, ``nwj`` or ``js``; see ``mivb.BOUNDS``.
         backend: ``torch``, ``jax`` or ``tensorflow``; by default the framework of the inputs,
-            else the first installed of those.
+            else the environment variable ``MIVB_BACKEND``, else the first installed of those.
         critic: ``separable`` (default), ``joint``, ``bilinear``, a mapping of
             :class:`mivb.CriticConfig` fields, or a ``CriticConfig``.
         steps, batch_size, learning_rate: the most training steps, pairs per step, Adam's step size.
@@ -263,10 +265,13 @@ def training_backends() -> list[str]:
 
 
 def _choose_backend(backend: str | None, x: Any, z: Any) -> str:
+    """The argument; else the inputs' framework; else ``MIVB_BACKEND``; else the first installed that trains."""
     if backend is None:
         owner = backend_name_of(x) or backend_name_of(z)
         if owner is not None and "trains" in get_backend(owner).capabilities:
             return owner
+        if os.environ.get(BACKEND_VARIABLE):
+            return _training_backend(BACKEND_VARIABLE, os.environ[BACKEND_VARIABLE])
         for name in available_backends():  # imports one framework at most: the first that trains
             if "trains" in get_backend(name).capabilities:
                 return name
@@ -274,9 +279,15 @@ def _choose_backend(backend: str | None, x: Any, z: Any) -> str:
                           if not installed(spec.framework))
         raise BackendNotAvailableError(f"backend: estimate trains a critic and needs a framework that can, none "
                                        f"of which is installed; fix with one of: {hints}")
+    return _training_backend("backend", backend)
+
+
+def _training_backend(argument: str, backend: str) -> str:
+    if backend not in registered():
+        raise unknown_name(argument, backend, registered())
     adapter = get_backend(backend)
     if "trains" not in adapter.capabilities:
-        raise invalid("backend", f"a backend that can train a critic ({', '.join(map(repr, training_backends()))} "
+        raise invalid(argument, f"a backend that can train a critic ({', '.join(map(repr, training_backends()))} "
                       f"are installed here); {backend!r} computes bounds only", backend)
     return backend
 

@@ -181,3 +181,15 @@ def test_raising_the_step_ceiling_changes_nothing_before_it():
     x, z, _ = mivb.correlated_gaussians(1500, 2, 0.8, seed=0)
     short, long = (mivb.estimate(x, z, steps=steps, seed=3, early_stopping=False) for steps in (60, 130))
     np.testing.assert_array_equal(long.history[:60], short.history)
+
+
+def test_mivb_backend_names_the_default_backend(monkeypatch):
+    x, z, _ = mivb.correlated_gaussians(300, 2, 0.8, seed=0)
+    monkeypatch.setenv("MIVB_BACKEND", "numpy")
+    with pytest.raises(mivb.InvalidArgumentError, match="MIVB_BACKEND: expected a backend that can train"):
+        mivb.estimate(x, z, steps=2)
+    monkeypatch.setenv("MIVB_BACKEND", "pytorch")
+    with pytest.raises(mivb.UnknownNameError, match="received MIVB_BACKEND='pytorch'"):
+        mivb.estimate(x, z, steps=2)
+    monkeypatch.setenv("MIVB_BACKEND", "torch")
+    assert mivb.estimate(x, z, steps=2, batch_size=32, seed=0).backend == "torch"
