@@ -95,30 +95,6 @@ def test_torch_tensors_without_dense_values_are_clear_errors(kind):
     assert_clear(error.value, "x", *parts)
 
 
-def test_jax_bfloat16_becomes_float32_and_a_tracer_is_a_clear_error():
-    jax = pytest.importorskip("jax")
-    jnp = jax.numpy
-    values = jnp.linspace(-3.0, 3.0, 40).reshape(20, 2)
-    array = as_samples("x", values.astype(jnp.bfloat16))
-    assert array.dtype == np.float32
-    np.testing.assert_array_equal(array, np.asarray(values.astype(jnp.bfloat16).astype(jnp.float32)))
-    with pytest.raises(mivb.InvalidTypeError) as error:
-        jax.jit(lambda a: as_samples("x", a))(values)  # no values while tracing
-    assert_clear(error.value, "x", "the conversion failed")
-
-
-def test_ml_dtypes_floats_of_tensorflow_and_jax_become_float32_and_their_integers_are_refused():
-    ml_dtypes = pytest.importorskip("ml_dtypes")  # what tf.bfloat16 and jnp.bfloat16 tensors turn into in NumPy
-    values = np.linspace(-3.0, 3.0, 40, dtype=np.float32).reshape(20, 2)
-    for dtype in (ml_dtypes.bfloat16, ml_dtypes.float8_e4m3fn):
-        narrow = values.astype(dtype)
-        array = as_samples("z", narrow)
-        assert array.dtype == np.float32 and np.array_equal(array, narrow.astype(np.float32)), dtype
-    with pytest.raises(mivb.InvalidTypeError) as error:
-        as_samples("z", values.astype(ml_dtypes.int4))
-    assert_clear(error.value, "z", "floating-point")
-
-
 def test_float16_and_long_double_are_widened_or_narrowed_to_what_mivb_computes_in():
     half = np.full((100, 1), 300.0, dtype=np.float16) + np.arange(100, dtype=np.float16)[:, None]
     array = as_samples("x", half)
