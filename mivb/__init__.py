@@ -8,6 +8,7 @@ from .data import correlated_gaussians, gaussian_mi
 from .errors import BackendNotAvailableError, InvalidArgumentError, InvalidTypeError, MivbError, UnknownNameError
 from .estimate import Estimate, EstimateConfig, estimate
 from .spec import EstimatorSpec
+from ._progress import TrainingProgress
 
 __all__ = [
     "BOUNDS",
@@ -23,6 +24,7 @@ __all__ = [
     "MivbError",
     "MovingAverage",
     "Totals",
+    "TrainingProgress",
     "UnknownNameError",
     "available_backends",
     "bound",
@@ -37,4 +39,10 @@ __all__ = [
     "scores",
     "unregister_bound",
 ]
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError as _NotInstalled, version as _installed_version
+
+try:  # the installed distribution's version: pyproject.toml is the one place it is written
+    __version__ = _installed_version("mivb")
+except _NotInstalled:  # a source tree put on sys.path by hand, never installed
+    __version__ = "0+unknown"
+del _NotInstalled, _installed_version

@@ -1,7 +1,10 @@
 """The ``mivb`` command: ``mivb estimate X Z``, ``mivb demo``, ``mivb bounds``, ``mivb backends``.
 
-Every error is one line on stderr, ``mivb: <message>``, and exit status 2 (argparse's usage errors
-keep their own form, also with status 2): the command's users need the message, not a traceback.
+Every error is one line on stderr, ``mivb: <message>`` (argparse's usage errors keep their own
+form): the command's users need the message, not a traceback. The exit status says what kind of
+error it was (``EXIT_STATUSES``): 2 a usage error (argparse's, or an option mivb refuses), 3 a data
+error (X or Z: a file, or the samples in it), 1 anything else (a framework or matplotlib not
+installed, a plot that cannot be written), 130 an interrupt.
 """
 
 from __future__ import annotations
@@ -13,51 +16,119 @@ import math
 import sys
 import time
 import warnings
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from . import __version__
 from .backends import available_backends, installed, registered
 from .bounds import BOUNDS
 from .critics import CRITIC_KINDS
 from .data import correlated_gaussians, rho_for_mi
-from .datafiles import FORMATS, load_samples, npz_array_names
-from .errors import MivbError, invalid
+from .datafiles import FORMATS, HEADER_READERS, load_samples, npz_array_names
+from .errors import BackendNotAvailableError, InvalidTypeError, MivbError, invalid
 from .estimate import Estimate, estimate, split_sizes
 from .plotting import PLOT_INSTALL, UNIT_SCALES, PlottingNotAvailableError, check_plot_path, plot_demo, plot_estimate
+from .samples import TRANSFORMS, as_samples
 from .schedule import check_positive_int
 
 # The command's defaults are estimate()'s own, so the two can never disagree.
 DEFAULTS = {name: p.default for name, p in inspect.signature(estimate).parameters.items()}
 DEMO_PLOT = "mivb-demo.png"
-ERROR_STATUS, INTERRUPTED_STATUS = 2, 130
+FAILURE_STATUS, USAGE_STATUS, DATA_STATUS, INTERRUPTED_STATUS = 1, 2, 3, 130
+DATA_ARGUMENTS = ("x", "z")  # an error naming one of these is about the data, not the options
+EXIT_STATUSES = (
+    "exit status: 0 done (an unreliable estimate too: the output says so); "
+    f"{USAGE_STATUS} usage error (an unknown or invalid option: argparse's messages, and mivb's "
+    "'option: expected ..., received option=value'); "
+    f"{DATA_STATUS} data error (X or Z: a missing, unreadable or damaged file, or samples mivb refuses: shape, "
+    "integers, NaN, too few pairs); "
+    f"{FAILURE_STATUS} any other error (a framework or matplotlib not installed, a plot that cannot be "
+    f"written); {INTERRUPTED_STATUS} interrupted. Every error prints one line on stderr, 'mivb: <message>'.")
 MAX_STEPS = 2**63 - 1  # the schedule of batches is a NumPy int64 array
 
 
 def estimate_files(args: argparse.Namespace) -> None:
     plot = None if args.plot is None else check_plot_path(args.plot)
     args.x, args.z = sample_sources(args.x, args.z)
-    x, z = load_samples(args.x, "x"), load_samples(args.z, "z")
+    x, z = load_floats(args.x, "x"), load_floats(args.z, "z")
+    early_stopping = not args.no_early_stopping
     steps = DEFAULTS["steps"] if args.steps is None else args.steps
     if args.epochs is not None:
-        steps = steps_for_epochs(args.epochs, len(x), args.batch_size)
+        steps = steps_for_epochs(args.epochs, len(x), args.batch_size, args.test_fraction,
+                                 args.validation_fraction if early_stopping else 0.0)
+    bound_params = {} if args.clip is None else {"clip": args.clip}
+    start = time.perf_counter()
     result = quiet_estimate(x, z, bound=args.bound, backend=args.backend, critic=args.critic, steps=steps,
-                            batch_size=args.batch_size, learning_rate=args.learning_rate, seed=args.seed,
-                            device=args.device)
+                            batch_size=args.batch_size, learning_rate=args.learning_rate,
+                            negative_samples=args.negative_samples, ema_decay=args.ema_decay,
+                            test_fraction=args.test_fraction, validation_fraction=args.validation_fraction,
+                            early_stopping=early_stopping, patience=args.patience,
+                            transform=None if args.transform == "none" else args.transform, seed=args.seed,
+                            device=args.device, devices=args.devices, progress=args.progress, **bound_params)
+    seconds = time.perf_counter() - start
     if plot is not None:
         plot_estimate(result, units=args.units, path=plot)
     scale = UNIT_SCALES[args.units]
     if args.json:
-        print(json_report(result, args.units, plot))
+        print(json_report(result, args.units, plot, seconds))
         return
     print(f"read {len(x)} pairs: x = {args.x} {x.shape}, z = {args.z} {z.shape}")
     print(f"I(X; Z) = {result.mi * scale:.4f} ± {result.stderr * scale:.4f} {args.units}  "
           f"({result.bound}, {result.backend}, {len(result.history)} steps, seed {result.config.seed})")
+    print(f"training: {result.stop_reason}; {seconds:.1f} s")
+    if result.unreliable:
+        print("unreliable: do not trust this number (the notes say why)")
     for note in result.notes:
         print(f"note: {note}")
     if plot is not None:
         print(f"plot: {plot}")
+
+
+def load_floats(source: str, argument: str) -> np.ndarray:
+    """The samples of a file, refused as ``mivb.estimate`` refuses them when the file stores integers or
+    booleans (often labels: cast them on purpose, and save the floats). A CSV's numbers have no type:
+    they are read as floats."""
+    samples = load_samples(source, argument)
+    dtype = stored_dtype(source)
+    if dtype is not None and dtype.kind in "iub":
+        as_samples(argument, np.broadcast_to(np.zeros((), dtype), samples.shape))  # the API's own error
+        raise invalid(argument, "real floating-point samples (cast integer or boolean data explicitly)",
+                      np.broadcast_to(np.zeros((), dtype), samples.shape), error=InvalidTypeError)
+    return samples
+
+
+def stored_dtype(source: str) -> np.dtype | None:
+    """The dtype a .npy file (or a .npz archive's member) declares; None for a CSV. Only for a source
+    that ``load_samples`` has read: its errors are already reported."""
+    archive_name, separator, name = source.rpartition(":")
+    if separator and archive_name.lower().endswith(".npz"):
+        path, member = Path(archive_name), name
+    else:
+        path, member = Path(source), None
+    try:
+        if path.suffix.lower() == ".npy":
+            with path.open("rb") as file:
+                return _header_dtype(file)
+        if path.suffix.lower() == ".npz":
+            with zipfile.ZipFile(path) as archive:
+                members = [info for info in archive.infolist() if not info.is_dir()]
+                info = next(i for i in members if member is None or i.filename.removesuffix(".npy")
+                            == member.removesuffix(".npy"))
+                with archive.open(info) as file:
+                    return _header_dtype(file)
+    except Exception:  # noqa: BLE001 - load_samples read it: whatever fails here is no error of the data
+        return None
+    return None
+
+
+def _header_dtype(file: Any) -> np.dtype:
+    with warnings.catch_warnings():  # a Python 2 header or an old dtype alias: load_samples read it already
+        warnings.simplefilter("ignore")
+        return HEADER_READERS[np.lib.format.read_magic(file)](file)[2]
 
 
 def sample_sources(x: str, z: str | None) -> tuple[str, str]:
@@ -71,13 +142,16 @@ def sample_sources(x: str, z: str | None) -> tuple[str, str]:
     return f"{x}:x", f"{x}:z"
 
 
-def steps_for_epochs(epochs: float, n: int, batch_size: int) -> int:
-    """Steps for ``epochs`` passes over the training split, at the batches per epoch that
-    ``mivb.schedule.batch_schedule`` draws (the ragged last batch of an epoch is dropped)."""
+def steps_for_epochs(epochs: float, n: int, batch_size: int, test_fraction: float = DEFAULTS["test_fraction"],
+                     validation_fraction: float = DEFAULTS["validation_fraction"]) -> int:
+    """Steps for ``epochs`` passes over the training split (0 validation_fraction without early
+    stopping), at the batches per epoch that ``mivb.schedule.batch_schedule`` draws (the ragged last
+    batch of an epoch is dropped; a training split smaller than a batch is one batch, as
+    ``estimate`` lowers the batch size to it)."""
     if not (math.isfinite(epochs) and epochs > 0):
         raise invalid("epochs", "a positive number of passes over the training split", epochs)
-    n_train = split_sizes(n, DEFAULTS["test_fraction"], DEFAULTS["validation_fraction"])[0]
-    batches_per_epoch = n_train // check_positive_int("batch_size", batch_size)
+    n_train = split_sizes(n, test_fraction, validation_fraction)[0]
+    batches_per_epoch = max(1, n_train // check_positive_int("batch_size", batch_size))
     steps = epochs * batches_per_epoch
     if steps > MAX_STEPS:  # 1e308 passes: an infinite float, or an integer no schedule can index
         raise invalid("epochs", f"a positive number of passes over the training split, at most "
@@ -97,9 +171,10 @@ def quiet_estimate(x: Any, z: Any, **options: Any) -> Estimate:
     return result
 
 
-def json_report(result: Estimate, units: str, plot: Path | None) -> str:
+def json_report(result: Estimate, units: str, plot: Path | None, seconds: float | None = None) -> str:
     """The estimate as strict JSON; a non-finite value (an overflowing bound, the stderr of one
-    held-out batch) becomes null, since JSON has no NaN or infinity."""
+    held-out batch) becomes null, since JSON has no NaN or infinity. ``steps`` are the steps run
+    (``config.steps`` is the most allowed); ``seconds`` the time ``estimate`` took."""
     scale = UNIT_SCALES[units]
     report = {
         "mi": result.mi * scale,
@@ -107,8 +182,14 @@ def json_report(result: Estimate, units: str, plot: Path | None) -> str:
         "units": units,
         "bound": result.bound,
         "backend": result.backend,
+        "unreliable": result.unreliable,
         "ceiling": None if result.ceiling is None else result.ceiling * scale,
+        "steps": len(result.history),
+        "stopped_early": result.stopped_early,
+        "best_step": result.best_step,
+        "stop_reason": result.stop_reason,
         "diverged_at": result.diverged_at,
+        "seconds": seconds,
         "notes": list(result.notes),
         "config": result.config.to_dict(),
         "plot": None if plot is None else str(plot),
@@ -196,7 +277,7 @@ def list_backends(args: argparse.Namespace) -> None:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="mivb", description="Mutual information from variational bounds.",
-                                   epilog="Errors print one line, 'mivb: <message>', and exit with status 2.")
+                                   epilog=EXIT_STATUSES)
     root.add_argument("--version", action="version", version=f"mivb {__version__}")
     commands = root.add_subparsers(dest="command", required=True)
     _add_estimate(commands)
@@ -209,13 +290,17 @@ def parser() -> argparse.ArgumentParser:
 
 def _add_estimate(commands: Any) -> None:
     files = ", ".join(FORMATS)
-    held_out = DEFAULTS["test_fraction"]
+    test, validation = DEFAULTS["test_fraction"], DEFAULTS["validation_fraction"]
     run = commands.add_parser(
         "estimate", help="estimate I(X; Z) in nats (or bits) from paired samples in two files",
         description=f"Estimate I(X; Z) from paired samples: row i of X goes with row i of Z. Files: {files} "
-                    "(name an array of an archive as file.npz:name; a CSV may have one header line). "
-                    f"A critic trains on {1 - held_out:.0%} of the pairs; the estimate is the bound on the other "
-                    f"{held_out:.0%}.")
+                    "(name an array of an archive as file.npz:name; a CSV may have one header line; integer "
+                    "or boolean arrays are refused, as mivb.estimate refuses them: save floats). By default "
+                    f"a critic trains on {1 - test - validation:.0%} of the pairs, {validation:.0%} decide when "
+                    f"training stops (early stopping), and the estimate is the bound on the other {test:.0%}, "
+                    "which took no part in either. The result reports the steps run, why training stopped, "
+                    "the seconds taken, notes, and whether the estimate is unreliable.",
+        epilog=EXIT_STATUSES)
     run.add_argument("x", metavar="X", help=f"the samples of X ({files})")
     run.add_argument("z", metavar="Z", nargs="?", default=None,
                      help=f"the samples of Z, as many as X ({files}); omitted, X is a .npz holding arrays named "
@@ -223,24 +308,58 @@ def _add_estimate(commands: Any) -> None:
     run.add_argument("--bound", default=DEFAULTS["bound"], help=f"{', '.join(BOUNDS)} (default: %(default)s)")
     run.add_argument("--backend", default=None, help="torch, jax or tensorflow (default: the first installed)")
     run.add_argument("--critic", default=DEFAULTS["critic"],
-                     help=f"{', '.join(CRITIC_KINDS)} (default: %(default)s)")
+                     help=f"{', '.join([*CRITIC_KINDS, 'conv'])} (conv: for images) (default: %(default)s)")
+    run.add_argument("--clip", type=float, default=None,
+                     help=f"smile only: the negatives' scores are clipped to [-CLIP, CLIP] in its log-mean-exp "
+                          f"(default: {BOUNDS['smile'].params.get('clip')})")
     length = run.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, default=None,
-                        help=f"training steps (default: {DEFAULTS['steps']})")
-    length.add_argument("--epochs", type=float, default=None, help="training passes over the training split")
+                        help=f"the most training steps (default: {DEFAULTS['steps']}; early stopping usually "
+                             "ends training sooner)")
+    length.add_argument("--epochs", type=float, default=None, help="the most training passes over the training "
+                        "split")
     run.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"], help="pairs per step (default: "
                      "%(default)s); InfoNCE can never exceed log(batch size)")
     run.add_argument("--learning-rate", type=float, default=DEFAULTS["learning_rate"],
                      help="Adam's step size (default: %(default)s)")
+    run.add_argument("--negative-samples", type=int, default=DEFAULTS["negative_samples"], metavar="K",
+                     help="score K sampled negatives per pair instead of all of the batch (default: all)")
+    run.add_argument("--ema-decay", type=float, default=DEFAULTS["ema_decay"],
+                     help="mine only: the decay of its moving average (default: %(default)s)")
+    run.add_argument("--test-fraction", type=float, default=test,
+                     help="the share of the pairs the estimate is read on (default: %(default)s)")
+    run.add_argument("--validation-fraction", type=float, default=validation,
+                     help="the share of the pairs that decides when to stop (default: %(default)s)")
+    run.add_argument("--patience", type=int, default=DEFAULTS["patience"],
+                     help="validation checks without improvement that end training (default: %(default)s)")
+    run.add_argument("--no-early-stopping", action="store_true",
+                     help=f"train all the steps, with no validation split: the split is then "
+                          f"{1 - test:.0%}/{test:.0%} (--validation-fraction is unused)".replace("%", "%%"))
+    run.add_argument("--transform", choices=[*TRANSFORMS, "none"], default=DEFAULTS["transform"],
+                     help="the invertible map of each feature fitted on the training split: gaussianize tames "
+                          "heavy tails, standardize scales, auto picks (default: %(default)s)")
     run.add_argument("--device", default=None, help="cpu (default) or a GPU such as cuda")
+    run.add_argument("--devices", type=_devices, default=None, metavar="N",
+                     help="data parallelism over N devices of --device's kind, or all (JAX only)")
     run.add_argument("--seed", type=int, default=None, help="makes the result reproducible (default: drawn, "
                      "and printed)")
     run.add_argument("--units", choices=sorted(UNIT_SCALES), default="nats", help="of the printed estimate "
                      "(default: %(default)s)")
     run.add_argument("--json", action="store_true", help="print the result as JSON, with its full configuration")
+    run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="a progress bar on stderr (default: only when stderr is a terminal)")
     run.add_argument("--plot", metavar="FILE", default=None,
                      help="write the training curve and the held-out estimate (.png, .pdf, .svg, ...)")
     run.set_defaults(handler=estimate_files)
+
+
+def _devices(text: str) -> int | str:
+    if text == "all":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of devices or all, received {text!r}") from None
 
 
 def _add_demo(commands: Any) -> None:
@@ -265,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args.handler(args)
     except MivbError as error:
-        return _fail(str(error))
+        return _fail(str(error), error_status(error))
     except OSError as error:  # a plot written to a full disk or a read-only folder
         return _fail(f"{error.filename}: {error.strerror}" if error.filename and error.strerror else str(error))
     except KeyboardInterrupt:
@@ -273,7 +392,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _fail(message: str, status: int = ERROR_STATUS) -> int:
+def error_status(error: MivbError) -> int:
+    """3 for the data (an error naming x or z), 1 for what is missing here (a framework, matplotlib),
+    2 for an option mivb refuses (its messages start with the option's name)."""
+    if isinstance(error, (BackendNotAvailableError, PlottingNotAvailableError)):
+        return FAILURE_STATUS
+    argument = str(error).split(":", 1)[0]
+    return DATA_STATUS if argument in DATA_ARGUMENTS else USAGE_STATUS
+
+
+def _fail(message: str, status: int = FAILURE_STATUS) -> int:
     print(f"mivb: {' '.join(message.split())}", file=sys.stderr)
     return status
 

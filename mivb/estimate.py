@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -18,7 +19,7 @@ from .samples import as_samples, check_paired, check_transform, prepare
 from .schedule import Batches, check_positive_int, shift_schedule
 from .spec import EstimatorSpec
 from .diagnosis import TrainingRun, diagnose, sane
-from ._progress import Progress
+from ._progress import Monitor, TrainingProgress, check_callback, check_progress
 
 BACKEND_VARIABLE = "MIVB_BACKEND"  # the default backend, like KERAS_BACKEND
 CHUNK_STEPS = 100  # the most steps per call into the backend: one host transfer each
@@ -66,6 +67,12 @@ class Estimate:
     can take: ``diverged_at`` says when, and the estimate then comes from the last sane critic),
     or the held-out value itself is non-finite or outside what the data allows (below -1 nat, or
     above ``2 log n + 10``). Other notes (a ceiling, a rising curve, overfitting) leave it False.
+
+    ``stopped_early`` is True when training ended before ``config.steps``: early stopping, or a
+    ``callback`` that returned True. ``stop_reason`` says why training ended, in the words the
+    progress bar ends with: ``"stopped early at step 609 (best at 390)"``, ``"stopped by the
+    callback at step 300 (best at 300)"``, ``"diverged at step 13"`` or ``"all 5000 steps (best at
+    4900)"`` (``best at``: with early stopping, the step of the critic kept).
     """
 
     mi: float
@@ -82,6 +89,7 @@ class Estimate:
     best_step: int = 0
     stopped_early: bool = False
     unreliable: bool = False
+    stop_reason: str = ""
 
     @property
     def bits(self) -> float:
@@ -100,8 +108,9 @@ class Estimate:
 
     def __repr__(self) -> str:
         notes = f", notes={list(self.notes)}" if self.notes else ""
+        unreliable = ", unreliable=True" if self.unreliable else ""
         return (f"Estimate(mi={self.mi:.4f} nats ± {self.stderr:.4f}, bound={self.bound!r}, "
-                f"backend={self.backend!r}, steps={len(self.history)}{notes})")
+                f"backend={self.backend!r}, steps={len(self.history)}{unreliable}{notes})")
 
 
 # Why these defaults (measured with benchmarks/accuracy.py and examples/, torch, CPU):
@@ -140,6 +149,7 @@ def estimate(
     device: str | None = None,
     devices: int | str | None = None,
     progress: bool | None = None,
+    callback: Callable[[TrainingProgress], Any] | None = None,
     **bound_params: Any,
 ) -> Estimate:
     """Estimate the mutual information I(X; Z) in nats from paired samples.
@@ -179,7 +189,20 @@ def estimate(
             with the same result as one device. JAX (a sharded jit) only; ``batch_size`` must be a
             multiple of it. For torch, use ``mivb_torch.DistributedMIEstimator`` under torchrun;
             for TensorFlow, ``mivb_tensorflow.replica_objective`` inside ``strategy.run``.
-        progress: a progress bar on stderr; by default only when stderr is a terminal.
+        progress: a progress bar (tqdm: on stderr in a terminal, a widget in a notebook) that ends
+            with the reason training stopped; None (default) shows it only when stderr is a
+            terminal or in a Jupyter notebook, True always (also on redirected stderr), False never.
+        callback: a function called after each chunk of training (the steps between two
+            validation checks, at most 100) with a :class:`mivb._progress.TrainingProgress`, a frozen
+            record of ``step``, ``steps``, ``value`` (the chunk's last training value), ``mean`` (its
+            mean), ``validation`` (this check's score; None without early stopping) and
+            ``best_step``. Returning ``True`` stops training there (``result.stopped_early`` is True
+            and ``result.stop_reason`` says the callback stopped it; with early stopping the best
+            critic so far is kept); any other return value, None included, goes on. An exception it
+            raises propagates out of ``estimate``. Not called for a chunk in which training diverged.
+            See docs/logging.md (TensorBoard, Weights & Biases). Progress is also logged on the
+            standard ``logging`` logger ``"mivb"``: DEBUG after each chunk, INFO with the reason
+            when training ends.
         **bound_params: ``clip`` for ``smile``.
 
     Returns:
@@ -187,6 +210,8 @@ def estimate(
         ``validation`` (the score at each check), ``best_step``, ``bound``, ``backend``, ``config``
         and ``notes`` (for example, an InfoNCE value at its ceiling, or a diverged training).
     """
+    check_progress(progress)
+    check_callback(callback)
     config = _configure(locals(), x, z)
     x_all, z_all = as_samples("x", x), as_samples("z", z)
     check_paired(x_all, z_all)
@@ -201,10 +226,10 @@ def estimate(
     splits = dict(zip(("train", "validation", "test"), zip(xs, zs)))
     shapes = (xs[0].shape[1:], zs[0].shape[1:])
     trainer = get_backend(config.backend).Trainer(config, shapes, splits)
-    run = _train(trainer, train_rng, validation_rng, len(xs[0]), len(xs[1]), config, progress)
+    run, reason = _train(trainer, train_rng, validation_rng, len(xs[0]), len(xs[1]), config, progress, callback)
     values, eval_size = _score(trainer, test_rng, "test", len(xs[2]), config)
     x_is_z = x_all.shape == z_all.shape and np.array_equal(x_all, z_all)
-    return _result(config, run, values, eval_size, len(x_all), notes, x_is_z)
+    return replace(_result(config, run, values, eval_size, len(x_all), notes, x_is_z), stop_reason=reason)
 
 
 def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
@@ -356,18 +381,31 @@ def _score(trainer: Any, rng: np.random.Generator, split: str, n: int, config: E
 
 
 def _train(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Generator, n_train: int,
-           n_validation: int, config: EstimateConfig, progress: bool | None) -> TrainingRun:
+           n_validation: int, config: EstimateConfig, progress: bool | None,
+           callback: Callable[[TrainingProgress], Any] | None = None) -> tuple[TrainingRun, str]:
+    """Train (:func:`_train_chunks`) under a :class:`Monitor`: the run, and why it stopped."""
+    monitor = Monitor(config, progress, callback)
+    try:
+        run = _train_chunks(trainer, rng, validation_rng, n_train, n_validation, config, monitor)
+    except BaseException:  # an interrupt, or the callback's own error: end the bar's line first
+        monitor.close()
+        raise
+    return run, monitor.finish(run)
+
+
+def _train_chunks(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Generator, n_train: int,
+                  n_validation: int, config: EstimateConfig, monitor: Monitor) -> TrainingRun:
     """Run the schedule in chunks, keep the critic that scores best on validation, stop early.
 
     On a training value that is not finite, or outside what a bound on this data can take
     (:func:`sane`), training stops and goes back to a critic known sane: the best one so far with
     early stopping; else the one before the chunk (or, when the chunk opens with the bad value,
-    before the previous chunk: a step's value uses the previous step's critic).
+    before the previous chunk: a step's value uses the previous step's critic). After each sane
+    chunk the monitor reports it; its callback may end training like early stopping does.
     """
     batches = Batches(rng, n_train, config.batch_size)
     k = config.critic.negative_samples
     validation_seed = int(validation_rng.integers(2**63))  # the same validation batches at every check
-    bar = Progress(config.steps, progress, f"mivb {config.bound}/{config.backend}")
     # A check about once an epoch on small data, every CHUNK_STEPS on large data.
     interval = min(CHUNK_STEPS, max(20, n_train // config.batch_size)) if config.early_stopping else CHUNK_STEPS
     history: list[np.ndarray] = []
@@ -386,9 +424,10 @@ def _train(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Gen
             return TrainingRun(np.concatenate(history), np.asarray(scores), step, False, start + int(bad[0]))
         history.append(values)
         end = start + len(values)
-        bar.advance(len(values), float(values[-1]))
         if not config.early_stopping:
             recent = [recent[-1], (end, trainer.snapshot())]
+            if monitor.chunk(end, values, None, end):
+                return TrainingRun(np.concatenate(history), np.asarray(scores), end, True, None)
             continue
         score = float(np.mean(_score(trainer, np.random.default_rng(validation_seed), "validation", n_validation,
                                      config, VALIDATION_LIMIT)[0]))
@@ -396,7 +435,7 @@ def _train(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Gen
         if scores[-1] > best_score:
             best_score, best_step, best_check = scores[-1], end, len(scores)
             recent = [(end, trainer.snapshot())]
-        elif len(scores) - best_check >= config.patience:
+        if monitor.chunk(end, values, scores[-1], best_step) or len(scores) - best_check >= config.patience:
             trainer.restore(recent[-1][1])
             return TrainingRun(np.concatenate(history), np.asarray(scores), best_step, True, None)
     if config.early_stopping:

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -10,11 +11,13 @@ import numpy as np
 import pytest
 
 import mivb
-from mivb.cli import main, steps_for_epochs
+from mivb.cli import error_status, main, steps_for_epochs
 from mivb.datafiles import load_array
+from mivb.estimate import split_sizes
 
 QUICK = ["--steps", "30", "--batch-size", "32", "--seed", "0"]
 QUICK_API = dict(steps=30, batch_size=32, seed=0)
+FAILURE, USAGE, DATA = 1, 2, 3  # the exit statuses of `mivb --help`
 
 
 @pytest.fixture(scope="module")
@@ -48,11 +51,16 @@ def run(capsys, *argv):
     return status, out, err
 
 
-def one_line_error(capsys, *argv):
-    status, out, err = run(capsys, *argv)
-    assert status == 2 and out == "", (status, out, err)
+def one_line_error(capsys, *argv, status=USAGE):
+    """The one line a failing command prints, after checking its exit status (usage errors by default)."""
+    code, out, err = run(capsys, *argv)
+    assert code == status and out == "", (code, out, err)
     assert err.startswith("mivb: ") and err.count("\n") == 1, err
     return err
+
+
+def data_error(capsys, *argv):
+    return one_line_error(capsys, *argv, status=DATA)
 
 
 def test_json_output_is_the_python_api_result(capsys, files, api_result):
@@ -64,6 +72,10 @@ def test_json_output_is_the_python_api_result(capsys, files, api_result):
     assert report["ceiling"] == pytest.approx(math.log(32))
     assert report["notes"] == list(api_result.notes) and report["diverged_at"] is None
     assert report["config"] == json.loads(json.dumps(api_result.config.to_dict()))
+    # what happened: the steps run (config.steps is only the most), why training stopped, how long it took
+    assert report["steps"] == len(api_result.history) and report["best_step"] == api_result.best_step
+    assert report["stopped_early"] == api_result.stopped_early and report["stop_reason"] == api_result.stop_reason
+    assert report["unreliable"] is False and report["seconds"] > 0
 
 
 def test_every_file_format_reads_the_same_numbers(files, pairs):
@@ -84,7 +96,7 @@ def test_csv_header_detection_comments_and_integers(tmp_path):
     assert np.array_equal(load_array(str(tmp_path / "one.csv"), "z"), [[1.0], [2.5], [-30.0]])
     (tmp_path / "numbers.csv").write_text("1,2\n3,4\n")
     assert np.array_equal(load_array(str(tmp_path / "numbers.csv"), "z"), [[1.0, 2.0], [3.0, 4.0]])
-    np.save(tmp_path / "ints.npy", np.arange(4))  # the command line cannot cast: integers are read as floats
+    np.save(tmp_path / "ints.npy", np.arange(4))  # read as floats here; `mivb estimate` refuses them, as the API does
     ints = load_array(str(tmp_path / "ints.npy"), "x")
     assert ints.dtype == np.float64 and np.array_equal(ints, [0.0, 1.0, 2.0, 3.0])
 
@@ -96,6 +108,8 @@ def test_human_output_and_units_in_bits(capsys, files, api_result):
     assert lines[0] == f"read 500 pairs: x = {files / 'x.npy'} (500, 2), z = {files / 'z.npy'} (500, 2)"
     assert lines[1].startswith(f"I(X; Z) = {api_result.mi:.4f} ± {api_result.stderr:.4f} nats  (infonce, ")
     assert "30 steps, seed 0)" in lines[1]
+    assert re.fullmatch(rf"training: {re.escape(api_result.stop_reason)}; \d+\.\d s", lines[2]), lines[2]
+    assert not any(line.startswith("unreliable") for line in lines)
     status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", *QUICK, "--json", "--units", "bits")
     report = json.loads(out)
     assert report["units"] == "bits"
@@ -165,37 +179,37 @@ def test_plot_file_is_written(capsys, files):
 
 def test_file_errors_are_one_line(capsys, files, tmp_path):
     x = files / "x.npy"
-    assert "received x='" in one_line_error(capsys, "estimate", tmp_path / "missing.npy", files / "z.npy")
-    assert "an existing file" in one_line_error(capsys, "estimate", x, tmp_path / "missing.csv")
-    assert "ending in .npy, .npz, .csv" in one_line_error(capsys, "estimate", x, tmp_path / "z.txt")
+    assert "received x='" in data_error(capsys, "estimate", tmp_path / "missing.npy", files / "z.npy")
+    assert "an existing file" in data_error(capsys, "estimate", x, tmp_path / "missing.csv")
+    assert "ending in .npy, .npz, .csv" in data_error(capsys, "estimate", x, tmp_path / "z.txt")
     np.save(tmp_path / "short.npy", np.ones(400))
-    err = one_line_error(capsys, "estimate", x, tmp_path / "short.npy", *QUICK)
+    err = data_error(capsys, "estimate", x, tmp_path / "short.npy", *QUICK)
     assert "z: expected as many samples as x (n=500)" in err
     np.save(tmp_path / "objects.npy", np.array([1.0, "a"], dtype=object), allow_pickle=True)
-    assert "without pickle" in one_line_error(capsys, "estimate", x, tmp_path / "objects.npy")
+    assert "without pickle" in data_error(capsys, "estimate", x, tmp_path / "objects.npy")
     np.savez(tmp_path / "objects.npz", z=np.array([None, 1.0], dtype=object))
-    assert "without pickle" in one_line_error(capsys, "estimate", x, f"{tmp_path / 'objects.npz'}:z")
+    assert "without pickle" in data_error(capsys, "estimate", x, f"{tmp_path / 'objects.npz'}:z")
     (tmp_path / "fake.npy").write_text("not an array")
-    assert "NumPy's .npy header" in one_line_error(capsys, "estimate", x, tmp_path / "fake.npy")
+    assert "NumPy's .npy header" in data_error(capsys, "estimate", x, tmp_path / "fake.npy")
     (tmp_path / "fake.npz").write_text("not a zip")
-    assert "a .npz archive" in one_line_error(capsys, "estimate", x, tmp_path / "fake.npz")
+    assert "a .npz archive" in data_error(capsys, "estimate", x, tmp_path / "fake.npz")
     np.save(tmp_path / "text.npy", np.array(["a", "b"]))
-    assert "an array of real numbers" in one_line_error(capsys, "estimate", x, tmp_path / "text.npy")
+    assert "an array of real numbers" in data_error(capsys, "estimate", x, tmp_path / "text.npy")
 
 
 def test_npz_errors_list_the_names(capsys, files):
     both = files / "both.npz"
-    err = one_line_error(capsys, "estimate", files / "x.npy", both)
+    err = data_error(capsys, "estimate", files / "x.npy", both)
     assert f"one of the 2 arrays in {both} ({both}:x, {both}:z)" in err
-    assert "('x', 'z')" in one_line_error(capsys, "estimate", files / "x.npy", f"{both}:y")
+    assert "('x', 'z')" in data_error(capsys, "estimate", files / "x.npy", f"{both}:y")
 
 
 def test_csv_errors_name_the_row(capsys, files, tmp_path):
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n3,oops\n")
-    err = one_line_error(capsys, "estimate", files / "x.npy", tmp_path / "bad.csv")
+    err = data_error(capsys, "estimate", files / "x.npy", tmp_path / "bad.csv")
     assert "comma-separated numbers" in err and "'oops'" in err
     (tmp_path / "empty.csv").write_text("\n# nothing\n")
-    assert "at least one row" in one_line_error(capsys, "estimate", files / "x.npy", tmp_path / "empty.csv")
+    assert "at least one row" in data_error(capsys, "estimate", files / "x.npy", tmp_path / "empty.csv")
 
 
 def test_option_errors_are_one_line(capsys, files, tmp_path):
@@ -230,11 +244,11 @@ def test_epochs_beyond_an_int64_of_steps_are_refused():
 def test_samples_must_be_vectors_or_images(capsys, files, tmp_path, pairs):
     x, _, _ = pairs
     np.save(tmp_path / "cube.npy", x.reshape(500, 1, 2))  # (n, a, b): neither (n, d) nor (n, C, H, W)
-    err = one_line_error(capsys, "estimate", tmp_path / "cube.npy", files / "z.npy", *QUICK)
+    err = data_error(capsys, "estimate", tmp_path / "cube.npy", files / "z.npy", *QUICK)
     assert err == ("mivb: x: expected samples of shape (n,) or (n, d) (vectors), or (n, C, H, W) (images; "
                    "(n, H, W, C) in JAX and TensorFlow), received x=ndarray(shape=(500, 1, 2), dtype=float64)\n")
     np.save(tmp_path / "scalar.npy", np.float64(1.0))
-    assert "received z=ndarray(shape=(), dtype=float64)" in one_line_error(
+    assert "received z=ndarray(shape=(), dtype=float64)" in data_error(
         capsys, "estimate", files / "x.npy", tmp_path / "scalar.npy")
 
 
@@ -244,7 +258,7 @@ def test_one_npz_holding_x_and_z(capsys, files, api_result):
     status, out, _ = run(capsys, "estimate", files / "both.npz", *QUICK)
     assert out.startswith(f"read 500 pairs: x = {files / 'both.npz'}:x (500, 2), z = {files / 'both.npz'}:z (500, 2)")
     for alone in [files / "x.npy", files / "only_z.npz", f"{files / 'both.npz'}:x"]:
-        err = one_line_error(capsys, "estimate", alone, *QUICK)
+        err = data_error(capsys, "estimate", alone, *QUICK)
         assert err == ("mivb: z: expected a file of Z samples (.npy, .npz, .csv), unless X is a .npz archive holding "
                        "arrays named x and z, received z=None\n")
 
@@ -287,7 +301,7 @@ def test_demo_writes_its_plot_here_by_default_and_runs_without_matplotlib(capsys
     status, out, _ = run(capsys, *demo)
     assert status == 0 and out.splitlines()[-1] == 'plots: pip install "mivb[plot]" adds a plot of the training curves'
     assert not (tmp_path / "mivb-demo.png").exists()
-    err = one_line_error(capsys, *demo, "--plot", "explicit.png")
+    err = one_line_error(capsys, *demo, "--plot", "explicit.png", status=FAILURE)  # a missing install, not usage
     assert err == 'mivb: plotting needs matplotlib: pip install "mivb[plot]"\n'
 
 
@@ -310,5 +324,102 @@ def test_python_dash_m_runs_the_command_without_tracebacks(tmp_path):
     assert listed.returncode == 0 and listed.stdout.split()[0] == next(iter(mivb.BOUNDS))
     failed = subprocess.run([sys.executable, "-m", "mivb", "estimate", str(tmp_path / "x.npy"), "z.npy"],
                             capture_output=True, text=True, env=env)
-    assert failed.returncode == 2 and failed.stdout == ""
+    assert failed.returncode == DATA and failed.stdout == ""  # a missing data file: 3 (was 2, as every error)
     assert failed.stderr == f"mivb: x: expected an existing file, received x='{tmp_path / 'x.npy'}'\n"
+
+
+def test_integer_and_boolean_files_are_refused_as_the_python_api_refuses_them(capsys, files, pairs):
+    x, z, _ = pairs
+    labels = np.arange(1000).reshape(500, 2)
+    np.save(files / "labels.npy", labels)
+    with pytest.raises(mivb.InvalidTypeError) as api_error:
+        mivb.estimate(labels, z)
+    err = data_error(capsys, "estimate", files / "labels.npy", files / "z.npy", *QUICK)
+    assert err == f"mivb: {api_error.value}\n"
+    assert "cast integer or boolean data explicitly" in err and "dtype=int64" in err
+    np.savez(files / "mixed.npz", x=x, z=z > 0)
+    err = data_error(capsys, "estimate", files / "mixed.npz", *QUICK)
+    assert err.startswith("mivb: z: expected real floating-point samples") and "dtype=bool" in err
+    np.savetxt(files / "whole.csv", np.round(z * 100), delimiter=",", fmt="%d")  # text has no dtype: numbers
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "whole.csv", *QUICK, "--json")
+    assert status == 0 and math.isfinite(json.loads(out)["mi"])
+
+
+def test_an_unreliable_estimate_says_so(capsys, files):
+    same = (files / "x.npy", files / "x.npy")  # x identical to z: infinite MI, no finite answer
+    status, out, _ = run(capsys, "estimate", *same, *QUICK)
+    assert status == 0
+    assert "unreliable: do not trust this number (the notes say why)" in out.splitlines()
+    status, out, _ = run(capsys, "estimate", *same, *QUICK, "--json")
+    report = json.loads(out)
+    assert report["unreliable"] is True and any("same array" in note for note in report["notes"])
+
+
+def test_every_estimate_option_has_a_flag(capsys, files, pairs):
+    x, z, _ = pairs
+    options = {"bound": "smile", "clip": 2.0, "steps": 40, "batch_size": 16, "learning_rate": 1e-3,
+               "negative_samples": 6, "ema_decay": 0.9, "test_fraction": 0.25, "validation_fraction": 0.15,
+               "patience": 2, "transform": "standardize", "seed": 4}
+    argv = [f"--{key.replace('_', '-')}={value}" for key, value in options.items()]
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", *argv, "--json")
+    report = json.loads(out)
+    expected = mivb.estimate(x, z, **options)
+    assert status == 0 and report["mi"] == expected.mi and report["steps"] == len(expected.history)
+    assert report["config"] == json.loads(json.dumps(expected.config.to_dict()))
+    assert report["config"]["critic"]["negative_samples"] == 6 and report["config"]["bound_params"] == {"clip": 2.0}
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", *QUICK, "--no-early-stopping",
+                         "--transform", "none", "--json")
+    report = json.loads(out)
+    expected = mivb.estimate(x, z, early_stopping=False, transform=None, **QUICK_API)
+    assert report["mi"] == expected.mi and report["stop_reason"] == "all 30 steps" and not report["stopped_early"]
+    assert report["config"]["early_stopping"] is False and report["config"]["transform"] is None
+    assert "received clip=2.0" in one_line_error(capsys, "estimate", files / "x.npy", files / "z.npy", "--clip", "2")
+    assert "received devices=2" in one_line_error(capsys, "estimate", files / "x.npy", files / "z.npy", *QUICK,
+                                                   "--backend", "torch", "--devices", "2")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["estimate", "x.npy", "--devices", "some"])
+    assert exit_info.value.code == USAGE and "a number of devices or all" in capsys.readouterr().err
+
+
+def test_epochs_follow_the_split_of_the_flags(capsys, files):
+    # 500 pairs at 0.3/0.2: 250 training pairs, 7 batches of 32; without early stopping 0.3: 350, 10 batches
+    assert steps_for_epochs(2, 500, 32, 0.3, 0.2) == 14 and steps_for_epochs(2, 500, 32, 0.3, 0.0) == 20
+    assert steps_for_epochs(3, 40, 128) == 3  # 28 training pairs: estimate lowers the batch to them, one per epoch
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", "--epochs", "2", "--batch-size", "32",
+                         "--no-early-stopping", "--seed", "0", "--json")
+    assert status == 0 and json.loads(out)["config"]["steps"] == 24  # 400 training pairs, 12 batches
+
+
+def test_the_progress_bar_goes_to_stderr_and_ends_its_line(capsys, files):
+    status, out, err = run(capsys, "estimate", files / "x.npy", files / "z.npy", *QUICK, "--progress", "--json")
+    report = json.loads(out)
+    assert status == 0 and err.endswith(f"{report['stop_reason']}]\n")
+    status, out, err = run(capsys, "estimate", files / "x.npy", files / "z.npy", *QUICK, "--no-progress")
+    assert status == 0 and err == ""
+
+
+def test_help_says_what_the_code_does(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["estimate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert exit_info.value.code == 0
+    assert split_sizes(1000, 0.2, 0.1) == (700, 100, 200)  # the defaults the help puts in words
+    assert "a critic trains on 70% of the pairs, 10% decide when training stops" in text and "other 20%" in text
+    assert "80%" not in text.replace("80%/20%", "")  # 80/20 only without early stopping
+    assert "joint, separable, bilinear, conv" in text
+    for flag in ["--clip", "--patience", "--transform", "--negative-samples", "--test-fraction",
+                 "--validation-fraction", "--no-early-stopping", "--ema-decay", "--progress"]:
+        assert flag in text, flag
+    for status, meaning in [(0, "done"), (USAGE, "usage error"), (DATA, "data error"), (FAILURE, "any other error")]:
+        assert f"{status} {meaning}" in text
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert f"{DATA} data error" in " ".join(capsys.readouterr().out.split())
+
+
+def test_exit_status_by_kind_of_error():
+    assert error_status(mivb.errors.invalid("x", "finite samples", 1.0)) == DATA
+    assert error_status(mivb.errors.invalid("z", "finite samples", 1.0)) == DATA
+    assert error_status(mivb.errors.invalid("steps", "a positive integer", 0)) == USAGE
+    assert error_status(mivb.BackendNotAvailableError("backend: jax is not installed")) == FAILURE
+    assert error_status(mivb.errors.PlottingNotAvailableError("plotting needs matplotlib")) == FAILURE

@@ -23,7 +23,7 @@ def file_error(capsys, good, bad, argument="z"):
     """The one line ``mivb estimate good bad`` prints, checked for its standard form."""
     status = main(["estimate", str(good), str(bad), "--steps", "2"])
     out, err = capsys.readouterr()
-    assert status == 2 and out == "", (status, out, err)
+    assert status == 3 and out == "", (status, out, err)  # 3: a data error
     assert err.startswith(f"mivb: {argument}: expected ") and err.count("\n") == 1, err
     assert f", received {argument}='{bad}'" in err, err
     return err
@@ -69,7 +69,7 @@ def test_damaged_npy_headers(capsys, good, tmp_path, recwarn):
     (tmp_path / "alias.npy").write_bytes(npy_bytes(np.ones(3)).replace(b"'<f8'", b"'<a8'"))
     status = main(["estimate", str(good), str(tmp_path / "alias.npy")])  # bytes, under an alias numpy warns about
     err = capsys.readouterr().err
-    assert status == 2 and err.count("\n") == 1 and "z: expected an array of real numbers" in err, err
+    assert status == 3 and err.count("\n") == 1 and "z: expected an array of real numbers" in err, err
     assert len(recwarn) == 0  # printed by the command, numpy's DeprecationWarning would be a second line
     (tmp_path / "version.npy").write_bytes(b"\x93NUMPY\x09\x00" + npy_bytes(np.ones(3))[8:])
     assert "a format version numpy reads (1.0, 2.0 or 3.0; it is 9.0)" in file_error(
