@@ -15,11 +15,12 @@ of any mode), with scatter plots (red crosses: the modes).
                                                    # >= 3 more modes with a high-quality share > 0.3
 
 Measured on 2 shared CPU cores (OMP_NUM_THREADS=1, torch 2.13), a MINE step costs about 3x a
-plain one. --quick, seed 0: 73 s; plain 1 mode (high quality 0.78), with MI 18 modes (0.35).
-Full mode, seeds 0/1/2: 5 min 37 s; plain 1/1/14 modes (high quality 0.85/0.93/0.67), with MI
-15/5/17 modes (0.55/0.72/0.32); means 5.3 vs 12.3 modes. Seed 2's plain run did not collapse (it
-covers the border modes with strays between them), and on seed 1 the MI run opens up only 5 modes;
-the MI runs mostly reach the border modes rather than the inner ones.
+plain one. --quick, seed 0 (2026-11-29, the estimator seeded with the run's seed since its critic
+no longer draws from torch's global generator): plain 2 modes (high quality 0.76), with MI 7
+modes (0.35). Earlier measurements (2026-11-28, the critic drawn from the global generator, which
+shifted every later draw): --quick 73 s, plain 1 mode (0.78), with MI 18 modes (0.35); full mode,
+seeds 0/1/2, 5 min 37 s: plain 1/1/14 modes (0.85/0.93/0.67), with MI 15/5/17 modes
+(0.55/0.72/0.32). The MI runs mostly reach the border modes rather than the inner ones.
 GAN training is chaotic: other seeds, thread counts or library versions give other numbers.
 """
 
@@ -60,7 +61,7 @@ def train(beta: float, steps: int, seed: int) -> torch.Tensor:
     d_opt = torch.optim.Adam(discriminator.parameters(), lr=D_LR, betas=(0.5, 0.9))
     # both learning rates decay linearly to 0, which lets the samples settle onto the modes
     schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1 - step / steps) for opt in (g_opt, d_opt)]
-    estimator = MIEstimator(2, NOISE, bound="mine", lr=2e-4, ema_decay=0.99)
+    estimator = MIEstimator(2, NOISE, bound="mine", lr=2e-4, ema_decay=0.99, seed=seed)
     bce = nn.BCEWithLogitsLoss()
     ones, zeros = torch.ones(BATCH, 1), torch.zeros(BATCH, 1)
     for step in range(1, steps + 1):
