@@ -39,7 +39,8 @@ __all__ = [
     "scores",
     "unregister_bound",
 ]
-from importlib.metadata import PackageNotFoundError as _NotInstalled, version as _installed_version
+from importlib.metadata import PackageNotFoundError as _NotInstalled
+from importlib.metadata import version as _installed_version
 
 try:  # the installed distribution's version: pyproject.toml is the one place it is written
     __version__ = _installed_version("mivb")

@@ -1,0 +1,144 @@
+"""The documentation's Python blocks run as written, like README's (``tests/test_readme.py``).
+
+In ``docs/*.md`` every ```python block carries a mark on the line before its fence:
+
+- ``<!-- runs -->``: needs mivb and NumPy only, and runs everywhere;
+- ``<!-- runs: torch -->``, ``<!-- runs: jax -->``, ``<!-- runs: tensorflow -->``: runs where that
+  framework is installed.
+
+A block that cannot run in the tests (it needs a service or a package mivb does not depend on, such
+as a Weights & Biases account) says so and why instead: ``<!-- does not run: needs wandb -->``.
+
+A block of a framework that is not installed is skipped, but a run never passes by skipping every
+block: at least one framework must be installed (the ``tests`` session for torch runs this file),
+and every installed framework has blocks that run (its getting-started page). Frameworks named in
+``MIVB_DOCS_FRAMEWORKS`` (comma-separated, e.g. ``torch,jax,tensorflow``) must be installed: their
+blocks fail rather than skip.
+
+Each block runs on its own (self-contained, no state shared with other blocks) as a script file, so
+that TensorFlow's autograph and tracebacks see its source, in a temporary working directory, so
+that the files it saves land there.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import re
+import runpy
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+FRAMEWORKS = ("torch", "jax", "tensorflow")
+MARKED = re.compile(r"<!-- runs(?::\s*([\w-]+))?\s*-->\n```python\n(.*?)```", re.DOTALL)
+NOT_RUN = re.compile(r"<!-- does not run: \w[^>]*-->\n```python\n")
+PYTHON_FENCE = re.compile(r"^```python\s*$", re.MULTILINE)
+REQUIRED = {name.strip() for name in os.environ.get("MIVB_DOCS_FRAMEWORKS", "").split(",") if name.strip()}
+
+
+class Block(NamedTuple):
+    page: str
+    line: int  # of the block's first line of code
+    framework: str | None
+    code: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.page}:{self.line}"
+
+
+def _blocks() -> list[Block]:
+    found = []
+    for page in sorted(DOCS.glob("*.md")):
+        text = page.read_text()
+        for match in MARKED.finditer(text):
+            line = text.count("\n", 0, match.start(2)) + 1
+            found.append(Block(page.name, line, match.group(1), match.group(2)))
+    return found
+
+
+BLOCKS = _blocks()
+
+
+def _installed(framework: str) -> bool:
+    return importlib.util.find_spec(framework) is not None
+
+
+def test_docs_have_runnable_blocks():
+    assert BLOCKS
+    assert {block.framework for block in BLOCKS} <= {None, *FRAMEWORKS}, "a mark names an unknown framework"
+    assert REQUIRED <= set(FRAMEWORKS), f"MIVB_DOCS_FRAMEWORKS names an unknown framework: {sorted(REQUIRED)}"
+
+
+def test_the_blocks_of_some_framework_run():
+    installed = [framework for framework in FRAMEWORKS if _installed(framework)]
+    assert installed, f"none of {FRAMEWORKS} is installed: their blocks would all be skipped"
+    for framework in installed:
+        assert any(block.framework == framework for block in BLOCKS), f"no block runs with {framework}"
+
+
+def test_every_python_block_of_the_docs_is_marked_to_run():
+    for page in sorted(DOCS.glob("*.md")):
+        text = page.read_text()
+        fences, marked = len(PYTHON_FENCE.findall(text)), len(MARKED.findall(text)) + len(NOT_RUN.findall(text))
+        assert fences == marked, (f"{page.name}: {fences - marked} python block(s) marked neither <!-- runs --> "
+                                  "nor <!-- does not run: why -->")
+
+
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+def test_each_getting_started_page_estimates_and_trains(framework):
+    """Each framework's page runs an estimate and README's "Training with MI" loop in that framework."""
+    page = f"getting-started-{framework}.md"
+    blocks = [block for block in BLOCKS if block.page == page]
+    assert blocks and all(block.framework == framework for block in blocks), page
+    assert any("mivb.estimate(" in block.code for block in blocks), page
+    assert any("adaptive_clip_scale(" in block.code and "mi_for_grads" in block.code for block in blocks), page
+
+
+@pytest.mark.parametrize("block", BLOCKS, ids=[block.id for block in BLOCKS])
+def test_docs_block_runs(block, tmp_path, monkeypatch):
+    if block.framework is not None and not _installed(block.framework):
+        if block.framework in REQUIRED:
+            pytest.fail(f"{block.id} needs {block.framework}, which is not installed, and MIVB_DOCS_FRAMEWORKS "
+                        f"requires it (pip install -e '.[{block.framework}]', or set MIVB_DOCS_FRAMEWORKS)")
+        pytest.skip(f"{block.framework} is not installed")
+    import mivb
+
+    script = tmp_path / f"{Path(block.page).stem}_line{block.line}.py"
+    script.write_text(block.code)
+    monkeypatch.chdir(tmp_path)
+    before = dict(mivb.BOUNDS)
+    loggers = [logging.getLogger(), logging.getLogger("mivb")]
+    logging_before = [(logger, logger.level, list(logger.handlers)) for logger in loggers]
+    try:
+        runpy.run_path(str(script), run_name="__main__")
+    finally:  # a block may register a bound or configure logging: leave both as they were
+        mivb.BOUNDS.clear()
+        mivb.BOUNDS.update(before)
+        for logger, level, handlers in logging_before:
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+
+
+# A comment "# true_mi = X nats" after a call of mivb.correlated_gaussians states the value it returns,
+# to three decimals.
+TRUTH = re.compile(r"(mivb\.correlated_gaussians\([^)]*\))\s*#\s*true_mi = ([0-9.]+) nats")
+
+
+@pytest.mark.parametrize("path", ["README.md", *sorted(f"docs/{page.name}" for page in DOCS.glob("*.md"))])
+def test_stated_true_mi_is_what_the_code_gives(path):
+    import mivb
+
+    for call, stated in TRUTH.findall((ROOT / path).read_text()):
+        _, _, true_mi = eval(call, {"mivb": mivb})
+        # to three decimals: "3.0" for 2.979 (rounded, but read as exact) is what this test is for
+        assert abs(true_mi - float(stated)) < 5e-4, f"{path}: {call} gives {true_mi:.3f}, the text says {stated}"
+
+
+def test_readme_states_a_true_mi():
+    assert TRUTH.search((ROOT / "README.md").read_text()), "README's first example no longer states its true MI"
