@@ -80,7 +80,10 @@ def run(args) -> list[dict]:
                   f" {row['ratio']:>6.2f} {total:>10.1f}", flush=True)
     RESULTS.mkdir(exist_ok=True)
     meta = {"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, 2 cores", "date": str(date.today())}
-    (RESULTS / ("speed_quick.json" if args.quick else "speed.json")).write_text(json.dumps({**meta, "rows": rows}, indent=1))
+    for backend in args.backends:  # one file per backend, so a run of one backend keeps the others' results
+        mine = [row for row in rows if row["backend"] == backend]
+        name = f"speed_{backend}_quick.json" if args.quick else f"speed_{backend}.json"
+        (RESULTS / name).write_text(json.dumps({**meta, "rows": mine}, indent=1))
     return rows
 
 
