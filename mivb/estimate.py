@@ -338,7 +338,7 @@ def _split(rng: np.random.Generator, x: np.ndarray, z: np.ndarray,
                       + (f" and validation_fraction={config.validation_fraction}" if config.early_stopping else ""),
                       x)
     notes = []
-    groups, group_of = _pair_groups(x, z)
+    groups = _pair_groups(x, z)
     if len(groups) < len(x):
         notes.append(f"{len(x) - len(groups)} of the {len(x)} pairs repeat earlier ones ({len(groups)} distinct): "
                      f"each pair's copies are kept in one part, so the held-out value is on pairs the critic never "
@@ -354,19 +354,19 @@ def _split(rng: np.random.Generator, x: np.ndarray, z: np.ndarray,
     return parts, config, notes
 
 
-def _pair_groups(x: np.ndarray, z: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """The indices of each distinct (x, z) pair, in order of first appearance, and each pair's group."""
+def _pair_groups(x: np.ndarray, z: np.ndarray) -> list[np.ndarray]:
+    """The indices of each distinct (x, z) pair, in order of first appearance."""
     rows = np.ascontiguousarray(np.concatenate([x.reshape(len(x), -1), z.reshape(len(z), -1)], axis=1))
     keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
     _, first, group_of = np.unique(keys, return_index=True, return_inverse=True)
     if len(first) == len(x):
-        return [np.array([i]) for i in range(len(x))], np.arange(len(x))
+        return list(np.arange(len(x))[:, None])
     order = np.argsort(first)  # groups numbered by first appearance: the split does not depend on values
     renumber = np.empty_like(order)
     renumber[order] = np.arange(len(order))
     group_of = renumber[group_of.ravel()]
     members = np.argsort(group_of, kind="stable")
-    return np.split(members, np.cumsum(np.bincount(group_of))[:-1]), group_of
+    return np.split(members, np.cumsum(np.bincount(group_of))[:-1])
 
 
 def _score(trainer: Any, rng: np.random.Generator, split: str, n: int, config: EstimateConfig,
