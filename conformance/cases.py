@@ -37,6 +37,11 @@ class ScoreCase:
         scores = scores.astype(self.dtype)
         return (scores,) if self.k is None else (scores[:, 0].copy(), scores[:, 1:].copy())
 
+    def baseline(self) -> np.ndarray:
+        """A log-baseline per row, for the bounds that read one, on the scale of the scores."""
+        rng = np.random.default_rng(7 * self.n + (self.k or 0))
+        return (0.1 * self.scale * np.tanh(rng.standard_normal(self.n))).astype(self.dtype)
+
 
 SCORE_CASES = [
     ScoreCase(n, k, scale, dtype, pattern)
@@ -59,6 +64,9 @@ EXTRA_BOUND_CASES = [
     ("smile", {"clip": 1.0}),
     ("smile", {"clip": None}),
     ("mine", {"log_ema": 0.7}),
+    ("alpha", {"alpha": 0.0}),
+    ("alpha", {"alpha": 0.5}),
+    ("alpha", {"alpha": 1.0}),
 ]
 
 

@@ -70,6 +70,11 @@ def _inputs(backend: str, case: ScoreCase):
     return adapter, case.arrays(), [adapter.from_numpy(a) for a in case.arrays()]
 
 
+def _baseline(adapter, name: str, case: ScoreCase) -> dict:
+    """``baseline=`` for a bound that reads one (as the framework's array), else nothing."""
+    return {"baseline": adapter.from_numpy(case.baseline())} if mivb.BOUNDS[name].baseline else {}
+
+
 def _framework_params(adapter, params: dict, case: ScoreCase) -> dict:
     """The parameters with ``log_ema`` as a scalar of the backend, in the scores' dtype."""
     if params.get("log_ema") is None:
@@ -77,19 +82,21 @@ def _framework_params(adapter, params: dict, case: ScoreCase) -> dict:
     return {**params, "log_ema": adapter.from_numpy(np.asarray(params["log_ema"], case.dtype))}
 
 
-def _oracle(name: str, params: dict, pos: np.ndarray, neg: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """The bound's float64 reference: value and training gradients with respect to pos and neg."""
+def _oracle(name: str, params: dict, pos: np.ndarray, neg: np.ndarray, case: ScoreCase) -> tuple:
+    """The bound's float64 reference: value and training gradients with respect to pos and neg (and
+    to the baseline, for a bound that reads one)."""
     bound = mivb.BOUNDS[name]
     state = {key: params[key] for key in bound.state_names if key in params}
     settings = bound.resolve_params({key: value for key, value in params.items() if key not in state})
-    return bound.reference(np.asarray(pos, np.float64), np.asarray(neg, np.float64), settings, state)
+    extra = {"baseline": case.baseline().astype(np.float64)} if bound.baseline else {}
+    return bound.reference(np.asarray(pos, np.float64), np.asarray(neg, np.float64), settings, state, **extra)
 
 
 def check_bound_value(backend: str, name: str, params: dict, case: ScoreCase) -> None:
     adapter, arrays, tensors = _inputs(backend, case)
-    value = mivb.bound(name, *tensors, **_framework_params(adapter, params, case))
+    value = mivb.bound(name, *tensors, **_baseline(adapter, name, case), **_framework_params(adapter, params, case))
     pos, neg = reference.split(arrays[0]) if case.k is None else arrays
-    expected = _oracle(name, params, pos, neg)[0]
+    expected = _oracle(name, params, pos, neg, case)[0]
     got = adapter.to_numpy(value)
     assert got.shape == (), f"bound returned shape {got.shape}, expected a scalar"
     assert str(got.dtype) == case.dtype, f"bound returned {got.dtype} for {case.dtype} scores"
@@ -101,12 +108,14 @@ def check_full_matrix_agrees(backend: str, name: str, params: dict, case: ScoreC
     """Given a full matrix, a backend gives the value it gives on the (p, G) taken from it, to rounding."""
     adapter, arrays, tensors = _inputs(backend, case)
     pos, neg = reference.split(arrays[0])
-    params = _framework_params(adapter, params, case)
+    params = {**_framework_params(adapter, params, case), **_baseline(adapter, name, case)}
     from_matrix = adapter.to_numpy(mivb.bound(name, tensors[0], **params))
     from_pair = adapter.to_numpy(mivb.bound(name, adapter.from_numpy(pos.astype(case.dtype)),
                                             adapter.from_numpy(neg.astype(case.dtype)), **params))
-    largest = max(float(np.max(np.abs(arrays[0]))), abs(float(from_pair)), 1.0)
-    slack = ULPS * np.finfo(case.dtype).eps * largest
+    # Rounding errors are relative to the largest score; a bound that exponentiates (nwj, tuba)
+    # multiplies them by its own size.
+    largest = max(float(np.max(np.abs(arrays[0]))), 1.0) * max(abs(float(from_pair)), 1.0)
+    slack = ULPS * float(np.finfo(case.dtype).eps) * largest
     assert abs(float(from_matrix) - float(from_pair)) <= slack, (
         f"{name}: full matrix gives {from_matrix}, its (p, G) {from_pair}")
 
@@ -114,11 +123,19 @@ def check_full_matrix_agrees(backend: str, name: str, params: dict, case: ScoreC
 def check_bound_gradient(backend: str, name: str, params: dict, case: ScoreCase) -> None:
     adapter, arrays, tensors = _inputs(backend, case)
     framework_params = _framework_params(adapter, params, case)
-    _, grads = adapter.value_and_grad(lambda *scores: mivb.bound(name, *scores, **framework_params), *tensors)
+    inputs = [*tensors, *_baseline(adapter, name, case).values()]
+    scores = len(tensors)
+
+    def value(*arrays):
+        baseline = {"baseline": arrays[scores]} if len(arrays) > scores else {}
+        return mivb.bound(name, *arrays[:scores], **baseline, **framework_params)
+
+    _, grads = adapter.value_and_grad(value, *inputs)
     pos, neg = reference.split(arrays[0]) if case.k is None else arrays
-    _, d_pos, d_neg = _oracle(name, params, pos, neg)
+    _, d_pos, d_neg, *d_baseline = _oracle(name, params, pos, neg, case)
     expected = [reference.full_matrix_of(d_pos, d_neg)] if case.k is None else [d_pos, d_neg]
-    for got, want, label in zip(grads, expected, ("d/dpos" if case.k else "d/dscores", "d/dneg")):
+    labels = ["d/dscores"] if case.k is None else ["d/dpos", "d/dneg"]
+    for got, want, label in zip(grads, expected + d_baseline, labels + ["d/dbaseline"]):
         got = adapter.to_numpy(got)
         assert got.dtype == np.dtype(case.dtype), f"gradient dtype {got.dtype} for {case.dtype} scores"
         assert_close(got, want, case.dtype, float(np.max(np.abs(want))), f"{label} of {name}{params} on {case.id}")

@@ -18,6 +18,8 @@ class NumpyOps:
     def sqrt(self, x): return np.sqrt(x)
     def softplus(self, x): return np.logaddexp(np.zeros((), x.dtype), x)
     def clip(self, x, low, high): return np.clip(x, low, high)
+    def logaddexp(self, x, y): return np.logaddexp(x, y)
+    def log1p(self, x): return np.log1p(x)
     def minimum(self, x, y): return np.minimum(x, y)
     def where(self, condition, x, y): return np.where(condition, x, y)
     def isnan(self, x): return np.isnan(x)

@@ -28,7 +28,7 @@ from .scores import MatrixScores, PairedScores, Scores, check_floating, check_fu
 SUM, LOGSUMEXP = "sum", "logsumexp"  # how one statistic of several shards combines
 Statistics = dict[str, tuple[Array, str]]
 Gather = Callable[[Array], Array]  # (m,) statistics of this rank -> (W, m) of every rank, differentiable
-KINDS = ("lower", "upper")
+KINDS = ("lower", "upper")  # of a bound on I(X; Z); mivb.estimators() adds "classical"
 
 
 @dataclass(frozen=True)
@@ -88,13 +88,20 @@ class Bound:
         summary, paper: one line each, listed by ``mivb bounds``.
         kind: ``"lower"`` or ``"upper"`` bound on the MI.
         gradient: what the gradient follows, in words.
+        critic: the critic kind the bound needs (``"conditional"``: scores that are the log-densities
+            of a variational q(z | x), as the upper bounds need), or None for any critic.
+        baseline: whether the bound reads a learned log-baseline ``log a(.)`` of each row's sample
+            (``scores.baseline``); estimators then train a small network for it beside the critic.
+        fit: ``(totals, params) -> what a critic step maximises``, when it is not the bound (the
+            upper bounds fit q(z | x) by maximum likelihood, then read the bound off it); None: the
+            surrogate of ``value``.
         params: the bound's parameters and their defaults.
         check_params: raises a :class:`mivb.MivbError` for a bad parameter value.
         state: a :class:`MovingAverage` the estimator keeps for this bound, or None.
         reference: ``(pos, neg, params, state) -> (value, d_pos, d_neg)`` in float64, the training
             gradient in closed form; the conformance suite checks every backend against it.
-        max_value: ``K -> the largest value the bound can take`` with K negatives per row, for a
-            bound with a ceiling; ``estimate`` notes an estimate near it.
+        max_value: ``(K, params) -> the largest value the bound can take`` with K negatives per row,
+            for a bound with a ceiling; ``estimate`` notes an estimate near it.
     """
 
     name: str
@@ -104,15 +111,18 @@ class Bound:
     paper: str = ""
     kind: str = "lower"
     gradient: str = "the value"
+    critic: str | None = None
+    baseline: bool = False
+    fit: Callable[[Totals, Mapping[str, Any]], Array] | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     check_params: Callable[[Mapping[str, Any]], None] | None = None
     state: MovingAverage | None = None
     reference: Callable[..., tuple[float, Any, Any]] | None = None
-    max_value: Callable[[int], float] | None = None
+    max_value: Callable[[int, Mapping[str, Any]], float | None] | None = None
 
-    def ceiling(self, negatives_per_row: int) -> float | None:
+    def ceiling(self, negatives_per_row: int, params: Mapping[str, Any]) -> float | None:
         """The most this bound can ever read with K negatives per row (InfoNCE: log(K + 1)), if any."""
-        return None if self.max_value is None else self.max_value(negatives_per_row)
+        return None if self.max_value is None else self.max_value(negatives_per_row, params)
 
     @property
     def state_names(self) -> tuple[str, ...]:
@@ -212,9 +222,12 @@ def totals(scores: Scores, statistics: Statistics, gather: Gather | None = None,
 
 
 def objective(bound: Bound, scores: Scores, params: Mapping[str, Any], state: Mapping[str, Array], *,
-              decay: float | None = None, gather: Gather | None = None,
-              world_size: int = 1) -> tuple[Array, Array, dict[str, Array]]:
+              decay: float | None = None, gather: Gather | None = None, world_size: int = 1,
+              critic_step: bool = False) -> tuple[Array, Array, dict[str, Array]]:
     """One batch's ``(value, mi_for_grads, state)``: what every estimator object computes.
+
+    ``critic_step``: the second value's gradient is what a critic step follows (the bound's
+    ``fit`` where it has one), not what a user's model differentiates.
 
     With ``decay`` (a training step), a bound with a moving average first folds this batch into
     ``state``, then reads it; without, ``state`` is read as given (NaN: unset, the batch's own
@@ -227,10 +240,12 @@ def objective(bound: Bound, scores: Scores, params: Mapping[str, Any], state: Ma
     if decay is not None and bound.state is not None:
         state = bound.state.update(scores.ops, state, combined, decay)
     value, surrogate = bound.value(combined, params, state)
+    if critic_step and bound.fit is not None:
+        surrogate = bound.fit(combined, params)
     return value, with_gradient_of(scores.ops, value, surrogate), dict(state)
 
 
-def bound(name: str, *scores: Array, **params: Any) -> Array:
+def bound(name: str, *scores: Array, baseline: Array | None = None, **params: Any) -> Array:
     """A variational bound on I(X; Z) from critic scores, in nats.
 
     Call it as ``bound(name, scores)`` with the full (N, N) matrix ``scores[i, j] = T(x_i, z_j)``,
@@ -249,8 +264,13 @@ def bound(name: str, *scores: Array, **params: Any) -> Array:
     Args:
         name: a registered bound: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js``, ``smile``, or
             one added with :func:`register_bound`; see ``mivb.BOUNDS``.
-        *scores: either the full matrix, or ``pos`` and ``neg``.
-        **params: the bound's parameters (``clip`` for ``smile``: default 5.0, None for none) and
+        *scores: either the full matrix, or ``pos`` and ``neg``. For the upper bounds (``club``,
+            ``l1out``) the scores are log-densities of a variational conditional, row i holding
+            ``log q(z_i | x_j)`` for every j (its positive ``log q(z_i | x_i)``).
+        baseline: for ``tuba`` and ``alpha``, the learned log-baseline ``log a(x_i)`` of each
+            row, shape (N,); None is ``log a = 0``. An error for the other bounds.
+        **params: the bound's parameters (``clip`` for ``smile``: default 5.0, None for none;
+            ``alpha`` for ``alpha``: default 0.01) and
             its state (``log_ema`` for ``mine``: the updated moving average in log space, a number
             or a scalar of the scores' framework; unset, the batch's own average stands in).
 
@@ -259,21 +279,33 @@ def bound(name: str, *scores: Array, **params: Any) -> Array:
         >>> round(float(mivb.bound("infonce", np.eye(3) * 2.0)), 6)
         0.859068
     """
-    if len(scores) == 1:
-        adapter = backend_of(scores=scores[0])
-        check_full_matrix(scores[0])
-        check_floating(scores=scores[0])
-        layout: Scores = MatrixScores(adapter.ops, adapter.ops.upcast(scores[0]))
-    elif len(scores) == 2:
-        adapter = backend_of(pos=scores[0], neg=scores[1])
-        check_pos_neg(*scores)
-        check_floating(pos=scores[0], neg=scores[1])
-        layout = PairedScores(adapter.ops, *map(adapter.ops.upcast, scores))
-    else:
+    if len(scores) not in (1, 2):
         raise invalid("scores", "one full (N, N) matrix, or pos (N,) and neg (N, K)", f"{len(scores)} arrays")
-    for argument, array in zip(("scores",) if len(scores) == 1 else ("pos", "neg"), scores):
+    arguments = dict(zip(("scores",) if len(scores) == 1 else ("pos", "neg"), scores))
+    definition = get_bound(name)
+    if baseline is not None:
+        if not definition.baseline:
+            with_one = ", ".join(repr(b.name) for b in BOUNDS.values() if b.baseline)
+            raise invalid("baseline", f"None: bound {name!r} has no baseline (bounds with one: {with_one})",
+                          baseline)
+        rows = scores[0].shape[0]
+        if tuple(getattr(baseline, "shape", ())) != (rows,):
+            raise invalid("baseline", f"a 1-D array of N={rows} log-baselines, one per row", baseline)
+        arguments["baseline"] = baseline
+    adapter = backend_of(**arguments)
+    if len(scores) == 1:
+        check_full_matrix(scores[0])
+    else:
+        check_pos_neg(*scores)
+    check_floating(**arguments)
+    for argument, array in arguments.items():
         if isinstance(array, np.ndarray) and np.isnan(array).any():  # free to check on the host
             raise invalid(argument, f"scores without NaN (found {int(np.isnan(array).sum())})", array)
+    upcast = {key: adapter.ops.upcast(array) for key, array in arguments.items()}
+    if len(scores) == 1:
+        layout: Scores = MatrixScores(adapter.ops, upcast["scores"], baseline=upcast.get("baseline"))
+    else:
+        layout = PairedScores(adapter.ops, upcast["pos"], upcast["neg"], baseline=upcast.get("baseline"))
     bound, params, state = call_arguments(name, params, adapter.ops, layout.positives())
     return objective(bound, layout, params, state)[1]
 
@@ -364,6 +396,74 @@ def _smile(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> 
     return t.mean("pos") - t.log_mean_exp("neg"), jensen_shannon(t)
 
 
+def _baseline(scores: Scores) -> Array:
+    """Each row's log-baseline, (rows, 1) to broadcast over its negatives; a scalar 0 when none was given."""
+    if scores.baseline is None:
+        return scores.ops.full_like(scores.positives(), 0.0)
+    return scores.ops.reshape(scores.baseline, (-1, 1))
+
+
+def _tuba_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
+    b = _baseline(scores)
+    return {"pos": (scores.sum_positives() - scores.ops.sum(b), SUM),
+            "neg": (scores.logsumexp_negatives_of(scores.negatives() - b), LOGSUMEXP)}
+
+
+def _tuba(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    value = 1.0 + t.mean("pos") - t.ops.exp(t.log_mean_exp("neg"))
+    return value, value
+
+
+def _alpha_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
+    """Poole et al. 2019, eq. 12, as their implementation estimates it on a batch: row i's
+    normaliser for its positive mixes ``alpha`` times the mean of exp over its other K scores
+    (leaving out one negative, each in turn) with ``1 - alpha`` times the baseline; for its
+    negatives, the mean over the K negatives."""
+    ops, alpha, k = scores.ops, params["alpha"], scores.negatives_per_row
+    log_mix = math.log(alpha) - math.log(k) if alpha > 0 else -math.inf
+    log_rest = math.log1p(-alpha) if alpha < 1 else -math.inf
+    b = _baseline(scores) + log_rest
+    positives = ops.reshape(scores.positives(), (-1, 1))
+    normaliser = ops.logaddexp(log_mix + scores.leave_one_out_logsumexp(), b)
+    own = ops.logaddexp(log_mix + ops.reshape(scores.row_logsumexp_negatives_of(scores.negatives()), (-1, 1)), b)
+    return {"joint": (scores.sum_negatives_of(positives - normaliser), SUM),
+            "marginal": (scores.logsumexp_negatives_of(scores.negatives() - own), LOGSUMEXP)}
+
+
+def _alpha(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    value = 1.0 + t.mean_negatives("joint") - t.ops.exp(t.log_mean_exp("marginal"))
+    return value, value
+
+
+def _check_alpha(params: Mapping[str, Any]) -> None:
+    alpha = params["alpha"]
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
+        raise invalid("alpha", "a number in [0, 1] (0: TUBA, 1: InfoNCE on K - 1 negatives)", alpha)
+
+
+def _club_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
+    return {"pos": (scores.sum_positives(), SUM), "neg": (scores.sum_negatives(), SUM)}
+
+
+def _club(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    value = t.mean("pos") - t.mean_negatives("neg")
+    return value, value
+
+
+def _l1out_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
+    rows = scores.row_logsumexp_negatives_of(scores.negatives())
+    return {"pos": (scores.sum_positives(), SUM), "rows": (scores.ops.sum(rows), SUM)}
+
+
+def _l1out(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    value = t.mean("pos") - t.mean("rows") + math.log(t.negatives_per_row)
+    return value, value
+
+
+def _log_likelihood(t: Totals, params: Mapping[str, Any]) -> Array:
+    return t.mean("pos")
+
+
 def _check_clip(params: Mapping[str, Any]) -> None:
     clip = params["clip"]
     if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float)) or not clip > 0
@@ -381,8 +481,19 @@ _builtin("mine", positives_and_negatives, _mine, "Donsker-Varadhan with MINE's b
          state=MovingAverage("log_ema", lambda t: t.log_mean_exp("neg")))
 _builtin("nwj", positives_and_negatives, _nwj, "Nguyen-Wainwright-Jordan f-divergence bound", "Nguyen et al. 2010")
 _builtin("infonce", _infonce_statistics, _infonce, "InfoNCE, at most log(K + 1)", "van den Oord et al. 2018",
-         max_value=lambda k: math.log(k + 1))
+         max_value=lambda k, params: math.log(k + 1))
 _builtin("js", _js_statistics, _js, "Jensen-Shannon critic, MI read off with NWJ at T + 1",
          "Hjelm et al. 2019; Poole et al. 2019", gradient="JSD")
 _builtin("smile", _smile_statistics, _smile, "SMILE: DV on clipped negatives", "Song & Ermon 2020",
          gradient="JSD", params={"clip": 5.0}, check_params=_check_clip)
+_builtin("tuba", _tuba_statistics, _tuba, "TUBA: NWJ-type bound with a learned baseline a(x)",
+         "Poole et al. 2019", baseline=True)
+_builtin("alpha", _alpha_statistics, _alpha, "I_alpha: interpolates TUBA (alpha=0) and InfoNCE (alpha=1)",
+         "Poole et al. 2019", baseline=True, params={"alpha": 0.01}, check_params=_check_alpha,
+         max_value=lambda k, params: 1.0 + math.log(k / params["alpha"]) if params["alpha"] > 0 else None)
+_builtin("club", _club_statistics, _club, "CLUB: contrastive log-ratio upper bound, q(z|x) fitted by likelihood",
+         "Cheng et al. 2020", kind="upper", critic="conditional", fit=_log_likelihood,
+         gradient="the value (the critic fits q by likelihood)")
+_builtin("l1out", _l1out_statistics, _l1out, "leave-one-out upper bound, q(z|x) fitted by likelihood",
+         "Poole et al. 2019", kind="upper", critic="conditional", fit=_log_likelihood,
+         gradient="the value (the critic fits q by likelihood)")

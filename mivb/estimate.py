@@ -449,7 +449,8 @@ def _result(config: EstimateConfig, run: TrainingRun, values: np.ndarray, eval_s
     mi = float(values.mean())
     stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
     k = config.critic.negative_samples
-    ceiling = get_bound(config.bound).ceiling(eval_size - 1 if k is None else min(k, eval_size - 1))
+    ceiling = get_bound(config.bound).ceiling(eval_size - 1 if k is None else min(k, eval_size - 1),
+                                              config.bound_params)
     notes, unreliable = diagnose(config, run, mi, stderr, ceiling, n_pairs, x_is_z)
     notes = data_notes + notes
     for note in notes:

@@ -29,6 +29,12 @@ class ArrayOps(Protocol):
 
     def clip(self, x: Array, low: float, high: float) -> Array: ...
 
+    def logaddexp(self, x: Array, y: Array) -> Array:
+        """log(exp(x) + exp(y)), elementwise, stable; -inf in one argument gives the other."""
+
+    def log1p(self, x: Array) -> Array:
+        """log(1 + x), accurate for small |x|."""
+
     def minimum(self, x: Array, y: Array) -> Array: ...
 
     def where(self, condition: Array, x: Array, y: Array) -> Array: ...

@@ -15,7 +15,7 @@ import numpy as np
 from .errors import unknown_name
 from .scores import check_full_matrix, check_pos_neg
 
-BOUNDS = ("dv", "mine", "nwj", "infonce", "js", "smile")
+BOUNDS = ("dv", "mine", "nwj", "infonce", "js", "smile")  # value() and gradient(); the rest below
 
 
 def logsumexp(a: np.ndarray, axis: int | None = None) -> np.ndarray:
@@ -82,8 +82,14 @@ def gradient(name: str, pos: np.ndarray, neg: np.ndarray, log_ema: float | None 
     raise unknown_name("name", name, BOUNDS)
 
 
-def oracle(name: str, pos: np.ndarray, neg: np.ndarray, params: dict, state: dict) -> tuple[float, np.ndarray, np.ndarray]:
-    """``(value, d_pos, d_neg)`` of a built-in bound: what :attr:`mivb.Bound.reference` returns."""
+def oracle(name: str, pos: np.ndarray, neg: np.ndarray, params: dict, state: dict,
+           baseline: np.ndarray | None = None) -> tuple:
+    """``(value, d_pos, d_neg)`` of a built-in bound, and ``d_baseline`` for those with a baseline:
+    what :attr:`mivb.Bound.reference` returns."""
+    if name in WITH_BASELINE:
+        return baseline_oracle(name, pos, neg, baseline, **params)
+    if name in UPPER:
+        return upper_oracle(name, pos, neg)
     log_ema = state.get("log_ema")
     log_ema = None if log_ema is None or math.isnan(log_ema) else float(log_ema)
     return (value(name, pos, neg, **({"clip": params["clip"]} if "clip" in params else {})),
@@ -117,3 +123,65 @@ def clip_scale(grads_loss: Sequence[np.ndarray], grads_mi: Sequence[np.ndarray])
     norm_loss = math.sqrt(sum(float(np.sum(np.square(np.asarray(g, np.float64)))) for g in grads_loss))
     norm_mi = math.sqrt(sum(float(np.sum(np.square(np.asarray(g, np.float64)))) for g in grads_mi))
     return 1.0 if norm_mi == 0 else min(norm_loss, norm_mi) / norm_mi
+
+
+# ---- The bounds with a learned baseline, and the upper bounds -------------------------------------
+# Written naively (every leave-one-out sum formed explicitly), so that they share nothing with the
+# prefix-and-suffix logsumexps of mivb.scores.
+
+WITH_BASELINE = ("tuba", "alpha")
+UPPER = ("club", "l1out")
+
+
+def baseline_oracle(name: str, pos: np.ndarray, neg: np.ndarray, baseline: np.ndarray | None,
+                    alpha: float = 0.01) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """``(value, d_pos, d_neg, d_baseline)`` of ``tuba`` or ``alpha`` in float64; the gradient is the value's."""
+    pos, neg = np.asarray(pos, np.float64), np.asarray(neg, np.float64)
+    check_pos_neg(pos, neg)
+    n, k = neg.shape
+    b = np.zeros(n) if baseline is None else np.asarray(baseline, np.float64)
+    if name == "tuba":
+        shifted = neg - b[:, None]
+        weights = np.exp(shifted - logsumexp(shifted)) * math.exp(_lme(shifted))  # d exp(LME) / d neg
+        return (1.0 + float(np.mean(pos - b)) - math.exp(_lme(shifted)), np.full(n, 1.0 / n), -weights,
+                -1.0 / n + weights.sum(axis=1))
+    if name != "alpha":
+        raise unknown_name("name", name, WITH_BASELINE)
+    log_mix = math.log(alpha) - math.log(k) if alpha > 0 else -math.inf
+    rest = (math.log1p(-alpha) if alpha < 1 else -math.inf) + b  # (n,)
+    rows = np.concatenate([pos[:, None], neg], axis=1)  # (n, K + 1): the positive in column 0
+    d_rows, d_b = np.zeros_like(rows), np.zeros(n)
+    joint = 0.0
+    for j in range(1, k + 1):  # leave negative j out of its row: the positive's normaliser
+        kept = np.delete(rows, j, axis=1)
+        loo = logsumexp(kept, axis=1)
+        normaliser = np.logaddexp(log_mix + loo, rest)
+        mix = np.exp(log_mix + loo - normaliser)  # the share of the mixture in the normaliser
+        joint += float(np.sum(pos - normaliser))
+        d_kept = -(mix[:, None] * np.exp(kept - loo[:, None]))
+        d_kept[:, 0] += 1.0
+        d_rows[:, [c for c in range(k + 1) if c != j]] += d_kept
+        d_b -= 1.0 - mix
+    lse = logsumexp(neg, axis=1)
+    own = np.logaddexp(log_mix + lse, rest)
+    share = np.exp(lse - own)  # each row's sum of exp(neg - own)
+    rest_weight = 1.0 - np.exp(log_mix + lse - own)
+    d_rows[:, 1:] -= (share * rest_weight)[:, None] * np.exp(neg - lse[:, None])
+    d_b += share * rest_weight
+    value = 1.0 + joint / (n * k) - float(share.sum()) / (n * k)
+    return value, d_rows[:, 0] / (n * k), d_rows[:, 1:] / (n * k), d_b / (n * k)
+
+
+def upper_oracle(name: str, pos: np.ndarray, neg: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """``(value, d_pos, d_neg)`` of ``club`` or ``l1out`` in float64, ``neg[i]`` being ``log q(z_i | x_j)``
+    for other x_j; the gradient is the value's (what a model upstream of x and z follows)."""
+    pos, neg = np.asarray(pos, np.float64), np.asarray(neg, np.float64)
+    check_pos_neg(pos, neg)
+    n, k = neg.shape
+    if name == "club":
+        return float(pos.mean() - neg.mean()), np.full(n, 1.0 / n), np.full((n, k), -1.0 / (n * k))
+    if name == "l1out":
+        lse = logsumexp(neg, axis=1)
+        return (float(np.mean(pos - lse)) + math.log(k), np.full(n, 1.0 / n),
+                -np.exp(neg - lse[:, None]) / n)
+    raise unknown_name("name", name, UPPER)

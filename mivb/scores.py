@@ -33,6 +33,7 @@ class MatrixScores:
     ops: ArrayOps
     scores: Array
     offset: int = 0
+    baseline: Array | None = None  # (rows,) log a(.) of each row's sample, for the bounds with a baseline
 
     @property
     def rows(self) -> int:
@@ -48,13 +49,34 @@ class MatrixScores:
     def sum_positives(self, f: Elementwise = _identity) -> Array:
         return self.ops.sum(f(self.positives()))
 
+    def negatives(self) -> Array:
+        """The scores laid out as the ``*_negatives_of`` reductions read them: here the whole matrix."""
+        return self.scores
+
     def sum_negatives(self, f: Elementwise = _identity) -> Array:
-        mask = self.ops.diagonal_mask(self.scores, self.offset)
-        return self.ops.sum(self.ops.where(mask, self.ops.full_like(self.scores, 0.0), f(self.scores)))
+        return self.sum_negatives_of(f(self.scores))
 
     def logsumexp_negatives(self, f: Elementwise = _identity) -> Array:
+        return self.logsumexp_negatives_of(f(self.scores))
+
+    def sum_negatives_of(self, entries: Array) -> Array:
+        """The sum of ``entries`` (laid out like :meth:`negatives`) at the negatives."""
+        return self.ops.sum(self._masked(entries, 0.0))
+
+    def logsumexp_negatives_of(self, entries: Array) -> Array:
+        return self.ops.logsumexp(self._masked(entries, -math.inf))
+
+    def row_logsumexp_negatives_of(self, entries: Array) -> Array:
+        """Each row's logsumexp over its negatives: (rows,)."""
+        return self.ops.logsumexp(self._masked(entries, -math.inf), axis=1)
+
+    def leave_one_out_logsumexp(self) -> Array:
+        """Entry [i, j]: the logsumexp of row i (its positive included) without entry j."""
+        return leave_one_out_logsumexp(self.ops, self.scores)
+
+    def _masked(self, entries: Array, fill: float) -> Array:
         mask = self.ops.diagonal_mask(self.scores, self.offset)
-        return self.ops.logsumexp(self.ops.where(mask, self.ops.full_like(self.scores, -math.inf), f(self.scores)))
+        return self.ops.where(mask, self.ops.full_like(entries, fill), entries)
 
     def sum_log_softmax_positives(self) -> Array:
         """The sum over rows of ``p_i - logsumexp(p_i, G_i1, ..., G_iK)``: each row already holds them all."""
@@ -68,6 +90,7 @@ class PairedScores:
     ops: ArrayOps
     pos: Array
     neg: Array
+    baseline: Array | None = None  # (rows,) log a(.) of each row's sample, for the bounds with a baseline
 
     @property
     def rows(self) -> int:
@@ -83,18 +106,50 @@ class PairedScores:
     def sum_positives(self, f: Elementwise = _identity) -> Array:
         return self.ops.sum(f(self.pos))
 
+    def negatives(self) -> Array:
+        return self.neg
+
     def sum_negatives(self, f: Elementwise = _identity) -> Array:
         return self.ops.sum(f(self.neg))
 
     def logsumexp_negatives(self, f: Elementwise = _identity) -> Array:
         return self.ops.logsumexp(f(self.neg))
 
+    def sum_negatives_of(self, entries: Array) -> Array:
+        return self.ops.sum(entries)
+
+    def logsumexp_negatives_of(self, entries: Array) -> Array:
+        return self.ops.logsumexp(entries)
+
+    def row_logsumexp_negatives_of(self, entries: Array) -> Array:
+        return self.ops.logsumexp(entries, axis=1)
+
+    def leave_one_out_logsumexp(self) -> Array:
+        """Entry [i, k]: the logsumexp of row i (``pos[i]`` and ``neg[i]``) without ``neg[i, k]``."""
+        return leave_one_out_logsumexp(self.ops, self._rows())[:, 1:]
+
     def sum_log_softmax_positives(self) -> Array:
-        rows = self.ops.concat([self.ops.reshape(self.pos, (self.rows, 1)), self.neg], axis=1)
-        return self.ops.sum(self.pos - self.ops.logsumexp(rows, axis=1))
+        return self.ops.sum(self.pos - self.ops.logsumexp(self._rows(), axis=1))
+
+    def _rows(self) -> Array:
+        return self.ops.concat([self.ops.reshape(self.pos, (self.rows, 1)), self.neg], axis=1)
 
 
 Scores = MatrixScores | PairedScores
+
+
+def leave_one_out_logsumexp(ops: ArrayOps, rows: Array) -> Array:
+    """``out[i, j] = logsumexp(rows[i, k] for k != j)``, to rounding.
+
+    ``log(1 - softmax)`` added to the row's logsumexp loses no digits while the entry's softmax is
+    at most 1/2; at most one entry of a row has more, and its row is summed again without it.
+    """
+    total = ops.reshape(ops.logsumexp(rows, axis=1), (-1, 1))
+    dominant = rows - total > -math.log(2.0)  # softmax > 1/2
+    nothing = ops.full_like(rows, -math.inf)
+    without_dominant = ops.reshape(ops.logsumexp(ops.where(dominant, nothing, rows), axis=1), (-1, 1))
+    share = ops.exp(ops.where(dominant, nothing, rows - total))  # 0 where dominant: no log(0) to differentiate
+    return ops.where(dominant, without_dominant, total + ops.log1p(-share))
 
 
 def check_full_matrix(scores: Any) -> None:

@@ -19,6 +19,8 @@ class JaxOps:
     def logsumexp(self, x, axis=None): return jax.nn.logsumexp(x, axis=axis)
     def softplus(self, x): return jax.nn.softplus(x)
     def clip(self, x, low, high): return jnp.clip(x, low, high)
+    def logaddexp(self, x, y): return jnp.logaddexp(x, y)
+    def log1p(self, x): return jnp.log1p(x)
     def minimum(self, x, y): return jnp.minimum(x, y)
     def where(self, condition, x, y): return jnp.where(condition, x, y)
     def isnan(self, x): return jnp.isnan(x)

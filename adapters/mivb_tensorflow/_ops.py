@@ -16,6 +16,11 @@ class TensorFlowOps:
     def logsumexp(self, x, axis=None): return tf.reduce_logsumexp(x, axis=axis)  # max-shifted
     def softplus(self, x): return tf.nn.softplus(x)  # its registered gradient is sigmoid(x)
     def clip(self, x, low, high): return tf.clip_by_value(x, low, high)
+    def logaddexp(self, x, y):
+        shape = tf.broadcast_dynamic_shape(tf.shape(x), tf.shape(y))
+        return tf.reduce_logsumexp(tf.stack([tf.broadcast_to(x, shape), tf.broadcast_to(y, shape)]), axis=0)
+
+    def log1p(self, x): return tf.math.log1p(x)
     def minimum(self, x, y): return tf.minimum(x, y)
     def where(self, condition, x, y): return tf.where(condition, x, y)
     def isnan(self, x): return tf.math.is_nan(x)

@@ -20,6 +20,8 @@ class TorchOps:
     def logsumexp(self, x, axis=None): return torch.logsumexp(x.reshape(-1) if axis is None else x, 0 if axis is None else axis)
     def softplus(self, x): return torch.logaddexp(x, torch.zeros((), dtype=x.dtype, device=x.device))
     def clip(self, x, low, high): return torch.clamp(x, low, high)
+    def logaddexp(self, x, y): return torch.logaddexp(x, y)
+    def log1p(self, x): return torch.log1p(x)
     def minimum(self, x, y): return torch.minimum(x, y)
     def where(self, condition, x, y): return torch.where(condition, x, y)
     def isnan(self, x): return torch.isnan(x)
