@@ -52,8 +52,9 @@ class Trainer(Protocol):
     def train(self, batches: Any, shifts: Any) -> Any:
         """One step per row of ``batches`` (indices into the "train" split); the values, as NumPy."""
 
-    def values(self, split: str, batches: Any, shifts: Any) -> Any:
-        """The bound on each row of ``batches`` of ``split``, as NumPy; nothing changes."""
+    def values(self, split: str, batches: Any, shifts: Any, selection: bool = False) -> Any:
+        """The bound on each row of ``batches`` of ``split``, as NumPy; nothing changes. ``selection``:
+        the value that ranks critics instead (``EstimatorSpec.objective``)."""
 
     def snapshot(self) -> Any:
         """A copy of everything training changes."""

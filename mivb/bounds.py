@@ -223,11 +223,13 @@ def totals(scores: Scores, statistics: Statistics, gather: Gather | None = None,
 
 def objective(bound: Bound, scores: Scores, params: Mapping[str, Any], state: Mapping[str, Array], *,
               decay: float | None = None, gather: Gather | None = None, world_size: int = 1,
-              critic_step: bool = False) -> tuple[Array, Array, dict[str, Array]]:
+              critic_step: bool = False, selection: bool = False) -> tuple[Array, Array, dict[str, Array]]:
     """One batch's ``(value, mi_for_grads, state)``: what every estimator object computes.
 
     ``critic_step``: the second value's gradient is what a critic step follows (the bound's
-    ``fit`` where it has one), not what a user's model differentiates.
+    ``fit`` where it has one), not what a user's model differentiates. ``selection``: the first
+    value is what picks the best critic on held-out data: the bound's ``fit`` where it has one
+    (the likelihood of an upper bound's q: the largest upper bound is never the best one).
 
     With ``decay`` (a training step), a bound with a moving average first folds this batch into
     ``state``, then reads it; without, ``state`` is read as given (NaN: unset, the batch's own
@@ -242,6 +244,8 @@ def objective(bound: Bound, scores: Scores, params: Mapping[str, Any], state: Ma
     value, surrogate = bound.value(combined, params, state)
     if critic_step and bound.fit is not None:
         surrogate = bound.fit(combined, params)
+    if selection and bound.fit is not None:
+        value = bound.fit(combined, params)
     return value, with_gradient_of(scores.ops, value, surrogate), dict(state)
 
 

@@ -11,6 +11,8 @@ CRITIC_KINDS = {
     "joint": "an MLP on the concatenated pair (x, z); the full matrix costs N*N network passes",
     "separable": "two MLP encoders; score = <f(x), g(z)>, the full matrix is one matrix product",
     "bilinear": "two MLP encoders with a learned matrix between them: score = f(x)^T W g(z)",
+    "conditional": "a diagonal Gaussian q(z | x), its mean and log-variance an MLP of x; score = log q(z | x), "
+                   "row i holding z_i's log-density under every x_j (what the upper bounds need)",
 }
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "softplus")
 ENCODERS = {
@@ -96,6 +98,9 @@ def uses_conv(config: CriticConfig, shape: tuple[int, ...]) -> bool:
 
 def check_critic_takes(config: CriticConfig, x: Any, z: Any) -> None:
     """Samples a critic of ``config`` can score: vectors, or images for a conv encoder ("mlp" flattens any)."""
+    if config.kind == "conditional" and len(z.shape) != 2:
+        raise invalid("z", "vectors (n, d) for critic='conditional' (a Gaussian density of z given x); flatten "
+                      "with z.reshape(len(z), -1)", z)
     for argument, samples in (("x", x), ("z", z)):
         shape = tuple(samples.shape[1:])
         if config.encoder != "mlp" and len(shape) not in (1, 3):

@@ -134,7 +134,7 @@ def estimate(
     *,
     bound: str = "infonce",
     backend: str | None = None,
-    critic: str | CriticConfig | dict[str, Any] = "separable",
+    critic: str | CriticConfig | dict[str, Any] | None = None,
     steps: int = 5000,
     batch_size: int = 128,
     learning_rate: float = 5e-4,
@@ -164,12 +164,14 @@ def estimate(
     Args:
         x, z: paired samples, NumPy arrays or tensors of any installed framework, shape (n, d)
             (1-D means d = 1; images as (n, C, H, W)); the same n.
-        bound: ``infonce`` (default: low variance, but never above log(batch_size)), ``smile``,
-            ``mine``, ``dv``, ``nwj`` or ``js``; see ``mivb.BOUNDS``.
+        bound: a lower bound: ``infonce`` (default: low variance, but never above log(batch_size)),
+            ``smile``, ``mine``, ``dv``, ``nwj``, ``js``, ``tuba`` or ``alpha``; an upper bound: ``club``
+            or ``l1out`` (upper bounds only while their q(z | x) is close to p(z | x)); see ``mivb.BOUNDS``.
         backend: ``torch``, ``jax`` or ``tensorflow``; by default the framework of the inputs,
             else the environment variable ``MIVB_BACKEND``, else the first installed of those.
-        critic: ``separable`` (default), ``joint``, ``bilinear``, a mapping of
-            :class:`mivb.CriticConfig` fields, or a ``CriticConfig``.
+        critic: ``separable``, ``joint``, ``bilinear``, ``conditional`` (a Gaussian q(z | x)), a mapping
+            of :class:`mivb.CriticConfig` fields, or a ``CriticConfig``; None (default): ``conditional``
+            for the upper bounds, ``separable`` for the others.
         steps, batch_size, learning_rate: the most training steps, pairs per step, Adam's step size.
         negative_samples: None scores all N - 1 negatives of the batch; K uses K derangements.
         ema_decay: MINE's moving-average decay (bound ``mine`` only).
@@ -370,14 +372,16 @@ def _pair_groups(x: np.ndarray, z: np.ndarray) -> list[np.ndarray]:
 
 
 def _score(trainer: Any, rng: np.random.Generator, split: str, n: int, config: EstimateConfig,
-           limit: int | None = None) -> tuple[np.ndarray, int]:
-    """The bound on batches of a held-out split (never one n x n matrix), and their size."""
+           limit: int | None = None, selection: bool = False) -> tuple[np.ndarray, int]:
+    """The bound on batches of a held-out split (never one n x n matrix), and their size;
+    ``selection``: the value that ranks critics instead."""
     size = min(config.batch_size, n)
     count = min(n, limit or n) // size
     batches = rng.permutation(n)[: count * size].reshape(count, size)
     k = config.critic.negative_samples
     shifts = None if k is None else shift_schedule(rng, size, min(k, size - 1), count)
-    return np.asarray(trainer.values(split, batches, shifts), np.float64), size
+    return np.asarray(trainer.values(split, batches, shifts, selection) if selection else
+                      trainer.values(split, batches, shifts), np.float64), size
 
 
 def _train(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Generator, n_train: int,
@@ -405,6 +409,7 @@ def _train_chunks(trainer: Any, rng: np.random.Generator, validation_rng: np.ran
     """
     batches = Batches(rng, n_train, config.batch_size)
     k = config.critic.negative_samples
+    fits = get_bound(config.bound).fit is not None  # critics ranked by their fit (an upper bound's likelihood)
     validation_seed = int(validation_rng.integers(2**63))  # the same validation batches at every check
     # A check about once an epoch on small data, every CHUNK_STEPS on large data.
     interval = min(CHUNK_STEPS, max(20, n_train // config.batch_size)) if config.early_stopping else CHUNK_STEPS
@@ -430,8 +435,8 @@ def _train_chunks(trainer: Any, rng: np.random.Generator, validation_rng: np.ran
                 return TrainingRun(np.concatenate(history), np.asarray(scores), end, True, None)
             continue
         score = float(np.mean(_score(trainer, np.random.default_rng(validation_seed), "validation", n_validation,
-                                     config, VALIDATION_LIMIT)[0]))
-        scores.append(score if sane(np.asarray(score), n_train) else -math.inf)
+                                     config, VALIDATION_LIMIT, selection=fits)[0]))
+        scores.append(score if (math.isfinite(score) if fits else sane(np.asarray(score), n_train)) else -math.inf)
         if scores[-1] > best_score:
             best_score, best_step, best_check = scores[-1], end, len(scores)
             recent = [(end, trainer.snapshot())]

@@ -52,12 +52,18 @@ class EstimatorSpec:
     seed: int | None = None
 
     @classmethod
-    def create(cls, bound: str, critic: str | CriticConfig | Mapping[str, Any], learning_rate: Any,
+    def create(cls, bound: str, critic: str | CriticConfig | Mapping[str, Any] | None, learning_rate: Any,
                ema_decay: Any, seed: Any, bound_params: Mapping[str, Any], *,
                learning_rate_argument: str = "lr") -> "EstimatorSpec":
-        """Validate every argument; each mistake is a :class:`mivb.MivbError` naming it."""
-        return cls(bound=get_bound(bound).name, bound_params=get_bound(bound).resolve_params(bound_params),
-                   critic=critic_config(critic), learning_rate=check_learning_rate(learning_rate_argument, learning_rate),
+        """Validate every argument; each mistake is a :class:`mivb.MivbError` naming it. ``critic``
+        None: the critic the bound needs, else a separable one."""
+        definition = get_bound(bound)
+        config = critic_config(critic if critic is not None else definition.critic or "separable")
+        if definition.critic is not None and config.kind != definition.critic:
+            raise invalid("critic", f"{definition.critic!r} (or None) for bound {bound!r}, which reads the log-densities "
+                          f"of a variational q(z | x)", config.kind)
+        return cls(bound=definition.name, bound_params=definition.resolve_params(bound_params), critic=config,
+                   learning_rate=check_learning_rate(learning_rate_argument, learning_rate),
                    ema_decay=check_decay(ema_decay), seed=check_seed(seed))
 
     @property
@@ -68,17 +74,28 @@ class EstimatorSpec:
         """The bound's state before any step (for ``mine``, the unset moving average)."""
         return self.definition.initial_state(ops, like)
 
-    def layout(self, ops: ArrayOps, critic: Any, x: Array, z: Array, shifts: Array | None) -> Scores:
-        """The critic's scores of a batch: the full matrix, or K derangements (``shifts``, (K,))."""
-        if self.critic.negative_samples is None:
-            return MatrixScores(ops, critic(x, z))
-        return PairedScores(ops, *critic.sampled(x, z, shifts))
+    @property
+    def baseline(self) -> bool:
+        """Whether the critic carries a baseline network (for ``tuba`` and ``alpha``)."""
+        return self.definition.baseline
 
-    def objective(self, scores: Scores, state: Mapping[str, Array], *, train: bool,
-                  gather: Gather | None = None, world_size: int = 1) -> tuple[Array, Array, dict[str, Array]]:
-        """The batch's ``(value, mi_for_grads, state)``; ``train`` folds the batch into the bound's state."""
+    def layout(self, ops: ArrayOps, critic: Any, x: Array, z: Array, shifts: Array | None) -> Scores:
+        """The critic's scores of a batch: the full matrix, or K derangements (``shifts``, (K,)),
+        with the critic's log-baseline of each row when it has one."""
+        baseline = critic.row_baseline(x, z)
+        if self.critic.negative_samples is None:
+            return MatrixScores(ops, critic(x, z), baseline=baseline)
+        return PairedScores(ops, *critic.sampled(x, z, shifts), baseline=baseline)
+
+    def objective(self, scores: Scores, state: Mapping[str, Array], *, train: bool, critic_step: bool = False,
+                  selection: bool = False, gather: Gather | None = None,
+                  world_size: int = 1) -> tuple[Array, Array, dict[str, Array]]:
+        """The batch's ``(value, mi_for_grads, state)``; ``train`` folds the batch into the bound's state;
+        ``critic_step``: the gradient is the one the critic's own step follows; ``selection``: the
+        value is the one that ranks critics on held-out data (:func:`mivb.bounds.objective`)."""
         return objective(self.definition, scores, self.bound_params, state,
-                         decay=self.ema_decay if train else None, gather=gather, world_size=world_size)
+                         decay=self.ema_decay if train else None, gather=gather, world_size=world_size,
+                         critic_step=critic_step, selection=selection)
 
     def check_batch_size(self, n: int) -> None:
         check_negative_samples(self.critic, n)

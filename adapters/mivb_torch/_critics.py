@@ -48,69 +48,113 @@ def shifted(z: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
     return z[index]
 
 
-class JointCritic(nn.Module):
+class Critic(nn.Module):
+    """Scores pairs from per-sample features: ``features`` gives each row's and each column's, ``pairs``
+    scores them pair by pair, ``matrix`` every row against every column. ``baseline``: a network
+    giving each row's sample a log-baseline (for the bounds that read one), or None."""
+
+    def __init__(self, row_shape: tuple[int, ...], config: CriticConfig, baseline: bool):
+        super().__init__()
+        self.baseline = encoder(row_shape, config, 1) if baseline else None
+
+    def matrix(self, rows: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        n, m = rows.shape[0], columns.shape[0]
+        return self.pairs(rows[:, None, :].expand(n, m, -1), columns[None, :, :].expand(n, m, -1))
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.matrix(*self.features(x, z))
+
+    def sampled(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        rows, columns = self.features(x, z)
+        negatives = shifted(columns, shifts)
+        return self.pairs(rows, columns), self.pairs(rows[:, None, :].expand_as(negatives), negatives)
+
+    def row_baseline(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor | None:
+        return None if self.baseline is None else self.baseline(self.row_samples(x, z)).squeeze(-1)
+
+    def row_samples(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class JointCritic(Critic):
     """An MLP on the pair; images are first encoded to ``embedding`` features each."""
 
-    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig):
-        super().__init__()
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool):
+        super().__init__(shape_x, config, baseline)
         self.f = encoder(shape_x, config, config.embedding) if uses_conv(config, shape_x) else nn.Flatten()
         self.g = encoder(shape_z, config, config.embedding) if uses_conv(config, shape_z) else nn.Flatten()
         width = sum(config.embedding if uses_conv(config, s) else math.prod(s) for s in (shape_x, shape_z))
         self.net = mlp(width, config, 1)
 
-    def pair_scores(self, fx: torch.Tensor, gz: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.f(x), self.g(z)
+
+    def pairs(self, fx: torch.Tensor, gz: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([fx, gz], dim=-1)).squeeze(-1)
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        fx, gz = self.f(x), self.g(z)
-        n = fx.shape[0]
-        return self.pair_scores(fx[:, None, :].expand(n, n, -1), gz[None, :, :].expand(n, n, -1))
 
-    def sampled(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        fx, gz = self.f(x), self.g(z)
-        k = shifts.shape[0]
-        return self.pair_scores(fx, gz), self.pair_scores(fx[:, None, :].expand(-1, k, -1), shifted(gz, shifts))
-
-
-class SeparableCritic(nn.Module):
-    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig):
-        super().__init__()
+class SeparableCritic(Critic):
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool):
+        super().__init__(shape_x, config, baseline)
         self.f = encoder(shape_x, config, config.embedding)
         self.g = encoder(shape_z, config, config.embedding)
 
-    def embed(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def features(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.f(x), self.g(z)
 
-    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        fx, gz = self.embed(x, z)
-        return fx @ gz.T
+    def pairs(self, fx: torch.Tensor, gz: torch.Tensor) -> torch.Tensor:
+        return (fx * gz).sum(-1)
 
-    def sampled(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        fx, gz = self.embed(x, z)
-        return (fx * gz).sum(-1), (fx[:, None, :] * shifted(gz, shifts)).sum(-1)
+    def matrix(self, fx: torch.Tensor, gz: torch.Tensor) -> torch.Tensor:
+        return fx @ gz.T
 
 
 class BilinearCritic(SeparableCritic):
-    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig):
-        super().__init__(shape_x, shape_z, config)
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool):
+        super().__init__(shape_x, shape_z, config, baseline)
         self.w = nn.Parameter(torch.eye(config.embedding))
 
-    def embed(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def features(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.f(x) @ self.w, self.g(z)
 
 
-CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic}
+class ConditionalCritic(Critic):
+    """q(z | x) = N(mean(x), diag exp(log_variance(x))): rows are z, columns the (mean, log-variance) of x."""
+
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool):
+        super().__init__(shape_z, config, baseline)
+        self.f = encoder(shape_x, config, 2 * math.prod(shape_z))
+
+    def features(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return z, self.f(x)
+
+    def pairs(self, z: torch.Tensor, moments: torch.Tensor) -> torch.Tensor:
+        mean, raw = moments.chunk(2, dim=-1)
+        log_variance = LOG_VARIANCE_LIMIT * torch.tanh(raw / LOG_VARIANCE_LIMIT)
+        return -0.5 * ((z - mean) ** 2 * torch.exp(-log_variance) + log_variance + LOG_2PI).sum(-1)
+
+    def row_samples(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return z
+
+
+LOG_2PI = math.log(2 * math.pi)
+# A variance of e^-10 to e^10 on standardised data: wide enough for any conditional the data
+# allow, and no step of the likelihood's fit can send it to zero or infinity.
+LOG_VARIANCE_LIMIT = 10.0
+CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic,
+           "conditional": ConditionalCritic}
 
 
 def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig,
-                 generator: torch.Generator | None = None) -> nn.Module:
+                 generator: torch.Generator | None = None, baseline: bool = False) -> Critic:
     """The critic ``config`` describes, initialised as torch initialises its layers, drawing from
     ``generator`` (default: a generator seeded from torch's global one). Building it touches no
-    other random state, so estimators built in several threads at once stay reproducible."""
+    other random state, so estimators built in several threads at once stay reproducible.
+    ``baseline``: with a network for each row's log-baseline."""
     if generator is None:
         generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,))))
     with torch.device("meta"):  # shapes only: the parameters are drawn below
-        critic = CRITICS[config.kind](shape_x, shape_z, config)
+        critic = CRITICS[config.kind](shape_x, shape_z, config, baseline)
     critic = critic.to_empty(device="cpu")
     with torch.no_grad():
         for module in critic.modules():

@@ -73,34 +73,29 @@ def sharded_scores(critic: torch.nn.Module, x: torch.Tensor, z: torch.Tensor, sh
 
     ``shifts`` None: all N - 1 other pairs of the global batch (K = N - 1). Otherwise the K
     derangements ``z[(i + shifts[k]) % N]`` of the global index i, the same on every rank.
-    The critic's z-side features are gathered with gradients; x stays local.
+    The critic's column features (z's; for a conditional critic, q's moments of x) are gathered
+    with gradients; the rows stay local.
     """
     _require_initialised(group)
     rank, n = dist.get_rank(group), x.shape[0]
     check_equal_batches(n, group)
     offset = rank * n
-    if hasattr(critic, "embed"):  # separable and bilinear: score = <f(x), g(z)>
-        fx, gz = critic.embed(x, z)
-        pairs = lambda a, b: (a * b).sum(-1)  # noqa: E731
-    else:  # joint: an MLP on the concatenated features
-        fx, gz = critic.f(x), critic.g(z)
-        pairs = critic.pair_scores
-    columns = all_gather(gz, group)
-    total = columns.shape[0]
+    rows, local_columns = critic.features(x, z)
+    baseline = critic.row_baseline(x, z)
+    columns = all_gather(local_columns, group)
     if shifts is None:
-        if hasattr(critic, "embed"):
-            scores = fx @ columns.T
-        else:
-            scores = pairs(fx[:, None, :].expand(n, total, -1), columns[None, :, :].expand(n, total, -1))
-        return MatrixScores(ops, scores, offset)
-    index = (torch.arange(offset, offset + n, device=x.device)[:, None] + shifts[None, :]) % total
-    k = shifts.shape[0]
-    return PairedScores(ops, pairs(fx, gz), pairs(fx[:, None, :].expand(-1, k, -1), columns[index]))
+        return MatrixScores(ops, critic.matrix(rows, columns), offset, baseline)
+    index = (torch.arange(offset, offset + n, device=x.device)[:, None] + shifts[None, :]) % columns.shape[0]
+    negatives = columns[index]
+    return PairedScores(ops, critic.pairs(rows, local_columns), critic.pairs(rows[:, None, :].expand_as(negatives),
+                                                                              negatives), baseline)
 
 
-def sharded_bound(name: str, *scores: torch.Tensor, offset: int = 0, group: Any = None, **params: Any) -> torch.Tensor:
+def sharded_bound(name: str, *scores: torch.Tensor, offset: int = 0, group: Any = None,
+                  baseline: torch.Tensor | None = None, **params: Any) -> torch.Tensor:
     """The bound on the global batch from this rank's scores: rows (n, N) of the global matrix whose
-    first row is global row ``offset``, or ``pos`` (n,) and ``neg`` (n, K).
+    first row is global row ``offset``, or ``pos`` (n,) and ``neg`` (n, K); ``baseline``: the log-baseline
+    of this rank's rows (``tuba``, ``alpha``).
 
     Like ``mivb.bound(name, ...)`` on the whole batch: the same value on every rank; its gradients,
     averaged over ranks, are those of the single-device bound. The bound's state (``log_ema`` for
@@ -109,10 +104,10 @@ def sharded_bound(name: str, *scores: torch.Tensor, offset: int = 0, group: Any 
     _require_initialised(group)
     if len(scores) == 1:
         check_floating(scores=scores[0])
-        layout: Scores = MatrixScores(ops, scores[0], offset)
+        layout: Scores = MatrixScores(ops, scores[0], offset, baseline)
     else:
         check_floating(pos=scores[0], neg=scores[1])
-        layout = PairedScores(ops, *scores)
+        layout = PairedScores(ops, *scores, baseline)
     bound, params, state = call_arguments(name, params, ops, scores[0])
     return objective(bound, layout, params, state, gather=lambda s: _stats(s, group),
                      world_size=dist.get_world_size(group))[1]
@@ -179,9 +174,11 @@ class DistributedMIEstimator(MIEstimator):
             shifts = self._shifts(x.shape[0], x.device)
         return sharded_scores(self.critic, x, z, shifts, self.process_group)
 
-    def objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None, *, train: bool = True):
+    def objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None, *, train: bool = True,
+                  critic_step: bool = False, selection: bool = False):
         check_batch_shapes(tuple(x.shape), tuple(z.shape))
-        return self.spec.objective(self.scores(x, z, shifts), self.bound_state, train=train,
+        return self.spec.objective(self.scores(x, z, shifts), self.bound_state, train=train, critic_step=critic_step,
+                                   selection=selection,
                                    gather=lambda s: _stats(s, self.process_group), world_size=self.world_size)
 
     def reduce_gradients(self) -> None:

@@ -31,11 +31,13 @@ class MIEstimator(nn.Module):
 
     Args:
         dim_x, dim_z: feature sizes of x and z, or their shapes per sample ((C, H, W) for images).
-        bound: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js`` or ``smile``.
-        critic: ``"joint"``, ``"separable"``, ``"bilinear"``, a mapping or a ``mivb.CriticConfig``.
+        bound: a name of ``mivb.BOUNDS``: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js``, ``smile``, ``tuba``,
+            ``alpha`` (lower bounds), ``club``, ``l1out`` (upper bounds).
+        critic: ``"joint"``, ``"separable"``, ``"bilinear"``, ``"conditional"``, a mapping or a
+            ``mivb.CriticConfig``; None (default): ``"conditional"`` for the upper bounds, else ``"separable"``.
         lr: the critic's Adam learning rate.
         ema_decay: MINE's moving-average decay, in (0, 1).
-        **bound_params: ``clip`` for ``smile``.
+        **bound_params: ``clip`` for ``smile``, ``alpha`` for ``alpha``.
 
     Example::
 
@@ -54,7 +56,7 @@ class MIEstimator(nn.Module):
         dim_z: int | tuple[int, ...],
         *,
         bound: str = "mine",
-        critic: str | CriticConfig | dict[str, Any] = "separable",
+        critic: str | CriticConfig | dict[str, Any] | None = None,
         lr: float = 1e-4,
         ema_decay: float = 0.99,
         seed: int | None = None,
@@ -65,7 +67,7 @@ class MIEstimator(nn.Module):
         self.bound, self.config = self.spec.bound, self.spec.critic
         self.shapes = (feature_shape("dim_x", dim_x), feature_shape("dim_z", dim_z))
         generator = None if seed is None else torch.Generator().manual_seed(seed)
-        self.critic = build_critic(*self.shapes, self.config, generator)
+        self.critic = build_critic(*self.shapes, self.config, generator, baseline=self.spec.baseline)
         self.negatives = generator  # None: torch's global generator draws the sampled negatives
         for key, value in self.spec.initial_state(ops, torch.zeros(())).items():
             self.register_buffer(key, value)  # the bound's state (mine: log_ema), saved in state_dict
@@ -84,11 +86,16 @@ class MIEstimator(nn.Module):
             shifts = (shifts[: self.config.negative_samples] + 1).to(x.device)
         return self.spec.layout(ops, self.critic, x, z, shifts)
 
-    def objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None, *, train: bool = True):
+    def objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None, *, train: bool = True,
+                  critic_step: bool = False, selection: bool = False):
         """The batch's ``(value, mi_for_grads, state)``, ``state`` being what :meth:`update` would store;
-        ``train=False`` (evaluation) reads the bound's state without folding this batch in."""
+        ``train=False`` (evaluation) reads the bound's state without folding this batch in;
+        ``critic_step``: ``mi_for_grads`` follows what the critic's step maximises (for the upper
+        bounds, q(z | x)'s likelihood); ``selection``: the value is the one that ranks critics (for the
+        upper bounds, that likelihood)."""
         check_batch_shapes(tuple(x.shape), tuple(z.shape))
-        return self.spec.objective(self.scores(x, z, shifts), self.bound_state, train=train)
+        return self.spec.objective(self.scores(x, z, shifts), self.bound_state, train=train, critic_step=critic_step,
+                                   selection=selection)
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> MIOutput:
         value, mi_for_grads, _ = self.objective(x, z)
@@ -96,7 +103,7 @@ class MIEstimator(nn.Module):
 
     def update(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None) -> torch.Tensor:
         """One critic step on the batch (maximising the bound); returns the bound's value before it."""
-        value, mi_for_grads, state = self.objective(x.detach(), z.detach(), shifts)
+        value, mi_for_grads, state = self.objective(x.detach(), z.detach(), shifts, critic_step=True)
         self.optimizer.zero_grad(set_to_none=True)
         (-mi_for_grads).backward()
         self.reduce_gradients()
@@ -117,10 +124,10 @@ class MIEstimator(nn.Module):
 
     @torch.no_grad()
     def batch_values(self, x: torch.Tensor, z: torch.Tensor, batches: torch.Tensor,
-                     shifts: torch.Tensor | None = None) -> torch.Tensor:
-        """The bound on each row of ``batches``; neither critic nor state changes."""
+                     shifts: torch.Tensor | None = None, selection: bool = False) -> torch.Tensor:
+        """The bound on each row of ``batches`` (``selection``: what ranks critics); neither critic nor state changes."""
         return torch.stack([self.objective(x[index], z[index], None if shifts is None else shifts[step],
-                                           train=False)[0] for step, index in enumerate(batches)])
+                                           train=False, selection=selection)[0] for step, index in enumerate(batches)])
 
     def fit(self, x: Any, z: Any, *, steps: int = 1000, batch_size: int = 128, seed: int | None = None) -> torch.Tensor:
         """Train the critic on static data (NumPy arrays or tensors); returns the value at each step."""

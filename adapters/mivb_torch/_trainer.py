@@ -47,5 +47,6 @@ class Trainer:
     def train(self, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
         return self.estimator.train_steps(*self.splits["train"], self._put(batches), self._put(shifts)).cpu().numpy()
 
-    def values(self, split: str, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
-        return self.estimator.batch_values(*self.splits[split], self._put(batches), self._put(shifts)).cpu().numpy()
+    def values(self, split: str, batches: np.ndarray, shifts: np.ndarray | None, selection: bool = False) -> np.ndarray:
+        return self.estimator.batch_values(*self.splits[split], self._put(batches), self._put(shifts),
+                                           selection).cpu().numpy()
