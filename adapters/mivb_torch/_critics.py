@@ -67,7 +67,7 @@ class Critic(nn.Module):
     def sampled(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         rows, columns = self.features(x, z)
         negatives = shifted(columns, shifts)
-        return self.pairs(rows, columns), self.pairs(rows[:, None, :].expand_as(negatives), negatives)
+        return self.pairs(rows, columns), self.pairs(rows[:, None, :].expand(-1, negatives.shape[1], -1), negatives)
 
     def row_baseline(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor | None:
         return None if self.baseline is None else self.baseline(self.row_samples(x, z)).squeeze(-1)

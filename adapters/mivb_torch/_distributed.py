@@ -87,8 +87,8 @@ def sharded_scores(critic: torch.nn.Module, x: torch.Tensor, z: torch.Tensor, sh
         return MatrixScores(ops, critic.matrix(rows, columns), offset, baseline)
     index = (torch.arange(offset, offset + n, device=x.device)[:, None] + shifts[None, :]) % columns.shape[0]
     negatives = columns[index]
-    return PairedScores(ops, critic.pairs(rows, local_columns), critic.pairs(rows[:, None, :].expand_as(negatives),
-                                                                              negatives), baseline)
+    expanded = rows[:, None, :].expand(-1, negatives.shape[1], -1)
+    return PairedScores(ops, critic.pairs(rows, local_columns), critic.pairs(expanded, negatives), baseline)
 
 
 def sharded_bound(name: str, *scores: torch.Tensor, offset: int = 0, group: Any = None,
