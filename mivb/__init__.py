@@ -3,6 +3,7 @@
 from .backends import BackendSpec, available_backends, get_backend
 from . import clipping, ema, reference, scores
 from .bounds import BOUNDS, Bound, MovingAverage, Totals, bound, register_bound, unregister_bound
+from .catalogue import EstimatorInfo, estimators
 from .critics import CriticConfig
 from .data import correlated_gaussians, gaussian_mi
 from .errors import BackendNotAvailableError, InvalidArgumentError, InvalidTypeError, MivbError, UnknownNameError
@@ -18,6 +19,7 @@ __all__ = [
     "CriticConfig",
     "Estimate",
     "EstimateConfig",
+    "EstimatorInfo",
     "EstimatorSpec",
     "InvalidArgumentError",
     "InvalidTypeError",
@@ -32,6 +34,7 @@ __all__ = [
     "correlated_gaussians",
     "ema",
     "estimate",
+    "estimators",
     "gaussian_mi",
     "get_backend",
     "reference",

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .errors import BackendNotAvailableError, Shown, invalid
+from .errors import BackendNotAvailableError, Shown, UnknownNameError, invalid
 from .samples import as_samples, check_paired
 
 KSG_MAX_DIMENSIONS = 20  # d_x + d_z: beyond this, neighbour distances all look alike (see ksg)
@@ -286,3 +287,31 @@ def _orthonormal_basis(argument: str, samples: np.ndarray) -> np.ndarray:
                       f"covariance is singular, so the MI is undefined under the Gaussian model); drop the "
                       f"redundant features", samples)
     return basis
+
+
+@dataclass(frozen=True)
+class ClassicalEstimator:
+    """A training-free estimator that ``mivb.estimate(x, z, bound=name)`` runs on all pairs."""
+
+    name: str
+    function: Callable[..., tuple[float, float]]
+    summary: str
+    paper: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    kind: str = "classical"
+
+    def resolve_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        for key in params:
+            if key not in self.params:
+                choices = ", ".join(repr(p) for p in self.params) or "none"
+                raise UnknownNameError(f"{key}: estimator {self.name!r} takes the parameters {choices}, "
+                                       f"received {key}={params[key]!r}")
+        return {**self.params, **params}
+
+
+CLASSICAL = {
+    "ksg": ClassicalEstimator("ksg", ksg, "Kraskov-Stoegbauer-Grassberger k-nearest neighbours, low dimensions",
+                              "Kraskov et al. 2004", {"k": 3}),
+    "gaussian": ClassicalEstimator("gaussian", gaussian, "jointly Gaussian model (canonical correlations): "
+                                   "exact for Gaussian data, linear dependence only otherwise", "Hotelling 1936"),
+}

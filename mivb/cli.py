@@ -26,6 +26,7 @@ import numpy as np
 from . import __version__
 from .backends import available_backends, installed, registered
 from .bounds import BOUNDS
+from .catalogue import estimators
 from .critics import CRITIC_KINDS
 from .data import correlated_gaussians, rho_for_mi
 from .datafiles import FORMATS, HEADER_READERS, load_samples, npz_array_names
@@ -38,6 +39,7 @@ from .schedule import check_positive_int
 # The command's defaults are estimate()'s own, so the two can never disagree.
 DEFAULTS = {name: p.default for name, p in inspect.signature(estimate).parameters.items()}
 DEMO_PLOT = "mivb-demo.png"
+KIND_WORDS = {"lower": "a lower bound", "upper": "an upper bound", "classical": "a classical estimate"}
 FAILURE_STATUS, USAGE_STATUS, DATA_STATUS, INTERRUPTED_STATUS = 1, 2, 3, 130
 DATA_ARGUMENTS = ("x", "z")  # an error naming one of these is about the data, not the options
 EXIT_STATUSES = (
@@ -60,7 +62,8 @@ def estimate_files(args: argparse.Namespace) -> None:
     if args.epochs is not None:
         steps = steps_for_epochs(args.epochs, len(x), args.batch_size, args.test_fraction,
                                  args.validation_fraction if early_stopping else 0.0)
-    bound_params = {} if args.clip is None else {"clip": args.clip}
+    given = {"clip": args.clip, "alpha": args.alpha, "k": args.neighbours}
+    bound_params = {key: value for key, value in given.items() if value is not None}
     start = time.perf_counter()
     result = quiet_estimate(x, z, bound=args.bound, backend=args.backend, critic=args.critic, steps=steps,
                             batch_size=args.batch_size, learning_rate=args.learning_rate,
@@ -78,7 +81,8 @@ def estimate_files(args: argparse.Namespace) -> None:
         return
     print(f"read {len(x)} pairs: x = {args.x} {x.shape}, z = {args.z} {z.shape}")
     print(f"I(X; Z) = {result.mi * scale:.4f} ± {result.stderr * scale:.4f} {args.units}  "
-          f"({result.bound}, {result.backend}, {len(result.history)} steps, seed {result.config.seed})")
+          f"({result.bound}: {KIND_WORDS[result.kind]}; {result.backend}, {len(result.history)} steps, "
+          f"seed {result.config.seed})")
     print(f"training: {result.stop_reason}; {seconds:.1f} s")
     if result.unreliable:
         print("unreliable: do not trust this number (the notes say why)")
@@ -181,6 +185,7 @@ def json_report(result: Estimate, units: str, plot: Path | None, seconds: float 
         "stderr": result.stderr * scale,
         "units": units,
         "bound": result.bound,
+        "kind": result.kind,
         "backend": result.backend,
         "unreliable": result.unreliable,
         "ceiling": None if result.ceiling is None else result.ceiling * scale,
@@ -257,9 +262,10 @@ def demo_plot_path(requested: str | None) -> Path | None:
 
 
 def list_bounds(args: argparse.Namespace) -> None:
-    for spec in BOUNDS.values():
-        params = ", ".join(f"{k}={v}" for k, v in spec.params.items())
-        print(f"{spec.name:<8} {spec.kind:<6} {spec.summary} ({spec.paper}); gradient follows {spec.gradient}"
+    for info in estimators().values():
+        params = ", ".join(f"{k}={v}" for k, v in info.params.items())
+        gradient = f"; gradient follows {BOUNDS[info.name].gradient}" if info.name in BOUNDS else ""
+        print(f"{info.name:<8} {info.kind:<9} {info.summary} ({info.paper}){gradient}"
               + (f"; parameters: {params}" if params else ""))
 
 
@@ -305,10 +311,16 @@ def _add_estimate(commands: Any) -> None:
     run.add_argument("z", metavar="Z", nargs="?", default=None,
                      help=f"the samples of Z, as many as X ({files}); omitted, X is a .npz holding arrays named "
                           "x and z")
-    run.add_argument("--bound", default=DEFAULTS["bound"], help=f"{', '.join(BOUNDS)} (default: %(default)s)")
+    run.add_argument("--bound", default=DEFAULTS["bound"],
+                     help=f"{', '.join(estimators())} (default: %(default)s; `mivb bounds` says what each is)")
     run.add_argument("--backend", default=None, help="torch, jax or tensorflow (default: the first installed)")
     run.add_argument("--critic", default=DEFAULTS["critic"],
-                     help=f"{', '.join([*CRITIC_KINDS, 'conv'])} (conv: for images) (default: %(default)s)")
+                     help=f"{', '.join([*CRITIC_KINDS, 'conv'])} (conv: for images) (default: conditional for "
+                          f"the upper bounds, else separable)")
+    run.add_argument("--alpha", type=float, default=None,
+                     help=f"alpha only: the weight of InfoNCE against TUBA (default: {BOUNDS['alpha'].params['alpha']})")
+    run.add_argument("--neighbours", type=int, default=None,
+                     help="ksg only: the k of its k nearest neighbours (default: 3)")
     run.add_argument("--clip", type=float, default=None,
                      help=f"smile only: the negatives' scores are clipped to [-CLIP, CLIP] in its log-mean-exp "
                           f"(default: {BOUNDS['smile'].params.get('clip')})")

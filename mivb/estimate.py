@@ -7,14 +7,16 @@ import os
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from .backends import BackendNotAvailableError, available_backends, backend_name_of, get_backend, installed, registered
 from .bounds import get_bound
+from .catalogue import estimators
+from .classical import CLASSICAL
 from .critics import CriticConfig, check_critic_takes, check_negative_samples
-from .errors import invalid, unknown_name
+from .errors import UnknownNameError, invalid, unknown_name
 from .samples import as_samples, check_paired, check_transform, prepare
 from .schedule import Batches, check_positive_int, shift_schedule
 from .spec import EstimatorSpec
@@ -68,6 +70,11 @@ class Estimate:
     or the held-out value itself is non-finite or outside what the data allows (below -1 nat, or
     above ``2 log n + 10``). Other notes (a ceiling, a rising curve, overfitting) leave it False.
 
+    ``kind`` says what the number is: ``"lower"`` or ``"upper"`` (a bound on I(X; Z), to the extent
+    its critic allows: a lower bound's held-out value is a lower bound on the MI of the data's
+    distribution; an upper bound's, only while its q(z | x) is close to p(z | x)), or
+    ``"classical"`` (an estimate, no bound: ``ksg``, ``gaussian``).
+
     ``stopped_early`` is True when training ended before ``config.steps``: early stopping, or a
     ``callback`` that returned True. ``stop_reason`` says why training ended, in the words the
     progress bar ends with: ``"stopped early at step 609 (best at 390)"``, ``"stopped by the
@@ -90,6 +97,7 @@ class Estimate:
     stopped_early: bool = False
     unreliable: bool = False
     stop_reason: str = ""
+    kind: str = "lower"
 
     @property
     def bits(self) -> float:
@@ -109,7 +117,7 @@ class Estimate:
     def __repr__(self) -> str:
         notes = f", notes={list(self.notes)}" if self.notes else ""
         unreliable = ", unreliable=True" if self.unreliable else ""
-        return (f"Estimate(mi={self.mi:.4f} nats ± {self.stderr:.4f}, bound={self.bound!r}, "
+        return (f"Estimate(mi={self.mi:.4f} nats ± {self.stderr:.4f}, bound={self.bound!r}, kind={self.kind!r}, "
                 f"backend={self.backend!r}, steps={len(self.history)}{unreliable}{notes})")
 
 
@@ -128,11 +136,19 @@ class Estimate:
 #   0.14; Gaussian tasks are unchanged by it (MI is invariant to monotone maps of each feature).
 # - learning rate 5e-4 (Adam) and the separable 2 x 256 critic with 32-d embeddings: the settings
 #   of Poole et al. (2019) and Song & Ermon (2020), which the staircase reproduces.
+@overload
+def estimate(x: Any, z: Any, *, bound: str = ..., **options: Any) -> Estimate: ...
+
+
+@overload
+def estimate(x: Any, z: Any, *, bound: list[str] | tuple[str, ...], **options: Any) -> tuple[Estimate, ...]: ...
+
+
 def estimate(
     x: Any,
     z: Any,
     *,
-    bound: str = "infonce",
+    bound: str | list[str] | tuple[str, ...] = "infonce",
     backend: str | None = None,
     critic: str | CriticConfig | dict[str, Any] | None = None,
     steps: int = 5000,
@@ -151,7 +167,7 @@ def estimate(
     progress: bool | None = None,
     callback: Callable[[TrainingProgress], Any] | None = None,
     **bound_params: Any,
-) -> Estimate:
+) -> Estimate | tuple[Estimate, ...]:
     """Estimate the mutual information I(X; Z) in nats from paired samples.
 
     The pairs are split three ways. A critic is trained to maximise the bound on the training
@@ -166,7 +182,11 @@ def estimate(
             (1-D means d = 1; images as (n, C, H, W)); the same n.
         bound: a lower bound: ``infonce`` (default: low variance, but never above log(batch_size)),
             ``smile``, ``mine``, ``dv``, ``nwj``, ``js``, ``tuba`` or ``alpha``; an upper bound: ``club``
-            or ``l1out`` (upper bounds only while their q(z | x) is close to p(z | x)); see ``mivb.BOUNDS``.
+            or ``l1out`` (upper bounds only while their q(z | x) is close to p(z | x)); a classical
+            estimator, no training: ``ksg`` (k nearest neighbours, ``k=3``; low-dimensional vectors)
+            or ``gaussian`` (a jointly Gaussian model); see ``mivb.estimators()``. A list of names
+            runs each on the same split with the same seed and returns a tuple of estimates, for
+            example ``["smile", "club"]``: a lower and an upper bound, the bracket the MI lies in.
         backend: ``torch``, ``jax`` or ``tensorflow``; by default the framework of the inputs,
             else the environment variable ``MIVB_BACKEND``, else the first installed of those.
         critic: ``separable``, ``joint``, ``bilinear``, ``conditional`` (a Gaussian q(z | x)), a mapping
@@ -212,9 +232,22 @@ def estimate(
         ``validation`` (the score at each check), ``best_step``, ``bound``, ``backend``, ``config``
         and ``notes`` (for example, an InfoNCE value at its ceiling, or a diverged training).
     """
+    arguments = {key: value for key, value in locals().items() if key not in ("x", "z")}
+    if isinstance(bound, (list, tuple)):
+        return _several(x, z, arguments)
+    if not isinstance(bound, str) or bound not in estimators():
+        raise unknown_name("bound", bound, estimators())
+    if bound in CLASSICAL:
+        return _classical(x, z, arguments)
+    return _trained(x, z, arguments)
+
+
+def _trained(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
+    """A bound's estimate: train a critic, read the bound off the test split."""
+    progress, callback = arguments["progress"], arguments["callback"]
     check_progress(progress)
     check_callback(callback)
-    config = _configure(locals(), x, z)
+    config = _configure(arguments, x, z)
     x_all, z_all = as_samples("x", x), as_samples("z", z)
     check_paired(x_all, z_all)
     check_critic_takes(config.critic, x_all, z_all)
@@ -234,10 +267,68 @@ def estimate(
     return replace(_result(config, run, values, eval_size, len(x_all), notes, x_is_z), stop_reason=reason)
 
 
+def _several(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[Estimate, ...]:
+    """One estimate per name of ``bound``, all with one seed: the same split, each its own critic;
+    a lower bound above an upper bound is noted on both."""
+    names = arguments["bound"]
+    if not names or not all(isinstance(name, str) for name in names):
+        raise invalid("bound", "a name, or a non-empty list of names of mivb.estimators()", names)
+    catalogue = estimators()
+    for name in names:
+        if name not in catalogue:
+            raise unknown_name("bound", name, catalogue)
+    params = arguments["bound_params"]
+    for key in params:
+        if not any(key in catalogue[name].params for name in names):
+            taken = ", ".join(sorted({repr(p) for name in names for p in catalogue[name].params})) or "none"
+            raise UnknownNameError(f"{key}: the estimators {', '.join(names)} take the parameters {taken}, "
+                                   f"received {key}={params[key]!r}")
+    options = {key: value for key, value in arguments.items() if key not in ("bound", "bound_params", "seed")}
+    seed = _seed(arguments["seed"])
+    results = [estimate(x, z, bound=name, seed=seed, **options,
+                        **{key: value for key, value in params.items() if key in catalogue[name].params})
+               for name in names]
+    for low in (r for r in results if r.kind == "lower"):
+        for high in (r for r in results if r.kind == "upper"):
+            gap = low.mi - high.mi
+            if gap > 2 * math.hypot(low.stderr, high.stderr):
+                note = (f"the lower bound {low.bound} ({low.mi:.3f}) reads above the upper bound {high.bound} "
+                        f"({high.mi:.3f}) by {gap:.3f} nats, beyond their noise: at least one of them is not a "
+                        f"bound here (an upper bound holds only while its q(z | x) is close to p(z | x))")
+                warnings.warn(note, stacklevel=2)
+                results = [replace(r, notes=(*r.notes, note), unreliable=True) if r in (low, high) else r
+                           for r in results]
+    return tuple(results)
+
+
+def _classical(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
+    """A classical estimator on all pairs, after the transform: no training, no split."""
+    estimator = CLASSICAL[arguments["bound"]]
+    params = estimator.resolve_params(arguments["bound_params"])
+    x_all, z_all = as_samples("x", x), as_samples("z", z)
+    check_paired(x_all, z_all)
+    transform = check_transform(arguments["transform"])
+    xs, zs = prepare(transform, x_all, argument="x")[0], prepare(transform, z_all, argument="z")[0]
+    mi, stderr = estimator.function(xs, zs, **params)
+    config = EstimateConfig(bound=estimator.name, bound_params=params, backend="numpy", steps=0,
+                            transform=transform, seed=_seed(arguments["seed"]))
+    notes, unreliable = [], not math.isfinite(mi)
+    if unreliable:
+        notes.append(f"{estimator.name} gives {mi}: the data do not suit it")
+    for note in notes:
+        warnings.warn(note, stacklevel=3)
+    return Estimate(mi=mi, stderr=stderr, history=np.zeros(0), bound=estimator.name, backend="numpy", config=config,
+                    test_values=np.array([mi]), notes=tuple(notes), unreliable=unreliable, kind="classical",
+                    stop_reason="no training: a classical estimator on all pairs")
+
+
+def _seed(seed: Any) -> Any:
+    """The seed given, or one drawn at random (recorded in the result's config)."""
+    return int(np.random.SeedSequence().generate_state(1)[0] >> 1) if seed is None else seed
+
+
 def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
-    seed = arguments["seed"]
-    if seed is None:
-        seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+    seed = _seed(arguments["seed"])
     spec = EstimatorSpec.create(arguments["bound"], arguments["critic"], arguments["learning_rate"],
                                 arguments["ema_decay"], seed, arguments["bound_params"],
                                 learning_rate_argument="learning_rate")
@@ -461,6 +552,7 @@ def _result(config: EstimateConfig, run: TrainingRun, values: np.ndarray, eval_s
     for note in notes:
         warnings.warn(note, stacklevel=3)
     return Estimate(mi=mi, stderr=stderr, history=run.history, bound=config.bound, backend=config.backend,
+                    kind=get_bound(config.bound).kind,
                     config=config, test_values=values, ceiling=ceiling, notes=tuple(notes),
                     diverged_at=run.diverged_at, validation=run.validation, best_step=run.best_step,
                     stopped_early=run.stopped_early, unreliable=unreliable)

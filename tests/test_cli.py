@@ -106,7 +106,7 @@ def test_human_output_and_units_in_bits(capsys, files, api_result):
     assert status == 0
     lines = out.splitlines()
     assert lines[0] == f"read 500 pairs: x = {files / 'x.npy'} (500, 2), z = {files / 'z.npy'} (500, 2)"
-    assert lines[1].startswith(f"I(X; Z) = {api_result.mi:.4f} ± {api_result.stderr:.4f} nats  (infonce, ")
+    assert lines[1].startswith(f"I(X; Z) = {api_result.mi:.4f} ± {api_result.stderr:.4f} nats  (infonce: a lower bound; ")
     assert "30 steps, seed 0)" in lines[1]
     assert re.fullmatch(rf"training: {re.escape(api_result.stop_reason)}; \d+\.\d s", lines[2]), lines[2]
     assert not any(line.startswith("unreliable") for line in lines)
@@ -307,7 +307,7 @@ def test_demo_writes_its_plot_here_by_default_and_runs_without_matplotlib(capsys
 
 def test_bounds_and_backends(capsys):
     status, out, _ = run(capsys, "bounds")
-    assert status == 0 and [line.split()[0] for line in out.splitlines()] == list(mivb.BOUNDS)
+    assert status == 0 and [line.split()[0] for line in out.splitlines()] == list(mivb.estimators())
     status, out, _ = run(capsys, "backends")
     rows = {line.split()[0]: line for line in out.splitlines()}
     assert status == 0 and list(rows) == list(mivb.backends.registered())
@@ -406,7 +406,7 @@ def test_help_says_what_the_code_does(capsys):
     assert split_sizes(1000, 0.2, 0.1) == (700, 100, 200)  # the defaults the help puts in words
     assert "a critic trains on 70% of the pairs, 10% decide when training stops" in text and "other 20%" in text
     assert "80%" not in text.replace("80%/20%", "")  # 80/20 only without early stopping
-    assert "joint, separable, bilinear, conv" in text
+    assert "joint, separable, bilinear, conditional, conv" in text
     for flag in ["--clip", "--patience", "--transform", "--negative-samples", "--test-fraction",
                  "--validation-fraction", "--no-early-stopping", "--ema-decay", "--progress"]:
         assert flag in text, flag

@@ -61,68 +61,123 @@ def shifted(z: jax.Array, shifts: jax.Array) -> jax.Array:
     return z[(jnp.arange(n)[:, None] + shifts[None, :]) % n]
 
 
-class JointCritic(eqx.Module):
+class Critic(eqx.Module):
+    """Scores pairs from per-sample features: ``features`` gives each row's and each column's, ``pairs``
+    scores them pair by pair (broadcasting over leading axes), ``matrix`` every row against every
+    column. ``baseline``: a network giving each row's sample a log-baseline (for the bounds that
+    read one), or None."""
+
+    baseline: eqx.nn.Sequential | None
+
+    def __init__(self, row_shape: tuple[int, ...], config: CriticConfig, baseline: bool, key: jax.Array):
+        # Drawn from a stream of its own: the other layers draw from ``key`` as they do without it.
+        self.baseline = encoder(row_shape, config, 1, jax.random.fold_in(key, BASELINE_STREAM)) if baseline else None
+
+    def matrix(self, rows: jax.Array, columns: jax.Array) -> jax.Array:
+        return self.pairs(rows[:, None, :], columns[None, :, :])
+
+    def __call__(self, x: jax.Array, z: jax.Array) -> jax.Array:
+        return self.matrix(*self.features(x, z))
+
+    def sampled(self, x: jax.Array, z: jax.Array, shifts: jax.Array) -> tuple[jax.Array, jax.Array]:
+        rows, columns = self.features(x, z)
+        return self.pairs(rows, columns), self.pairs(rows[:, None, :], shifted(columns, shifts))
+
+    def row_baseline(self, x: jax.Array, z: jax.Array) -> jax.Array | None:
+        return None if self.baseline is None else jax.vmap(self.baseline)(self.row_samples(x, z))[:, 0]
+
+    def row_samples(self, x: jax.Array, z: jax.Array) -> jax.Array:
+        return x
+
+
+class JointCritic(Critic):
     """An MLP on the pair; images are first encoded to ``embedding`` features each."""
 
     f: eqx.nn.Sequential
     g: eqx.nn.Sequential
     net: eqx.nn.Sequential
 
-    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, key: jax.Array):
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
+                 key: jax.Array):
+        super().__init__(shape_x, config, baseline, key)
         key_f, key_g, key_net = jax.random.split(key, 3)
         (self.f, width_x), (self.g, width_z) = (pair_features(shape, config, key)
                                                 for shape, key in ((shape_x, key_f), (shape_z, key_g)))
         self.net = mlp(width_x + width_z, config, 1, key_net)
 
-    def pair_score(self, fx: jax.Array, gz: jax.Array) -> jax.Array:
-        return self.net(jnp.concatenate([fx, gz]))[0]
+    def features(self, x: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return jax.vmap(self.f)(x), jax.vmap(self.g)(z)
 
-    def __call__(self, x: jax.Array, z: jax.Array) -> jax.Array:
-        fx, gz = jax.vmap(self.f)(x), jax.vmap(self.g)(z)
-        return jax.vmap(jax.vmap(self.pair_score, (None, 0)), (0, None))(fx, gz)
-
-    def sampled(self, x: jax.Array, z: jax.Array, shifts: jax.Array) -> tuple[jax.Array, jax.Array]:
-        fx, gz = jax.vmap(self.f)(x), jax.vmap(self.g)(z)
-        negatives = jax.vmap(jax.vmap(self.pair_score, (None, 0)))(fx, shifted(gz, shifts))
-        return jax.vmap(self.pair_score)(fx, gz), negatives
+    def pairs(self, fx: jax.Array, gz: jax.Array) -> jax.Array:
+        return jnp.vectorize(lambda a, b: self.net(jnp.concatenate([a, b]))[0], signature="(i),(j)->()")(fx, gz)
 
 
-class SeparableCritic(eqx.Module):
+class SeparableCritic(Critic):
     f: eqx.nn.Sequential
     g: eqx.nn.Sequential
 
-    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, key: jax.Array):
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
+                 key: jax.Array):
+        super().__init__(shape_x, config, baseline, key)
         key_f, key_g = jax.random.split(key)
         self.f = encoder(shape_x, config, config.embedding, key_f)
         self.g = encoder(shape_z, config, config.embedding, key_g)
 
-    def embed(self, x: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def features(self, x: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
         return jax.vmap(self.f)(x), jax.vmap(self.g)(z)
 
-    def __call__(self, x: jax.Array, z: jax.Array) -> jax.Array:
-        fx, gz = self.embed(x, z)
-        return fx @ gz.T
+    def pairs(self, fx: jax.Array, gz: jax.Array) -> jax.Array:
+        return (fx * gz).sum(-1)
 
-    def sampled(self, x: jax.Array, z: jax.Array, shifts: jax.Array) -> tuple[jax.Array, jax.Array]:
-        fx, gz = self.embed(x, z)
-        return (fx * gz).sum(-1), (fx[:, None, :] * shifted(gz, shifts)).sum(-1)
+    def matrix(self, fx: jax.Array, gz: jax.Array) -> jax.Array:
+        return fx @ gz.T
 
 
 class BilinearCritic(SeparableCritic):
     w: jax.Array
 
-    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, key: jax.Array):
-        super().__init__(shape_x, shape_z, config, key)
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
+                 key: jax.Array):
+        super().__init__(shape_x, shape_z, config, baseline, key)
         self.w = jnp.eye(config.embedding, dtype=jnp.float32)
 
-    def embed(self, x: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def features(self, x: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
         return jax.vmap(self.f)(x) @ self.w, jax.vmap(self.g)(z)
 
 
-CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic}
+class ConditionalCritic(Critic):
+    """q(z | x) = N(mean(x), diag exp(log_variance(x))): rows are z, columns the (mean, log-variance) of x."""
+
+    f: eqx.nn.Sequential
+
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
+                 key: jax.Array):
+        super().__init__(shape_z, config, baseline, key)
+        self.f = encoder(shape_x, config, 2 * math.prod(shape_z), key)
+
+    def features(self, x: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return z, jax.vmap(self.f)(x)
+
+    def pairs(self, z: jax.Array, moments: jax.Array) -> jax.Array:
+        mean, raw = jnp.split(moments, 2, axis=-1)
+        log_variance = LOG_VARIANCE_LIMIT * jnp.tanh(raw / LOG_VARIANCE_LIMIT)
+        return -0.5 * ((z - mean) ** 2 * jnp.exp(-log_variance) + log_variance + LOG_2PI).sum(-1)
+
+    def row_samples(self, x: jax.Array, z: jax.Array) -> jax.Array:
+        return z
+
+
+LOG_2PI = math.log(2 * math.pi)
+# A variance of e^-10 to e^10 on standardised data: wide enough for any conditional the data
+# allow, and no step of the likelihood's fit can send it to zero or infinity.
+LOG_VARIANCE_LIMIT = 10.0
+BASELINE_STREAM = 0x62617365  # fold_in's data for the baseline network's key ("base")
+CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic,
+           "conditional": ConditionalCritic}
 
 
 def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig,
-                 key: jax.Array) -> eqx.Module:
-    """The critic ``config`` describes for samples of these shapes (channels-last images), from ``key``."""
-    return CRITICS[config.kind](shape_x, shape_z, config, key)
+                 key: jax.Array, baseline: bool = False) -> Critic:
+    """The critic ``config`` describes for samples of these shapes (channels-last images), from ``key``;
+    ``baseline``: with a network for each row's log-baseline."""
+    return CRITICS[config.kind](shape_x, shape_z, config, baseline, key)

@@ -2,11 +2,12 @@
 
 :class:`ShardedMIEstimator` is :class:`MIEstimator` with sharding annotations: inside ``jax.jit``
 each batch is split along a mesh axis, and the score matrix is laid out by rows, so each device
-computes its own rows against all N columns (XLA all-gathers the z-side embeddings, or a joint
-critic's z features) and the reductions of the bound (the global logsumexp, the means) become
-all-reduces. It is the same program as on one device, partitioned by the compiler (GSPMD), so
-values, gradients, MINE's EMA and every update equal the single-device ones on the global batch,
-up to the order of float additions. The state is replicated on every device.
+computes its own rows against all N columns (XLA all-gathers the critic's column features: z's,
+or for a conditional critic q's moments of x; the rows and their baseline stay local) and the
+reductions of the bound (the global logsumexp, the means) become all-reduces. It is the same
+program as on one device, partitioned by the compiler (GSPMD), so values, gradients, MINE's EMA
+and every update equal the single-device ones on the global batch, up to the order of float
+additions. The state is replicated on every device.
 
     mesh = data_mesh()                                   # every local device, axis "batch"
     estimator = ShardedMIEstimator(dim_x=2, dim_z=8, bound="infonce", mesh=mesh)
@@ -86,7 +87,8 @@ class ShardedMIEstimator(MIEstimator):
         rows, matrix_rows = NamedSharding(self.mesh, P(self.axis)), NamedSharding(self.mesh, P(self.axis, None))
         x, z = (jax.lax.with_sharding_constraint(a, rows) for a in (x, z))
         scores = super().scores(state, x, z, shifts)
+        baseline = None if scores.baseline is None else jax.lax.with_sharding_constraint(scores.baseline, rows)
         if isinstance(scores, MatrixScores):
-            return MatrixScores(ops, jax.lax.with_sharding_constraint(scores.scores, matrix_rows))
+            return MatrixScores(ops, jax.lax.with_sharding_constraint(scores.scores, matrix_rows), baseline=baseline)
         return PairedScores(ops, jax.lax.with_sharding_constraint(scores.pos, rows),
-                            jax.lax.with_sharding_constraint(scores.neg, matrix_rows))
+                            jax.lax.with_sharding_constraint(scores.neg, matrix_rows), baseline)

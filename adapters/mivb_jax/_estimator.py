@@ -51,11 +51,13 @@ class MIEstimator:
 
     Args:
         dim_x, dim_z: feature sizes of x and z, or their shapes per sample ((H, W, C) for images).
-        bound: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js`` or ``smile``.
-        critic: ``"joint"``, ``"separable"``, ``"bilinear"``, a mapping or a ``mivb.CriticConfig``.
+        bound: a name of ``mivb.BOUNDS``: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js``, ``smile``, ``tuba``,
+            ``alpha`` (lower bounds), ``club``, ``l1out`` (upper bounds).
+        critic: ``"joint"``, ``"separable"``, ``"bilinear"``, ``"conditional"``, a mapping or a
+            ``mivb.CriticConfig``; None (default): ``"conditional"`` for the upper bounds, else ``"separable"``.
         lr: the critic's Adam learning rate.
         ema_decay: MINE's moving-average decay, in (0, 1).
-        **bound_params: ``clip`` for ``smile``.
+        **bound_params: ``clip`` for ``smile``, ``alpha`` for ``alpha``.
 
     Example::
 
@@ -77,7 +79,7 @@ class MIEstimator:
         dim_z: int | tuple[int, ...],
         *,
         bound: str = "mine",
-        critic: str | CriticConfig | dict[str, Any] = "separable",
+        critic: str | CriticConfig | dict[str, Any] | None = None,
         lr: float = 1e-4,
         ema_decay: float = 0.99,
         seed: int | None = None,
@@ -89,7 +91,8 @@ class MIEstimator:
         self.shapes = (feature_shape("dim_x", dim_x), feature_shape("dim_z", dim_z))
         # The critic's non-array part (activations, layer structure), traced once without computing
         # anything; eqx.combine joins it with a state's params.
-        skeleton = eqx.filter_eval_shape(build_critic, *self.shapes, self.config, jax.random.key(0))
+        skeleton = eqx.filter_eval_shape(build_critic, *self.shapes, self.config, jax.random.key(0),
+                                         baseline=self.spec.baseline)
         _, self.static = eqx.partition(skeleton, lambda leaf: isinstance(leaf, jax.ShapeDtypeStruct))
 
     def _identity(self) -> tuple:
@@ -113,7 +116,8 @@ class MIEstimator:
                 raise invalid("key", "a jax.random key (or an estimator built with a seed)", key)
             key = jax.random.key(self.spec.seed)
         init_key, key = jax.random.split(key)
-        params = eqx.filter(build_critic(*self.shapes, self.config, init_key), eqx.is_array)
+        params = eqx.filter(build_critic(*self.shapes, self.config, init_key, baseline=self.spec.baseline),
+                            eqx.is_array)
         bound_state = self.spec.initial_state(ops, jax.tree_util.tree_leaves(params)[0])
         return MIState(params, self.optimizer.init(params), bound_state, key)
 
@@ -127,11 +131,15 @@ class MIEstimator:
         return self.spec.layout(ops, critic, x, z, shifts)
 
     def objective(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None, *,
-                  train: bool = True):
+                  train: bool = True, critic_step: bool = False, selection: bool = False):
         """The batch's ``(value, mi_for_grads, bound_state)``, ``bound_state`` being what :meth:`update`
-        would store; ``train=False`` (evaluation) reads the state without folding this batch in."""
+        would store; ``train=False`` (evaluation) reads the state without folding this batch in;
+        ``critic_step``: ``mi_for_grads`` follows what the critic's step maximises (for the upper
+        bounds, q(z | x)'s likelihood); ``selection``: the value is the one that ranks critics (for the
+        upper bounds, that likelihood)."""
         check_batch_shapes(x.shape, z.shape)
-        return self.spec.objective(self.scores(state, x, z, shifts), state.bound_state, train=train)
+        return self.spec.objective(self.scores(state, x, z, shifts), state.bound_state, train=train,
+                                   critic_step=critic_step, selection=selection)
 
     def apply(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None) -> MIOutput:
         value, mi_for_grads, _ = self.objective(state, x, z, shifts)
@@ -143,7 +151,8 @@ class MIEstimator:
         x, z = jax.lax.stop_gradient(x), jax.lax.stop_gradient(z)
 
         def negative_bound(params):
-            value, mi_for_grads, bound_state = self.objective(state._replace(params=params), x, z, shifts)
+            value, mi_for_grads, bound_state = self.objective(state._replace(params=params), x, z, shifts,
+                                                              critic_step=True)
             return -mi_for_grads, (value, bound_state)
 
         grads, (value, bound_state) = jax.grad(negative_bound, has_aux=True)(state.params)
@@ -158,9 +167,10 @@ class MIEstimator:
         return train_steps(self, state, x, z, batches, shifts)
 
     def batch_values(self, state: MIState, x: jax.Array, z: jax.Array, batches: jax.Array,
-                     shifts: jax.Array | None = None) -> jax.Array:
-        """The bound on each row of ``batches``, compiled; the state is left untouched."""
-        return batch_values(self, state, x, z, batches, shifts)
+                     shifts: jax.Array | None = None, selection: bool = False) -> jax.Array:
+        """The bound on each row of ``batches`` (``selection``: what ranks critics), compiled; the state
+        is left untouched."""
+        return batch_values(self, state, x, z, batches, shifts, selection)
 
     def fit(self, state: MIState, x: Any, z: Any, *, steps: int = 1000, batch_size: int = 128,
             seed: int | None = None) -> tuple[MIState, jax.Array]:
@@ -189,15 +199,17 @@ def train_steps(estimator: MIEstimator, state: MIState, x: jax.Array, z: jax.Arr
     return jax.lax.scan(step, state, (batches, shifts))
 
 
-@partial(jax.jit, static_argnums=0)
+@partial(jax.jit, static_argnums=(0, 6))
 def batch_values(estimator: MIEstimator, state: MIState, x: jax.Array, z: jax.Array, batches: jax.Array,
-                     shifts: jax.Array | None) -> jax.Array:
-    """The bound's value on each row of sample indices; sampled negatives differ from batch to batch."""
+                 shifts: jax.Array | None, selection: bool) -> jax.Array:
+    """The bound's value (``selection``: what ranks critics) on each row of sample indices; sampled
+    negatives differ from batch to batch."""
 
     def value(schedule):
         number, index, batch_shifts = schedule
         batch_state = state._replace(key=jax.random.fold_in(state.key, number))
-        return estimator.objective(batch_state, x[index], z[index], batch_shifts, train=False)[0]
+        return estimator.objective(batch_state, x[index], z[index], batch_shifts, train=False,
+                                   selection=selection)[0]
 
     return jax.lax.map(value, (jnp.arange(batches.shape[0]), batches, shifts))
 

@@ -78,6 +78,6 @@ class Trainer:
                                                         self._put(shifts))
         return np.asarray(values)
 
-    def values(self, split: str, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
+    def values(self, split: str, batches: np.ndarray, shifts: np.ndarray | None, selection: bool = False) -> np.ndarray:
         return np.asarray(self.estimator.batch_values(self.state, *self.splits[split], self._put(batches),
-                                                      self._put(shifts)))
+                                                      self._put(shifts), selection))

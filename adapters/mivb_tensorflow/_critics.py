@@ -54,64 +54,114 @@ def shifted(z: tf.Tensor, shifts: tf.Tensor) -> tf.Tensor:
     return tf.gather(z, (tf.range(n, dtype=shifts.dtype)[:, None] + shifts[None, :]) % n)
 
 
-class JointCritic(keras.layers.Layer):
+class Critic(keras.layers.Layer):
+    """Scores pairs from per-sample features: ``features`` gives each row's and each column's, ``pairs``
+    scores them pair by pair, ``matrix`` every row against every column. ``baseline``: a network
+    giving each row's sample a log-baseline (for the bounds that read one), or None."""
+
+    def __init__(self, row_shape: tuple[int, ...], config: CriticConfig, baseline: bool, seeds=None):
+        super().__init__()
+        self.baseline = encoder(row_shape, config, 1, seeds) if baseline else None
+
+    def matrix(self, rows: tf.Tensor, columns: tf.Tensor) -> tf.Tensor:
+        n, m = tf.shape(rows)[0], tf.shape(columns)[0]
+        return self.pairs(tf.repeat(rows[:, None, :], m, axis=1), tf.repeat(columns[None, :, :], n, axis=0))
+
+    def call(self, x: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
+        return self.matrix(*self.features(x, z))
+
+    def sampled(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        rows, columns = self.features(x, z)
+        negatives = shifted(columns, shifts)
+        return self.pairs(rows, columns), self.pairs(tf.repeat(rows[:, None, :], tf.shape(negatives)[1], axis=1),
+                                                     negatives)
+
+    def row_baseline(self, x: tf.Tensor, z: tf.Tensor) -> tf.Tensor | None:
+        return None if self.baseline is None else tf.squeeze(self.baseline(self.row_samples(x, z)), -1)
+
+    def row_samples(self, x: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
+        return x
+
+
+class JointCritic(Critic):
     """An MLP on the pair; images are first encoded to ``embedding`` features each."""
 
-    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, seeds=None):
-        super().__init__()
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
+                 seeds=None):
+        super().__init__(shape_x, config, baseline, seeds)
         (self.f, width_x), (self.g, width_z) = (pair_features(s, config, seeds) for s in (shape_x, shape_z))
         self.net = keras.Sequential([keras.Input((width_x + width_z,)), *mlp_layers(config, 1, seeds)])
         self.built = True
 
-    def pair_scores(self, fx: tf.Tensor, gz: tf.Tensor) -> tf.Tensor:
+    def features(self, x: tf.Tensor, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return self.f(x), self.g(z)
+
+    def pairs(self, fx: tf.Tensor, gz: tf.Tensor) -> tf.Tensor:
         """Scores of pairs laid out along any leading axes; the network itself sees a flat batch."""
         pairs = tf.concat([fx, gz], axis=-1)
         return tf.reshape(self.net(tf.reshape(pairs, [-1, pairs.shape[-1]])), tf.shape(pairs)[:-1])
 
-    def call(self, x: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
-        fx, gz = self.f(x), self.g(z)
-        n = tf.shape(fx)[0]
-        return self.pair_scores(tf.repeat(fx[:, None, :], n, axis=1), tf.repeat(gz[None, :, :], n, axis=0))
 
-    def sampled(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        fx, gz = self.f(x), self.g(z)
-        k = tf.shape(shifts)[0]
-        return self.pair_scores(fx, gz), self.pair_scores(tf.repeat(fx[:, None, :], k, axis=1), shifted(gz, shifts))
-
-
-class SeparableCritic(keras.layers.Layer):
-    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, seeds=None):
-        super().__init__()
+class SeparableCritic(Critic):
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
+                 seeds=None):
+        super().__init__(shape_x, config, baseline, seeds)
         self.f = encoder(shape_x, config, config.embedding, seeds)
         self.g = encoder(shape_z, config, config.embedding, seeds)
         self.built = True
 
-    def embed(self, x: tf.Tensor, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def features(self, x: tf.Tensor, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return self.f(x), self.g(z)
 
-    def call(self, x: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
-        fx, gz = self.embed(x, z)
-        return tf.matmul(fx, gz, transpose_b=True)
+    def pairs(self, fx: tf.Tensor, gz: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_sum(fx * gz, -1)
 
-    def sampled(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        fx, gz = self.embed(x, z)
-        return tf.reduce_sum(fx * gz, -1), tf.reduce_sum(fx[:, None, :] * shifted(gz, shifts), -1)
+    def matrix(self, fx: tf.Tensor, gz: tf.Tensor) -> tf.Tensor:
+        return tf.matmul(fx, gz, transpose_b=True)
 
 
 class BilinearCritic(SeparableCritic):
-    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, seeds=None):
-        super().__init__(shape_x, shape_z, config, seeds)
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
+                 seeds=None):
+        super().__init__(shape_x, shape_z, config, baseline, seeds)
         self.w = self.add_weight(shape=(config.embedding, config.embedding), initializer="identity", name="w")
 
-    def embed(self, x: tf.Tensor, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def features(self, x: tf.Tensor, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return tf.matmul(self.f(x), self.w), self.g(z)
 
 
-CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic}
+class ConditionalCritic(Critic):
+    """q(z | x) = N(mean(x), diag exp(log_variance(x))): rows are z, columns the (mean, log-variance) of x."""
+
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
+                 seeds=None):
+        super().__init__(shape_z, config, baseline, seeds)
+        self.f = encoder(shape_x, config, 2 * math.prod(shape_z), seeds)
+        self.built = True
+
+    def features(self, x: tf.Tensor, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return z, self.f(x)
+
+    def pairs(self, z: tf.Tensor, moments: tf.Tensor) -> tf.Tensor:
+        mean, raw = tf.split(moments, 2, axis=-1)
+        log_variance = LOG_VARIANCE_LIMIT * tf.tanh(raw / LOG_VARIANCE_LIMIT)
+        return -0.5 * tf.reduce_sum((z - mean) ** 2 * tf.exp(-log_variance) + log_variance + LOG_2PI, -1)
+
+    def row_samples(self, x: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
+        return z
+
+
+LOG_2PI = math.log(2 * math.pi)
+# A variance of e^-10 to e^10 on standardised data: wide enough for any conditional the data
+# allow, and no step of the likelihood's fit can send it to zero or infinity.
+LOG_VARIANCE_LIMIT = 10.0
+CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic,
+           "conditional": ConditionalCritic}
 
 
 def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig,
-                 seed: int | None = None) -> keras.layers.Layer:
-    """The critic ``config`` describes; ``seed`` fixes its initial weights without touching global seeds."""
+                 seed: int | None = None, baseline: bool = False) -> Critic:
+    """The critic ``config`` describes; ``seed`` fixes its initial weights without touching global seeds.
+    ``baseline``: with a network for each row's log-baseline."""
     seeds = None if seed is None else keras.random.SeedGenerator(seed)
-    return CRITICS[config.kind](shape_x, shape_z, config, seeds)
+    return CRITICS[config.kind](shape_x, shape_z, config, baseline, seeds)

@@ -1,11 +1,11 @@
 """Data-parallel MI estimation with ``tf.distribute`` (``MirroredStrategy`` and other replica strategies).
 
 Inside ``strategy.run``, each replica holds its own n pairs of a global batch of N = W * n. The
-critic's z-side embeddings (a joint critic's z features) are gathered from every replica with
-``ReplicaContext.all_gather``, which is differentiable (its gradient is summed over replicas), so a
-replica scores its n rows against all N columns; the bound's statistics are combined over replicas
-(:func:`mivb.bounds.objective` with a ``gather``). Every replica gets the bound's value on the global batch and MINE's EMA of
-the global batch. Gradients: a replica's gradient is W times the gradient through its own rows, so
+critic's column features (z's; for a conditional critic, q's moments of x) are gathered from every
+replica with ``ReplicaContext.all_gather``, which is differentiable (its gradient is summed over
+replicas), so a replica scores its n rows against all N columns; the bound's statistics are
+combined over replicas (:func:`mivb.bounds.objective` with a ``gather``). Every replica gets the
+bound's value on the global batch and MINE's EMA of the global batch. Gradients: a replica's gradient is W times the gradient through its own rows, so
 the **mean** over replicas is the single-device gradient. ``tf.distribute`` optimisers **sum**
 the replicas' gradients: divide the loss by ``num_replicas_in_sync`` there.
 
@@ -46,34 +46,33 @@ def replica_scores(critic, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None 
 
     ``shifts`` None: all N - 1 other pairs of the global batch; otherwise the derangements
     ``z[(i + shifts[k]) % N]`` of the global index i (pass the same shifts on every replica).
+    The critic's column features are gathered with gradients; the rows and their baseline stay local.
     """
     context = _context()
     n = x.shape[0]
     offset = tf.cast(context.replica_id_in_sync_group, tf.int32) * n
-    separable = hasattr(critic, "embed")
-    fx, gz = critic.embed(x, z) if separable else (critic.f(x), critic.g(z))
+    rows, local_columns = critic.features(x, z)
+    baseline = critic.row_baseline(x, z)
     total = n * context.num_replicas_in_sync
-    columns = tf.reshape(context.all_gather(gz, axis=0), [total, *gz.shape[1:]])  # a static shape again
+    columns = tf.reshape(context.all_gather(local_columns, axis=0), [total, *local_columns.shape[1:]])  # static again
     if shifts is None:
-        if separable:
-            scores = tf.matmul(fx, columns, transpose_b=True)
-        else:
-            scores = critic.pair_scores(tf.repeat(fx[:, None, :], total, axis=1),
-                                        tf.repeat(columns[None, :, :], n, axis=0))
-        return MatrixScores(ops, scores, offset)
+        return MatrixScores(ops, critic.matrix(rows, columns), offset, baseline)
     shifts = tf.cast(shifts, tf.int32)
     index = (tf.range(n)[:, None] + offset + shifts[None, :]) % total
-    pairs = (lambda a, b: tf.reduce_sum(a * b, -1)) if separable else critic.pair_scores
-    k = shifts.shape[0]
-    return PairedScores(ops, pairs(fx, gz), pairs(tf.repeat(fx[:, None, :], k, axis=1), tf.gather(columns, index)))
+    negatives = tf.gather(columns, index)
+    expanded = tf.repeat(rows[:, None, :], shifts.shape[0], axis=1)
+    return PairedScores(ops, critic.pairs(rows, local_columns), critic.pairs(expanded, negatives), baseline)
 
 
-def replica_objective(estimator: MIEstimator, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None):
+def replica_objective(estimator: MIEstimator, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None, *,
+                      critic_step: bool = False, selection: bool = False):
     """``(value, mi_for_grads, bound_state)`` of the global batch, called on each replica's pairs in
     ``strategy.run``.
 
     The counterpart of ``estimator.objective``: value and state are the global ones, the same on
-    every replica; store the state with ``estimator.assign_bound_state`` after the step.
+    every replica; store the state with ``estimator.assign_bound_state`` after the step. The
+    critic's own step passes ``critic_step=True`` (for the upper bounds it fits q(z | x) by
+    likelihood); ``selection``: the value that ranks critics.
     """
     context = _context()
     check_batch_shapes(tuple(x.shape), tuple(z.shape))
@@ -85,4 +84,5 @@ def replica_objective(estimator: MIEstimator, x: tf.Tensor, z: tf.Tensor, shifts
         return tf.reshape(context.all_gather(statistics[None, :], axis=0), [world, statistics.shape[0]])
 
     return estimator.spec.objective(replica_scores(estimator.critic, x, z, shifts), estimator.bound_state,
-                                    train=True, gather=gather, world_size=world)
+                                    train=True, critic_step=critic_step, selection=selection, gather=gather,
+                                    world_size=world)

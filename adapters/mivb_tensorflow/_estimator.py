@@ -65,12 +65,14 @@ class MIEstimator(tf.Module):
 
     Args:
         dim_x, dim_z: feature sizes of x and z, or their shapes per sample ((H, W, C) for images).
-        bound: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js`` or ``smile``.
-        critic: ``"joint"``, ``"separable"``, ``"bilinear"``, a mapping or a ``mivb.CriticConfig``.
+        bound: a name of ``mivb.BOUNDS``: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js``, ``smile``, ``tuba``,
+            ``alpha`` (lower bounds), ``club``, ``l1out`` (upper bounds).
+        critic: ``"joint"``, ``"separable"``, ``"bilinear"``, ``"conditional"``, a mapping or a
+            ``mivb.CriticConfig``; None (default): ``"conditional"`` for the upper bounds, else ``"separable"``.
         lr: the critic's Adam learning rate.
         ema_decay: MINE's moving-average decay, in (0, 1).
         seed: fixes the initial weights and the sampled negatives; global seeds are left alone.
-        **bound_params: ``clip`` for ``smile``.
+        **bound_params: ``clip`` for ``smile``, ``alpha`` for ``alpha``.
 
     Example::
 
@@ -95,7 +97,7 @@ class MIEstimator(tf.Module):
         dim_z: int | tuple[int, ...],
         *,
         bound: str = "mine",
-        critic: str | CriticConfig | dict[str, Any] = "separable",
+        critic: str | CriticConfig | dict[str, Any] | None = None,
         lr: float = 1e-4,
         ema_decay: float = 0.99,
         seed: int | None = None,
@@ -105,7 +107,7 @@ class MIEstimator(tf.Module):
         self.spec = EstimatorSpec.create(bound, critic, lr, ema_decay, seed, bound_params)
         self.bound, self.config = self.spec.bound, self.spec.critic
         self.shapes = (feature_shape("dim_x", dim_x), feature_shape("dim_z", dim_z))
-        self.critic = build_critic(*self.shapes, self.config, seed)
+        self.critic = build_critic(*self.shapes, self.config, seed, baseline=self.spec.baseline)
         for key, value in self.spec.initial_state(ops, tf.zeros(())).items():
             setattr(self, key, tf.Variable(value, trainable=False, name=key))  # the bound's state, checkpointed
         self.optimizer = keras.optimizers.Adam(learning_rate=self.spec.learning_rate)
@@ -136,11 +138,16 @@ class MIEstimator(tf.Module):
             shifts = tf.argsort(self.negatives.uniform([x.shape[0] - 1]))[:k] + 1  # K distinct shifts
         return self.spec.layout(ops, self.critic, x, z, shifts)
 
-    def objective(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None, *, train: bool = True):
+    def objective(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None, *, train: bool = True,
+                  critic_step: bool = False, selection: bool = False):
         """The batch's ``(value, mi_for_grads, state)``, ``state`` being what :meth:`update` would store;
-        ``train=False`` (evaluation) reads the bound's state without folding this batch in."""
+        ``train=False`` (evaluation) reads the bound's state without folding this batch in;
+        ``critic_step``: ``mi_for_grads`` follows what the critic's step maximises (for the upper
+        bounds, q(z | x)'s likelihood); ``selection``: the value is the one that ranks critics (for the
+        upper bounds, that likelihood)."""
         check_batch_shapes(tuple(x.shape), tuple(z.shape))
-        return self.spec.objective(self.scores(x, z, shifts), self.bound_state, train=train)
+        return self.spec.objective(self.scores(x, z, shifts), self.bound_state, train=train, critic_step=critic_step,
+                                   selection=selection)
 
     def __call__(self, x: tf.Tensor, z: tf.Tensor) -> MIOutput:
         value, mi_for_grads, _ = self.objective(x, z)
@@ -150,7 +157,8 @@ class MIEstimator(tf.Module):
         """One critic step on the batch (maximising the bound); returns the bound's value before it."""
         variables = self.critic.trainable_variables
         with tf.GradientTape() as tape:
-            value, mi_for_grads, state = self.objective(tf.stop_gradient(x), tf.stop_gradient(z), shifts)
+            value, mi_for_grads, state = self.objective(tf.stop_gradient(x), tf.stop_gradient(z), shifts,
+                                                        critic_step=True)
             loss = -mi_for_grads
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         self.assign_bound_state(state)
@@ -164,12 +172,15 @@ class MIEstimator(tf.Module):
         """
         return self._train_steps(x, z, *self._schedule(batches, shifts))
 
-    def batch_values(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None):
-        """The bound on each row of ``batches``, in one graph; neither critic nor state changes.
+    def batch_values(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None,
+                     selection: bool = False):
+        """The bound on each row of ``batches`` (``selection``: what ranks critics), in one graph; neither
+        critic nor state changes.
 
-        Traced like :meth:`train_steps`: once per batch size, whatever the data or number of rows.
+        Traced like :meth:`train_steps`: once per batch size (and ``selection``), whatever the data or
+        number of rows.
         """
-        return self._batch_values(x, z, *self._schedule(batches, shifts))
+        return self._batch_values(x, z, *self._schedule(batches, shifts), selection)
 
     @staticmethod
     def _schedule(batches: Any, shifts: Any) -> tuple:
@@ -199,14 +210,14 @@ class MIEstimator(tf.Module):
         return values.stack()
 
     @tf.function(reduce_retracing=True)
-    def _batch_values(self, x, z, batches, shifts, size: int, negatives: int | None):
+    def _batch_values(self, x, z, batches, shifts, size: int, negatives: int | None, selection: bool):
         batches = tf.ensure_shape(batches, (None, size))
         shifts = None if shifts is None else tf.ensure_shape(shifts, (None, negatives))
         values = tf.TensorArray(self.dtype, size=tf.shape(batches)[0])
         for step in tf.range(tf.shape(batches)[0]):
             index = batches[step]
             value, _, _ = self.objective(tf.gather(x, index), tf.gather(z, index),
-                                         None if shifts is None else shifts[step], train=False)
+                                         None if shifts is None else shifts[step], train=False, selection=selection)
             values = values.write(step, value)
         return values.stack()
 

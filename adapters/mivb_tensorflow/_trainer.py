@@ -63,6 +63,7 @@ class Trainer:
         with tf.device(self.device):
             return self.estimator.train_steps(*self.splits["train"], self._put(batches), self._put(shifts)).numpy()
 
-    def values(self, split: str, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
+    def values(self, split: str, batches: np.ndarray, shifts: np.ndarray | None, selection: bool = False) -> np.ndarray:
         with tf.device(self.device):
-            return self.estimator.batch_values(*self.splits[split], self._put(batches), self._put(shifts)).numpy()
+            return self.estimator.batch_values(*self.splits[split], self._put(batches), self._put(shifts),
+                                               selection).numpy()
