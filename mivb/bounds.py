@@ -464,6 +464,18 @@ def _l1out(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> 
     return value, value
 
 
+def _ba(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    value = t.mean("pos") + params["entropy"]
+    return value, value
+
+
+def _check_entropy(params: Mapping[str, Any]) -> None:
+    entropy = params["entropy"]
+    if isinstance(entropy, bool) or not isinstance(entropy, (int, float)) or not 0 <= entropy < math.inf:
+        raise invalid("entropy", "H(Z) in nats, a finite number >= 0 (mivb.estimate computes it from the labels' "
+                      "counts)", entropy)
+
+
 def _log_likelihood(t: Totals, params: Mapping[str, Any]) -> Array:
     return t.mean("pos")
 
@@ -495,6 +507,8 @@ _builtin("tuba", _tuba_statistics, _tuba, "TUBA: NWJ-type bound with a learned b
 _builtin("alpha", _alpha_statistics, _alpha, "I_alpha: interpolates TUBA (alpha=0) and InfoNCE (alpha=1)",
          "Poole et al. 2019", baseline=True, params={"alpha": 0.01}, check_params=_check_alpha,
          max_value=lambda k, params: 1.0 + math.log(k / params["alpha"]) if params["alpha"] > 0 else None)
+_builtin("ba", _club_statistics, _ba, "Barber-Agakov: H(Z) + E log q(z|x), a classifier q on labels z",
+         "Barber & Agakov 2003", critic="classifier", params={"entropy": None}, check_params=_check_entropy)
 _builtin("club", _club_statistics, _club, "CLUB: contrastive log-ratio upper bound, q(z|x) fitted by likelihood",
          "Cheng et al. 2020", kind="upper", critic="conditional", fit=_log_likelihood,
          gradient="the value (the critic fits q by likelihood)")

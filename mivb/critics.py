@@ -11,6 +11,8 @@ CRITIC_KINDS = {
     "joint": "an MLP on the concatenated pair (x, z); the full matrix costs N*N network passes",
     "separable": "two MLP encoders; score = <f(x), g(z)>, the full matrix is one matrix product",
     "bilinear": "two MLP encoders with a learned matrix between them: score = f(x)^T W g(z)",
+    "classifier": "an MLP of x giving log q(z | x) over the classes of labels z (one-hot); score = log q(z_j | x_i) "
+                  "(what ba needs)",
     "conditional": "a diagonal Gaussian q(z | x), its mean and log-variance an MLP of x; score = log q(z | x), "
                    "row i holding z_i's log-density under every x_j (what the upper bounds need)",
 }

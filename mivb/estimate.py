@@ -17,7 +17,7 @@ from .catalogue import estimators
 from .classical import CLASSICAL
 from .critics import CriticConfig, check_critic_takes, check_negative_samples
 from .errors import UnknownNameError, invalid, unknown_name
-from .samples import as_samples, check_paired, check_transform, prepare
+from .samples import as_labels, as_samples, check_paired, check_transform, label_entropy, prepare
 from .schedule import Batches, check_positive_int, shift_schedule
 from .spec import EstimatorSpec
 from .diagnosis import TrainingRun, diagnose, sane
@@ -182,7 +182,9 @@ def estimate(
             (1-D means d = 1; images as (n, C, H, W)); the same n.
         bound: a lower bound: ``infonce`` (default: low variance, but never above log(batch_size)),
             ``smile``, ``mine``, ``dv``, ``nwj``, ``js``, ``tuba`` or ``alpha``; an upper bound: ``club``
-            or ``l1out`` (upper bounds only while their q(z | x) is close to p(z | x)); a classical
+            or ``l1out`` (upper bounds only while their q(z | x) is close to p(z | x)); for class
+            labels z (integers, booleans or strings, shape (n,)): ``ba``, H(Z) + E log q(z | x) with
+            a classifier q and H(Z) from the labels' counts (the information plane's I(T; Y)); a classical
             estimator, no training: ``ksg`` (k nearest neighbours, ``k=3``; low-dimensional vectors)
             or ``gaussian`` (a jointly Gaussian model); see ``mivb.estimators()``. A list of names
             runs each on the same split with the same seed and returns a tuple of estimates, for
@@ -247,6 +249,10 @@ def _trained(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
     progress, callback = arguments["progress"], arguments["callback"]
     check_progress(progress)
     check_callback(callback)
+    labels = get_bound(arguments["bound"]).critic == "classifier"
+    if labels:  # z holds class labels: one-hot rows, and H(Z) from their counts
+        z, counts = as_labels("z", z)
+        arguments = {**arguments, "bound_params": {"entropy": label_entropy(counts), **arguments["bound_params"]}}
     config = _configure(arguments, x, z)
     x_all, z_all = as_samples("x", x), as_samples("z", z)
     check_paired(x_all, z_all)
@@ -257,7 +263,7 @@ def _trained(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
                                                       for s in np.random.SeedSequence(config.seed).spawn(4))
     parts, config, notes = _split(split_rng, x_all, z_all, config)
     xs = prepare(config.transform, *(x for x, _ in parts), argument="x")
-    zs = prepare(config.transform, *(z for _, z in parts), argument="z")
+    zs = prepare(None if labels else config.transform, *(z for _, z in parts), argument="z")
     splits = dict(zip(("train", "validation", "test"), zip(xs, zs)))
     shapes = (xs[0].shape[1:], zs[0].shape[1:])
     trainer = get_backend(config.backend).Trainer(config, shapes, splits)

@@ -90,6 +90,9 @@ def oracle(name: str, pos: np.ndarray, neg: np.ndarray, params: dict, state: dic
         return baseline_oracle(name, pos, neg, baseline, **params)
     if name in UPPER:
         return upper_oracle(name, pos, neg)
+    if name in LABELS:
+        n, k = np.shape(neg)
+        return float(np.mean(pos)) + params["entropy"], np.full(n, 1.0 / n), np.zeros((n, k))
     log_ema = state.get("log_ema")
     log_ema = None if log_ema is None or math.isnan(log_ema) else float(log_ema)
     return (value(name, pos, neg, **({"clip": params["clip"]} if "clip" in params else {})),
@@ -131,6 +134,7 @@ def clip_scale(grads_loss: Sequence[np.ndarray], grads_mi: Sequence[np.ndarray])
 
 WITH_BASELINE = ("tuba", "alpha")
 UPPER = ("club", "l1out")
+LABELS = ("ba",)
 
 
 def baseline_oracle(name: str, pos: np.ndarray, neg: np.ndarray, baseline: np.ndarray | None,

@@ -52,7 +52,8 @@ def as_samples(argument: str, samples: Any) -> np.ndarray:
             expected = "a rectangular array of real floating-point numbers (an object array came back: ragged rows, " \
                        "mixed types or an unsupported array type)"
         else:
-            expected = "real floating-point samples (cast integer or boolean data explicitly)"
+            expected = "real floating-point samples (cast integer or boolean data explicitly; for class labels z, use " \
+                       "bound='ba')"
         raise invalid(argument, expected, samples, error=InvalidTypeError)
     if array.ndim == 0 or array.size == 0:
         raise invalid(argument, "a non-empty array of shape (n,) or (n, d)", samples)
@@ -287,3 +288,26 @@ def standardize(train: np.ndarray, *others: np.ndarray, argument: str, cast: boo
         scaled = scaled.reshape(a.shape)
         out.append(scaled.astype(np.float32) if cast else scaled)
     return out
+
+
+def as_labels(argument: str, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Class labels (n,) of integers, booleans or strings, as one-hot float32 rows (n, C) and the
+    count of each of the C classes present (sorted by label)."""
+    array = _to_numpy(argument, backend_name_of(labels), labels)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1 or array.size == 0:
+        raise invalid(argument, "a non-empty 1-D array of n class labels", labels)
+    if array.dtype.kind not in "iubU":
+        raise invalid(argument, "class labels: integers, booleans or strings (a float array is not a label; cast "
+                      "labels explicitly, e.g. z.astype(int))", labels, error=InvalidTypeError)
+    classes, index, counts = np.unique(array, return_inverse=True, return_counts=True)
+    if len(classes) < 2:
+        raise invalid(argument, "labels of at least 2 classes (with one, I(X; Z) = 0 and H(Z) = 0)", labels)
+    return np.eye(len(classes), dtype=np.float32)[index.ravel()], counts
+
+
+def label_entropy(counts: np.ndarray) -> float:
+    """H(Z) in nats of labels with these class counts (the plug-in entropy of their frequencies)."""
+    p = counts / counts.sum()
+    return float(-np.sum(p * np.log(p)))

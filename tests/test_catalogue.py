@@ -18,7 +18,7 @@ def test_every_estimator_is_listed_with_its_kind_and_paper():
     catalogue = mivb.estimators()
     kinds = {name: info.kind for name, info in catalogue.items()}
     assert kinds == {"dv": "lower", "mine": "lower", "nwj": "lower", "infonce": "lower", "js": "lower",
-                     "smile": "lower", "tuba": "lower", "alpha": "lower", "club": "upper", "l1out": "upper",
+                     "smile": "lower", "tuba": "lower", "alpha": "lower", "ba": "lower", "club": "upper", "l1out": "upper",
                      "ksg": "classical", "gaussian": "classical"}
     assert all(info.paper and info.summary for info in catalogue.values())
     assert catalogue["alpha"].params == {"alpha": 0.01} and catalogue["ksg"].params == {"k": 3}
@@ -79,3 +79,20 @@ def test_a_lower_bound_above_an_upper_bound_is_noted_on_both():
     assert upper.mi == -5.0 and lower.unreliable and upper.unreliable
     assert any("always_below" in note for note in lower.notes)
     assert math.isfinite(lower.mi)
+
+
+def test_ba_takes_class_labels_and_only_ba_does():
+    rng = np.random.default_rng(1)
+    labels = rng.choice(np.array(["cat", "dog", "owl"]), 900)
+    x = (labels == "dog")[:, None] * 2.0 + rng.normal(size=(900, 2))
+    result = mivb.estimate(x, labels, bound="ba", steps=200, seed=0, progress=False)
+    frequencies = np.unique(labels, return_counts=True)[1] / 900
+    assert result.config.bound_params["entropy"] == pytest.approx(-np.sum(frequencies * np.log(frequencies)))
+    assert 0.0 < result.mi < result.config.bound_params["entropy"]
+    with pytest.raises(mivb.InvalidTypeError, match="bound='ba'"):
+        mivb.estimate(x, rng.integers(0, 3, 900), bound="infonce", steps=2)
+    with pytest.raises(mivb.InvalidTypeError, match="class labels"):
+        mivb.estimate(x, rng.normal(size=900), bound="ba", steps=2)
+    with pytest.raises(mivb.InvalidArgumentError, match="entropy"):
+        mivb.bound("ba", np.eye(3))
+    assert float(mivb.bound("ba", np.log(np.full((3, 3), 1 / 3)), entropy=np.log(3))) == pytest.approx(0.0)

@@ -137,12 +137,29 @@ class ConditionalCritic(Critic):
         return z
 
 
+class ClassifierCritic(Critic):
+    """q(z | x) over C classes: rows are log q(. | x), columns one-hot labels z (C,)."""
+
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool):
+        super().__init__(shape_x, config, baseline)
+        self.f = encoder(shape_x, config, math.prod(shape_z))
+
+    def features(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.log_softmax(self.f(x), dim=-1), z
+
+    def pairs(self, log_q: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return (log_q * z).sum(-1)
+
+    def matrix(self, log_q: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return log_q @ z.T
+
+
 LOG_2PI = math.log(2 * math.pi)
 # A variance of e^-10 to e^10 on standardised data: wide enough for any conditional the data
 # allow, and no step of the likelihood's fit can send it to zero or infinity.
 LOG_VARIANCE_LIMIT = 10.0
 CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic,
-           "conditional": ConditionalCritic}
+           "conditional": ConditionalCritic, "classifier": ClassifierCritic}
 
 
 def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig,
