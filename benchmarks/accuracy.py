@@ -6,6 +6,8 @@ writes CSV and JSON to benchmarks/results/.
 
     python benchmarks/accuracy.py --quick     # 3 tasks, 1 size, 2 seeds: a few minutes
     python benchmarks/accuracy.py             # every task, sizes 1k/5k/10k, 3 seeds: hours on 2 cores
+
+--bounds takes any name of mivb.estimators(): the upper bounds and the classical estimators too.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ def run(args: argparse.Namespace) -> list[dict]:
                     print(f"{task.name:<28} {bound:<8} {backend:<10} {n:>6} {task.mi:>6.3f} {mean:>7.3f} "
                           f"{row['bias']:>+7.3f} {row['std']:>6.3f} {'yes' if row['solved'] else 'NO':>6} "
                           f"{seconds:>6.1f}", flush=True)
-    write(rows, "accuracy_quick" if args.quick else "accuracy")
+    write(rows, args.stem or ("accuracy_quick" if args.quick else "accuracy"))
     for (bound, backend) in {(r["bound"], r["backend"]) for r in rows}:
         mine = [r for r in rows if r["bound"] == bound and r["backend"] == backend]
         print(f"{bound}/{backend}: solved {sum(r['solved'] for r in mine)} of {len(mine)} task-size pairs")
@@ -81,6 +83,7 @@ def main() -> None:
     parser.add_argument("--bounds", nargs="+", default=None)
     parser.add_argument("--sizes", nargs="+", type=int, default=None)
     parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--stem", default=None, help="results file name (default: accuracy, or accuracy_quick)")
     args = parser.parse_args()
     trainable = [b for b in ("torch", "jax", "tensorflow") if b in mivb.available_backends()]
     args.backends = args.backends or trainable

@@ -3,12 +3,14 @@
 Correlated Gaussians in d dimensions (correlation rho in each coordinate, true MI
 -d/2 log(1 - rho^2)) over a sweep of rho. For each rho one call,
 ``mivb.estimate(x, z, bound=["smile", "l1out", "club"])``, trains each bound's own critic on one
-split and reads each on the same held-out pairs: SMILE from below, L1Out and CLUB from above (their
-variational q(z | x) is a Gaussian, as p(z | x) is here, so they are upper bounds). CLUB is the
-looser: with the exact conditional it reads d * rho^2 / (1 - rho^2), drawn dashed.
+split and reads each on the same held-out pairs: SMILE from below, CLUB from above (its variational
+q(z | x) is a Gaussian, as p(z | x) is here). CLUB is loose: with the exact conditional it reads
+d * rho^2 / (1 - rho^2), drawn dashed. L1Out is an upper bound only in expectation and with the
+exact q: its held-out value sits on the truth, on either side of it within its noise (in the quick
+run, 0.111 and 0.636 against truths 0.141 and 0.669).
 
     python examples/bracket.py            # full: d = 10, 20k pairs, 7 correlations (about 10 minutes, torch, 2 CPUs)
-    python examples/bracket.py --quick    # about a minute; asserts lower <= truth <= upper at each rho
+    python examples/bracket.py --quick    # about a minute; asserts smile <= truth <= club and l1out near the truth
 """
 
 from __future__ import annotations
@@ -46,9 +48,9 @@ def run(args) -> dict[str, list[float]]:
         for i, truth in enumerate(truths):
             slack = 3 * max(errors[name][i] for name in BOUNDS)
             assert estimates["smile"][i] <= truth + slack, f"smile above the truth at rho={rhos[i]}"
-            for upper in ("l1out", "club"):
-                assert estimates[upper][i] >= truth - slack, f"{upper} below the truth at rho={rhos[i]}"
-        print("quick check passed: the lower bound reads below the truth and the upper bounds above it")
+            assert estimates["club"][i] >= truth, f"club below the truth at rho={rhos[i]}"
+            assert abs(estimates["l1out"][i] - truth) <= slack, f"l1out far from the truth at rho={rhos[i]}"
+        print("quick check passed: smile reads below the truth, club above it, l1out on it")
     return estimates
 
 
@@ -61,7 +63,7 @@ def plot(args, rhos, truths, exact_club, estimates, errors, samples) -> None:
     ax.plot(rhos, exact_club, "k--", lw=1, label="CLUB with the exact q")
     for name, marker in zip(BOUNDS, "o^s"):
         ax.errorbar(rhos, estimates[name], yerr=errors[name], marker=marker, capsize=2, label=name)
-    ax.fill_between(rhos, estimates["smile"], estimates["l1out"], alpha=0.15, label="bracket (smile, l1out)")
+    ax.fill_between(rhos, estimates["smile"], estimates["club"], alpha=0.15, label="bracket (smile, club)")
     ax.set(xlabel="correlation rho", ylabel="MI (nats)", title=f"lower and upper bounds, {samples // 1000}k pairs",
            ylim=(-0.2, 1.5 * max(truths) + 0.2))
     ax.legend(fontsize=8)

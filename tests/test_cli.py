@@ -406,7 +406,7 @@ def test_help_says_what_the_code_does(capsys):
     assert split_sizes(1000, 0.2, 0.1) == (700, 100, 200)  # the defaults the help puts in words
     assert "a critic trains on 70% of the pairs, 10% decide when training stops" in text and "other 20%" in text
     assert "80%" not in text.replace("80%/20%", "")  # 80/20 only without early stopping
-    assert "joint, separable, bilinear, conditional, conv" in text
+    assert "joint, separable, bilinear, classifier, conditional, conv" in text
     for flag in ["--clip", "--patience", "--transform", "--negative-samples", "--test-fraction",
                  "--validation-fraction", "--no-early-stopping", "--ema-decay", "--progress"]:
         assert flag in text, flag
