@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping
 
 from .errors import invalid, unknown_name
@@ -13,6 +13,9 @@ CRITIC_KINDS = {
     "bilinear": "two MLP encoders with a learned matrix between them: score = f(x)^T W g(z)",
     "classifier": "an MLP of x giving log q(z | x) over the classes of labels z (one-hot); score = log q(z_j | x_i) "
                   "(what ba needs)",
+    "module": "your own module (nn.Module, equinox Module, Keras layer), called as module(x, z): it returns the "
+              "(N, N) scores, or a separable critic's embeddings (f(x), g(z)) (which also allow sampled negatives "
+              "and several devices)",
     "conditional": "a diagonal Gaussian q(z | x), its mean and log-variance an MLP of x; score = log q(z | x), "
                    "row i holding z_i's log-density under every x_j (what the upper bounds need)",
 }
@@ -25,6 +28,23 @@ ENCODERS = {
 }
 
 
+class UserModule:
+    """A critic module a user brings, held by a :class:`CriticConfig`; configurations holding one are
+    equal only when they hold the very same module (its parameters are the user's, not a copy)."""
+
+    def __init__(self, module: Any):
+        self.module = module
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UserModule) and other.module is self.module
+
+    def __hash__(self) -> int:
+        return id(self.module)
+
+    def __repr__(self) -> str:
+        return f"UserModule({type(self.module).__module__}.{type(self.module).__qualname__})"
+
+
 @dataclass(frozen=True)
 class CriticConfig:
     """What network scores the pairs, and which negatives it is shown.
@@ -35,7 +55,8 @@ class CriticConfig:
 
     ``encoder`` turns each input into features: ``mlp`` for vectors, ``conv`` for images
     (``channels`` gives the convolution widths); ``auto`` picks by the input's rank. ``critic="conv"``
-    is shorthand for a separable critic with convolutional encoders.
+    is shorthand for a separable critic with convolutional encoders. ``module``: your own critic
+    (``kind="module"``, made by passing the module itself as ``critic=``); the layer fields are unused.
     """
 
     kind: str = "separable"
@@ -45,6 +66,7 @@ class CriticConfig:
     negative_samples: int | None = None
     encoder: str = "auto"
     channels: tuple[int, ...] = (32, 64)
+    module: UserModule | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind == "conv":  # shorthand for images
@@ -66,9 +88,15 @@ class CriticConfig:
         k = self.negative_samples
         if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < 1):
             raise invalid("negative_samples", "None (full matrix) or an integer K >= 1", k)
+        if (self.kind == "module") != (self.module is not None):
+            raise invalid("critic", "kind='module' with a module, made by passing the module itself as critic=",
+                          self.kind)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data: a user's module appears as its class's name."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["module"] = None if self.module is None else repr(self.module)
+        return data
 
 
 def critic_config(critic: str | CriticConfig | Mapping[str, Any], **overrides: Any) -> CriticConfig:
@@ -78,12 +106,14 @@ def critic_config(critic: str | CriticConfig | Mapping[str, Any], **overrides: A
     elif isinstance(critic, str):
         config = CriticConfig(kind=critic)
     elif isinstance(critic, Mapping):
-        unknown = set(critic) - set(CriticConfig.__dataclass_fields__)
+        unknown = set(critic) - set(CriticConfig.__dataclass_fields__) | ({"module"} & set(critic))
         if unknown:
-            raise unknown_name("critic", sorted(unknown)[0], CriticConfig.__dataclass_fields__)
+            raise unknown_name("critic", sorted(unknown)[0], set(CriticConfig.__dataclass_fields__) - {"module"})
         config = CriticConfig(**critic)
+    elif callable(critic):
+        config = CriticConfig(kind="module", module=UserModule(critic))
     else:
-        raise invalid("critic", "a kind name, a mapping or a CriticConfig", critic)
+        raise invalid("critic", "a kind name, a mapping, a CriticConfig or your own critic module", critic)
     overrides = {key: value for key, value in overrides.items() if value is not None}
     return replace(config, **overrides) if overrides else config
 
@@ -99,7 +129,10 @@ def uses_conv(config: CriticConfig, shape: tuple[int, ...]) -> bool:
 
 
 def check_critic_takes(config: CriticConfig, x: Any, z: Any) -> None:
-    """Samples a critic of ``config`` can score: vectors, or images for a conv encoder ("mlp" flattens any)."""
+    """Samples a critic of ``config`` can score: vectors, or images for a conv encoder ("mlp" flattens any);
+    a user's module takes whatever it takes."""
+    if config.kind == "module":
+        return
     if config.kind == "conditional" and len(z.shape) != 2:
         raise invalid("z", "vectors (n, d) for critic='conditional' (a Gaussian density of z given x); flatten "
                       "with z.reshape(len(z), -1)", z)

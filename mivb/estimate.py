@@ -6,7 +6,7 @@ import math
 import os
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, overload
 
 import numpy as np
@@ -52,7 +52,8 @@ class EstimateConfig:
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**{f.name: getattr(self, f.name) for f in fields(self)}, "critic": self.critic.to_dict(),
+                "bound_params": dict(self.bound_params)}
 
     @property
     def spec(self) -> EstimatorSpec:
@@ -340,7 +341,7 @@ def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
                                 learning_rate_argument="learning_rate")
     critic = spec.critic
     if arguments["negative_samples"] is not None:
-        critic = CriticConfig(**{**critic.to_dict(), "negative_samples": arguments["negative_samples"]})
+        critic = replace(critic, negative_samples=arguments["negative_samples"])
     batch_size = check_positive_int("batch_size", arguments["batch_size"])
     if batch_size < 2:
         raise invalid("batch_size", "at least 2 pairs per batch", batch_size)
@@ -556,7 +557,7 @@ def _result(config: EstimateConfig, run: TrainingRun, values: np.ndarray, eval_s
     notes, unreliable = diagnose(config, run, mi, stderr, ceiling, n_pairs, x_is_z)
     notes = data_notes + notes
     for note in notes:
-        warnings.warn(note, stacklevel=3)
+        warnings.warn(note, stacklevel=4)  # estimate's caller: estimate -> _trained -> _result
     return Estimate(mi=mi, stderr=stderr, history=run.history, bound=config.bound, backend=config.backend,
                     kind=get_bound(config.bound).kind,
                     config=config, test_values=values, ceiling=ceiling, notes=tuple(notes),

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from mivb.critics import CriticConfig, uses_conv
+from mivb.errors import InvalidTypeError, invalid
 
 ACTIVATIONS = {
     "relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU,
@@ -154,6 +155,29 @@ class ClassifierCritic(Critic):
         return log_q @ z.T
 
 
+class ModuleCritic(Critic):
+    """Your module as the critic: ``module(x, z)`` gives the (N, N) scores, or embeddings (f(x), g(z))."""
+
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool):
+        super().__init__(shape_x, config, baseline)
+        self.module, self.shapes = config.module.module, (shape_x, shape_z)
+
+    def features(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x, z
+
+    def matrix(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        scores = self.module(x, z)
+        return scores[0] @ scores[1].T if isinstance(scores, tuple) else scores
+
+    def pairs(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        batch = x.shape[: x.ndim - len(self.shapes[0])]
+        embeddings = self.module(x.reshape(-1, *self.shapes[0]), z.reshape(-1, *self.shapes[1]))
+        if not isinstance(embeddings, tuple):
+            raise invalid("critic", "a module returning embeddings (f(x), g(z)) for sampled negatives or several "
+                          "devices (one returning the (N, N) scores scores whole batches only)", type(self.module))
+        return (embeddings[0] * embeddings[1]).sum(-1).reshape(batch)
+
+
 LOG_2PI = math.log(2 * math.pi)
 # A variance of e^-10 to e^10 on standardised data: wide enough for any conditional the data
 # allow, and no step of the likelihood's fit can send it to zero or infinity.
@@ -170,9 +194,20 @@ def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: Cri
     ``baseline``: with a network for each row's log-baseline."""
     if generator is None:
         generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,))))
+    if config.kind == "module":
+        if not isinstance(config.module.module, nn.Module):
+            raise invalid("critic", "a torch.nn.Module for backend 'torch'", type(config.module.module),
+                          error=InvalidTypeError)
+        critic: Critic = ModuleCritic(shape_x, shape_z, config, False)  # the module's parameters stay the user's
+        if baseline:
+            critic.baseline = _initialised(encoder(shape_x, config, 1), config, generator)
+        return critic
     with torch.device("meta"):  # shapes only: the parameters are drawn below
         critic = CRITICS[config.kind](shape_x, shape_z, config, baseline)
-    critic = critic.to_empty(device="cpu")
+    return _initialised(critic.to_empty(device="cpu"), config, generator)
+
+
+def _initialised(critic: nn.Module, config: CriticConfig, generator: torch.Generator) -> nn.Module:
     with torch.no_grad():
         for module in critic.modules():
             if isinstance(module, (nn.Linear, nn.Conv2d)):  # torch's reset_parameters, from `generator`
