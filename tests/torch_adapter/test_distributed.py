@@ -32,6 +32,12 @@ CASES.update({
     "mine-separable-sampled": ("mine", "separable", 3, "float64"),
     "mine-separable-float32": ("mine", "separable", None, "float32"),
     "smile-bilinear-float32": ("smile", "bilinear", None, "float32"),
+    "tuba-separable": ("tuba", "separable", None, "float64"),  # with a baseline network
+    "alpha-joint": ("alpha", "joint", None, "float64"),
+    "alpha-separable-sampled": ("alpha", "separable", 3, "float64"),
+    "club-conditional": ("club", "conditional", None, "float64"),  # critic steps follow q's likelihood
+    "club-conditional-sampled": ("club", "conditional", 3, "float64"),
+    "l1out-conditional": ("l1out", "conditional", None, "float64"),
 })
 UPDATES = 3
 
