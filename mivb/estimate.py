@@ -326,7 +326,7 @@ def _classical(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
         warnings.warn(note, stacklevel=3)
     return Estimate(mi=mi, stderr=stderr, history=np.zeros(0), bound=estimator.name, backend="numpy", config=config,
                     test_values=np.array([mi]), notes=tuple(notes), unreliable=unreliable, kind="classical",
-                    stop_reason="no training: a classical estimator on all pairs")
+                    stop_reason="none (a classical estimator, on all pairs)")
 
 
 def _seed(seed: Any) -> Any:

@@ -32,7 +32,7 @@ def test_classical_estimators_run_on_all_pairs_without_training(name):
     assert (result.mi, result.stderr) == expected  # the estimator itself, on the transformed pairs
     assert result.kind == "classical" and result.backend == "numpy" and len(result.history) == 0
     assert abs(result.mi - truth) < 4 * result.stderr + 0.03, (result, truth)
-    assert "no training" in result.stop_reason and not result.unreliable
+    assert result.stop_reason == "none (a classical estimator, on all pairs)" and not result.unreliable
 
 
 def test_classical_parameters_and_their_errors():
