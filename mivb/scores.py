@@ -141,11 +141,13 @@ Scores = MatrixScores | PairedScores
 def leave_one_out_logsumexp(ops: ArrayOps, rows: Array) -> Array:
     """``out[i, j] = logsumexp(rows[i, k] for k != j)``, to rounding.
 
-    ``log(1 - softmax)`` added to the row's logsumexp loses no digits while the entry's softmax is
-    at most 1/2; at most one entry of a row has more, and its row is summed again without it.
+    ``log(1 - softmax)`` added to the row's logsumexp loses at most a few digits' worth (a factor
+    1 / (1 - softmax)) while the entry's softmax is at most 3/4; at most one entry of a row has
+    more, even after rounding (two entries at 1/2 can both round above 1/2), and its row is summed
+    again without it.
     """
     total = ops.reshape(ops.logsumexp(rows, axis=1), (-1, 1))
-    dominant = rows - total > -math.log(2.0)  # softmax > 1/2
+    dominant = rows - total > math.log(0.75)  # softmax > 3/4
     nothing = ops.full_like(rows, -math.inf)
     without_dominant = ops.reshape(ops.logsumexp(ops.where(dominant, nothing, rows), axis=1), (-1, 1))
     share = ops.exp(ops.where(dominant, nothing, rows - total))  # 0 where dominant: no log(0) to differentiate

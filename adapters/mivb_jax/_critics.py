@@ -167,13 +167,33 @@ class ConditionalCritic(Critic):
         return z
 
 
+class ClassifierCritic(Critic):
+    """q(z | x) over C classes: rows are log q(. | x), columns one-hot labels z (C,)."""
+
+    f: eqx.nn.Sequential
+
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
+                 key: jax.Array):
+        super().__init__(shape_x, config, baseline, key)
+        self.f = encoder(shape_x, config, math.prod(shape_z), key)
+
+    def features(self, x: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return jax.nn.log_softmax(jax.vmap(self.f)(x), axis=-1), z
+
+    def pairs(self, log_q: jax.Array, z: jax.Array) -> jax.Array:
+        return (log_q * z).sum(-1)
+
+    def matrix(self, log_q: jax.Array, z: jax.Array) -> jax.Array:
+        return log_q @ z.T
+
+
 LOG_2PI = math.log(2 * math.pi)
 # A variance of e^-10 to e^10 on standardised data: wide enough for any conditional the data
 # allow, and no step of the likelihood's fit can send it to zero or infinity.
 LOG_VARIANCE_LIMIT = 10.0
 BASELINE_STREAM = 0x62617365  # fold_in's data for the baseline network's key ("base")
 CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic,
-           "conditional": ConditionalCritic}
+           "conditional": ConditionalCritic, "classifier": ClassifierCritic}
 
 
 def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig,

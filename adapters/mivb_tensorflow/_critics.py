@@ -151,12 +151,31 @@ class ConditionalCritic(Critic):
         return z
 
 
+class ClassifierCritic(Critic):
+    """q(z | x) over C classes: rows are log q(. | x), columns one-hot labels z (C,)."""
+
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
+                 seeds=None):
+        super().__init__(shape_x, config, baseline, seeds)
+        self.f = encoder(shape_x, config, math.prod(shape_z), seeds)
+        self.built = True
+
+    def features(self, x: tf.Tensor, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return tf.nn.log_softmax(self.f(x), axis=-1), z
+
+    def pairs(self, log_q: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_sum(log_q * z, -1)
+
+    def matrix(self, log_q: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
+        return tf.matmul(log_q, z, transpose_b=True)
+
+
 LOG_2PI = math.log(2 * math.pi)
 # A variance of e^-10 to e^10 on standardised data: wide enough for any conditional the data
 # allow, and no step of the likelihood's fit can send it to zero or infinity.
 LOG_VARIANCE_LIMIT = 10.0
 CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic,
-           "conditional": ConditionalCritic}
+           "conditional": ConditionalCritic, "classifier": ClassifierCritic}
 
 
 def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig,

@@ -4,7 +4,6 @@ import json
 from typing import Any, NamedTuple, Sequence
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from mivb.clipping import clip_scale, global_norm

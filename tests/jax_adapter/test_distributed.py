@@ -21,8 +21,10 @@ BOUNDS = ["dv", "mine", "nwj", "infonce", "js", "smile"]
 # (no mine-joint trajectory: at the first step MINE's gradient along the joint critic's last bias is zero but
 # for rounding, and Adam turns that rounding into a step of size lr)
 CASES = [f"{b}-separable" for b in BOUNDS] + ["infonce-bilinear", "dv-joint", "smile-joint", "dv-separable-sampled",
-                                              "infonce-joint-sampled"]
+                                              "infonce-joint-sampled", "alpha-separable", "club-conditional",
+                                              "l1out-conditional-sampled"]
 UPDATES = 3
+TRAINERS = [("infonce", "separable"), ("club", "conditional")]
 
 
 def script(folder: str) -> None:
@@ -76,16 +78,19 @@ def script(folder: str) -> None:
 
                 neg = jax.jit(negatives)(state)
                 out[prefix + "shard_shapes"] = np.array([s.data.shape for s in neg.addressable_shards])
-    # mivb.estimate's trainer with devices=2 against one device
+    # mivb.estimate's trainer with devices=2 against one device; club's critics are ranked by their likelihood
     data_x, data_z, _ = mivb.correlated_gaussians(1200, 2, 0.8, seed=0)
-    for devices in (None, 2):
-        config = EstimateConfig(backend="jax", steps=40, batch_size=64, seed=3, devices=devices,
-                                critic=mivb.CriticConfig(hidden=(32,), embedding=8))
-        splits = {"train": (data_x[:1000], data_z[:1000]), "test": (data_x[1000:], data_z[1000:])}
-        trainer = Trainer(config, ((2,), (2,)), splits)
-        batches = np.random.default_rng(0).integers(0, 1000, size=(40, 64))
-        out[f"trainer/{devices}/train"] = trainer.train(batches, None)
-        out[f"trainer/{devices}/evaluate"] = trainer.values("test", np.arange(192).reshape(3, 64), None)
+    for bound, kind in TRAINERS:
+        for devices in (None, 2):
+            config = EstimateConfig(backend="jax", bound=bound, steps=40, batch_size=64, seed=3, devices=devices,
+                                    critic=mivb.CriticConfig(kind=kind, hidden=(32,), embedding=8))
+            splits = {"train": (data_x[:1000], data_z[:1000]), "test": (data_x[1000:], data_z[1000:])}
+            trainer = Trainer(config, ((2,), (2,)), splits)
+            batches = np.random.default_rng(0).integers(0, 1000, size=(40, 64))
+            prefix = f"trainer/{bound}/{devices}/"
+            out[prefix + "train"] = trainer.train(batches, None)
+            out[prefix + "evaluate"] = trainer.values("test", np.arange(192).reshape(3, 64), None)
+            out[prefix + "selection"] = trainer.values("test", np.arange(192).reshape(3, 64), None, True)
     np.savez(Path(folder) / "results.npz", **out)
 
 
@@ -125,12 +130,13 @@ def test_two_devices_equal_one_device_on_the_global_batch(results, case):
         assert np.isfinite(single["log_ema"])
 
 
-def test_estimate_trainer_over_two_devices_equals_one_device(results):
-    for part in ("train", "evaluate"):
-        one, two = results[f"trainer/None/{part}"], results[f"trainer/2/{part}"]
+@pytest.mark.parametrize("bound", [bound for bound, _ in TRAINERS])
+def test_estimate_trainer_over_two_devices_equals_one_device(results, bound):
+    for part in ("train", "evaluate", "selection"):
+        one, two = results[f"trainer/{bound}/None/{part}"], results[f"trainer/{bound}/2/{part}"]
         assert np.all(np.isfinite(one)) and one.shape == two.shape
         np.testing.assert_allclose(two, one, rtol=1e-4, atol=1e-4)
-    assert results["trainer/None/train"][-1] > results["trainer/None/train"][0] + 0.1  # it trained
+    assert results[f"trainer/{bound}/None/train"][-1] > results[f"trainer/{bound}/None/train"][0] + 0.1  # it trained
 
 
 if __name__ == "__main__":

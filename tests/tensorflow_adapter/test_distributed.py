@@ -19,8 +19,10 @@ import pytest
 
 N, WORLD = 8, 2
 BOUNDS = ["dv", "mine", "nwj", "infonce", "js", "smile"]
+# "fit": the critic's own step (critic_step=True: for club, q's likelihood rather than the bound)
 CASES = [f"{b}-separable" for b in BOUNDS] + ["infonce-joint", "smile-bilinear", "dv-separable-sampled",
-                                              "mine-joint-sampled"]
+                                              "mine-joint-sampled", "alpha-separable", "tuba-joint-sampled",
+                                              "club-conditional", "club-conditional-fit", "l1out-conditional-sampled"]
 
 
 def script(folder: str) -> None:
@@ -41,7 +43,8 @@ def script(folder: str) -> None:
         for a in (x_all, z_all)]
     out = {}
     for case in CASES:
-        bound, kind, *sampled = case.split("-")
+        bound, kind, *options = case.split("-")
+        sampled, critic_step = "sampled" in options, "fit" in options
         critic = {"kind": kind, "hidden": (16,), "embedding": 4, "negative_samples": 3 if sampled else None}
         shifts = tf.constant([1, 3, 6]) if sampled else None
         with strategy.scope():
@@ -53,7 +56,7 @@ def script(folder: str) -> None:
             def step(x, z):
                 with tf.GradientTape() as tape:
                     tape.watch(x)
-                    value, mi_for_grads, ema = replica_objective(estimator, x, z, shifts)
+                    value, mi_for_grads, ema = replica_objective(estimator, x, z, shifts, critic_step=critic_step)
                 grads = tape.gradient(mi_for_grads, [*variables, x])
                 return value, ema.get("log_ema", tf.constant(float("nan"))), grads
             return strategy.run(step, args=(x, z))
@@ -67,7 +70,7 @@ def script(folder: str) -> None:
         x, z = tf.constant(x_all), tf.constant(z_all)
         with tf.GradientTape() as tape:  # one device, the concatenated batch, the same critic
             tape.watch(x)
-            value, mi_for_grads, ema = estimator.objective(x, z, shifts)
+            value, mi_for_grads, ema = estimator.objective(x, z, shifts, critic_step=critic_step)
         out[f"{case}/single/value"], out[f"{case}/single/ema"] = value.numpy(), ema.get("log_ema", tf.constant(float("nan"))).numpy()
         for i, g in enumerate(tape.gradient(mi_for_grads, [*variables, x])):
             out[f"{case}/single/grad_{i}"] = g.numpy()
