@@ -295,17 +295,19 @@ def _several(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[Estimate, ...]:
     results = [estimate(x, z, bound=name, seed=seed, **options,
                         **{key: value for key, value in params.items() if key in catalogue[name].params})
                for name in names]
-    for low in (r for r in results if r.kind == "lower"):
-        for high in (r for r in results if r.kind == "upper"):
+    notes: list[list[str]] = [[] for _ in results]
+    for i, low in enumerate(results):
+        for j, high in enumerate(results):
             gap = low.mi - high.mi
-            if gap > 2 * math.hypot(low.stderr, high.stderr):
+            if low.kind == "lower" and high.kind == "upper" and gap > 2 * math.hypot(low.stderr, high.stderr):
                 note = (f"the lower bound {low.bound} ({low.mi:.3f}) reads above the upper bound {high.bound} "
                         f"({high.mi:.3f}) by {gap:.3f} nats, beyond their noise: at least one of them is not a "
                         f"bound here (an upper bound holds only while its q(z | x) is close to p(z | x))")
-                warnings.warn(note, stacklevel=2)
-                results = [replace(r, notes=(*r.notes, note), unreliable=True) if r in (low, high) else r
-                           for r in results]
-    return tuple(results)
+                warnings.warn(note, stacklevel=3)
+                notes[i].append(note)
+                notes[j].append(note)
+    return tuple(replace(result, notes=(*result.notes, *extra), unreliable=True) if extra else result
+                 for result, extra in zip(results, notes))
 
 
 def _classical(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
