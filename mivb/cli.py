@@ -315,7 +315,8 @@ def _add_estimate(commands: Any) -> None:
                      help=f"{', '.join(estimators())} (default: %(default)s; `mivb bounds` says what each is)")
     run.add_argument("--backend", default=None, help="torch, jax or tensorflow (default: the first installed)")
     run.add_argument("--critic", default=DEFAULTS["critic"],
-                     help=f"{', '.join([*CRITIC_KINDS, 'conv'])} (conv: for images) (default: conditional for "
+                     help=f"{', '.join([*(k for k in CRITIC_KINDS if k != 'module'), 'conv'])} (conv: for images) "
+                          f"(default: conditional for "
                           f"the upper bounds, else separable)")
     run.add_argument("--alpha", type=float, default=None,
                      help=f"alpha only: the weight of InfoNCE against TUBA (default: {BOUNDS['alpha'].params['alpha']})")
