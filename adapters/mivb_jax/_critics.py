@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from mivb.critics import CriticConfig, uses_conv
+from mivb.errors import InvalidTypeError, invalid
 
 ACTIVATIONS = {
     "relu": jax.nn.relu, "leaky_relu": jax.nn.leaky_relu, "elu": jax.nn.elu,
@@ -187,17 +188,52 @@ class ClassifierCritic(Critic):
         return log_q @ z.T
 
 
+class ModuleCritic(Critic):
+    """Your equinox module as the critic: ``module(x, z)`` on a whole batch gives the (N, N) scores, or
+    embeddings (f(x), g(z)). Its arrays are the critic's parameters (``jax.lax.stop_gradient`` inside
+    it freezes a part)."""
+
+    module: eqx.Module
+    shapes: tuple = eqx.field(static=True)
+
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
+                 key: jax.Array):
+        super().__init__(shape_x, config, baseline, key)
+        self.module, self.shapes = config.module.module, (shape_x, shape_z)
+
+    def features(self, x: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return x, z
+
+    def matrix(self, x: jax.Array, z: jax.Array) -> jax.Array:
+        scores = self.module(x, z)
+        return scores[0] @ scores[1].T if isinstance(scores, tuple) else scores
+
+    def pairs(self, x: jax.Array, z: jax.Array) -> jax.Array:
+        (shape_x, shape_z), (rank_x, rank_z) = self.shapes, (len(s) for s in self.shapes)
+        batch = jnp.broadcast_shapes(x.shape[: x.ndim - rank_x], z.shape[: z.ndim - rank_z])
+        x, z = jnp.broadcast_to(x, batch + shape_x), jnp.broadcast_to(z, batch + shape_z)
+        embeddings = self.module(x.reshape(-1, *shape_x), z.reshape(-1, *shape_z))
+        if not isinstance(embeddings, tuple):
+            raise invalid("critic", "a module returning embeddings (f(x), g(z)) for sampled negatives or several "
+                          "devices (a module returning the (N, N) matrix works on whole batches only)", type(self.module))
+        return (embeddings[0] * embeddings[1]).sum(-1).reshape(batch)
+
+
 LOG_2PI = math.log(2 * math.pi)
 # A variance of e^-10 to e^10 on standardised data: wide enough for any conditional the data
 # allow, and no step of the likelihood's fit can send it to zero or infinity.
 LOG_VARIANCE_LIMIT = 10.0
 BASELINE_STREAM = 0x62617365  # fold_in's data for the baseline network's key ("base")
 CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic,
-           "conditional": ConditionalCritic, "classifier": ClassifierCritic}
+           "conditional": ConditionalCritic, "classifier": ClassifierCritic, "module": ModuleCritic}
 
 
 def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig,
                  key: jax.Array, baseline: bool = False) -> Critic:
     """The critic ``config`` describes for samples of these shapes (channels-last images), from ``key``;
-    ``baseline``: with a network for each row's log-baseline."""
+    ``baseline``: with a network for each row's log-baseline. A module of your own keeps its arrays
+    (nothing is re-initialised); ``key`` draws only the baseline network."""
+    if config.kind == "module" and not isinstance(config.module.module, eqx.Module):
+        raise invalid("critic", "an equinox.Module for backend 'jax'", type(config.module.module),
+                      error=InvalidTypeError)
     return CRITICS[config.kind](shape_x, shape_z, config, baseline, key)

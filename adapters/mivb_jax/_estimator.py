@@ -53,8 +53,10 @@ class MIEstimator:
         dim_x, dim_z: feature sizes of x and z, or their shapes per sample ((H, W, C) for images).
         bound: a name of ``mivb.BOUNDS``: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js``, ``smile``, ``tuba``,
             ``alpha`` (lower bounds), ``club``, ``l1out`` (upper bounds).
-        critic: ``"joint"``, ``"separable"``, ``"bilinear"``, ``"conditional"``, a mapping or a
-            ``mivb.CriticConfig``; None (default): ``"conditional"`` for the upper bounds, else ``"separable"``.
+        critic: ``"joint"``, ``"separable"``, ``"bilinear"``, ``"conditional"``, a mapping, a
+            ``mivb.CriticConfig``, or your own ``equinox.Module``, called as ``module(x, z)`` on the batch and
+            returning the (N, N) scores or embeddings ``(f(x), g(z))``: its arrays are the initial
+            parameters; None (default): ``"conditional"`` for the upper bounds, else ``"separable"``.
         lr: the critic's Adam learning rate.
         ema_decay: MINE's moving-average decay, in (0, 1).
         **bound_params: ``clip`` for ``smile``, ``alpha`` for ``alpha``.

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from mivb.critics import CriticConfig, uses_conv
+from mivb.errors import InvalidTypeError, invalid
 
 
 def activation(name: str) -> keras.layers.Layer:
@@ -170,17 +171,55 @@ class ClassifierCritic(Critic):
         return tf.matmul(log_q, z, transpose_b=True)
 
 
+class ModuleCritic(Critic):
+    """Your Keras layer as the critic: ``layer(x, z)`` gives the (N, N) scores, or embeddings (f(x), g(z)).
+    Its trainable variables are the critic's (``trainable = False`` on a sub-layer freezes it)."""
+
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
+                 seeds=None):
+        super().__init__(shape_x, config, baseline, seeds)
+        self.module, self.shapes = config.module.module, (shape_x, shape_z)
+        # A first call builds its variables (the optimiser's) and says, before any tracing, whether it
+        # gives what sampled negatives need.
+        scores = self.module(tf.zeros((1, *shape_x)), tf.zeros((1, *shape_z)))
+        if config.negative_samples is not None:
+            self.check_embeddings(isinstance(scores, (tuple, list)))
+        self.built = True
+
+    def check_embeddings(self, embeddings: bool) -> None:
+        if not embeddings:
+            raise invalid("critic", "a module returning embeddings (f(x), g(z)) for sampled negatives or several "
+                          "devices (a module returning the (N, N) matrix works on whole batches only)", type(self.module))
+
+    def features(self, x: tf.Tensor, z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return x, z
+
+    def matrix(self, x: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
+        scores = self.module(x, z)
+        return tf.matmul(scores[0], scores[1], transpose_b=True) if isinstance(scores, (tuple, list)) else scores
+
+    def pairs(self, x: tf.Tensor, z: tf.Tensor) -> tf.Tensor:
+        batch = tf.shape(x)[: x.shape.rank - len(self.shapes[0])]
+        embeddings = self.module(tf.reshape(x, [-1, *self.shapes[0]]), tf.reshape(z, [-1, *self.shapes[1]]))
+        self.check_embeddings(isinstance(embeddings, (tuple, list)))
+        return tf.reshape(tf.reduce_sum(embeddings[0] * embeddings[1], -1), batch)
+
+
 LOG_2PI = math.log(2 * math.pi)
 # A variance of e^-10 to e^10 on standardised data: wide enough for any conditional the data
 # allow, and no step of the likelihood's fit can send it to zero or infinity.
 LOG_VARIANCE_LIMIT = 10.0
 CRITICS = {"joint": JointCritic, "separable": SeparableCritic, "bilinear": BilinearCritic,
-           "conditional": ConditionalCritic, "classifier": ClassifierCritic}
+           "conditional": ConditionalCritic, "classifier": ClassifierCritic, "module": ModuleCritic}
 
 
 def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig,
                  seed: int | None = None, baseline: bool = False) -> Critic:
     """The critic ``config`` describes; ``seed`` fixes its initial weights without touching global seeds.
-    ``baseline``: with a network for each row's log-baseline."""
+    ``baseline``: with a network for each row's log-baseline. A layer of your own keeps its weights
+    (nothing is re-initialised; ``seed`` draws only the baseline network)."""
+    if config.kind == "module" and not isinstance(config.module.module, keras.layers.Layer):
+        raise invalid("critic", "a keras.Layer for backend 'tensorflow'", type(config.module.module),
+                      error=InvalidTypeError)
     seeds = None if seed is None else keras.random.SeedGenerator(seed)
     return CRITICS[config.kind](shape_x, shape_z, config, baseline, seeds)

@@ -66,8 +66,10 @@ class MIEstimator(tf.Module):
         dim_x, dim_z: feature sizes of x and z, or their shapes per sample ((H, W, C) for images).
         bound: a name of ``mivb.BOUNDS``: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js``, ``smile``, ``tuba``,
             ``alpha`` (lower bounds), ``club``, ``l1out`` (upper bounds).
-        critic: ``"joint"``, ``"separable"``, ``"bilinear"``, ``"conditional"``, a mapping or a
-            ``mivb.CriticConfig``; None (default): ``"conditional"`` for the upper bounds, else ``"separable"``.
+        critic: ``"joint"``, ``"separable"``, ``"bilinear"``, ``"conditional"``, a mapping, a
+            ``mivb.CriticConfig``, or your own Keras layer, called as ``layer(x, z)`` and returning the
+            (N, N) scores or embeddings ``(f(x), g(z))``: its trainable variables are trained in place;
+            None (default): ``"conditional"`` for the upper bounds, else ``"separable"``.
         lr: the critic's Adam learning rate.
         ema_decay: MINE's moving-average decay, in (0, 1).
         seed: fixes the initial weights and the sampled negatives; global seeds are left alone.

@@ -174,7 +174,7 @@ class ModuleCritic(Critic):
         embeddings = self.module(x.reshape(-1, *self.shapes[0]), z.reshape(-1, *self.shapes[1]))
         if not isinstance(embeddings, tuple):
             raise invalid("critic", "a module returning embeddings (f(x), g(z)) for sampled negatives or several "
-                          "devices (one returning the (N, N) scores scores whole batches only)", type(self.module))
+                          "devices (a module returning the (N, N) matrix works on whole batches only)", type(self.module))
         return (embeddings[0] * embeddings[1]).sum(-1).reshape(batch)
 
 
