@@ -116,7 +116,8 @@ def _figure(panels: int, for_file: bool) -> tuple[Any, list[Any]]:
 def _draw(ax: Any, result: Estimate, truth: float | None, scale: float, units: str) -> None:
     history = np.where(np.isfinite(result.history), result.history, np.nan) * scale
     steps = np.arange(1, len(history) + 1)
-    ax.plot(steps, history, color="C0", alpha=0.35, linewidth=0.8, label="training batches")
+    if len(history):  # a classical estimate has no training curve
+        ax.plot(steps, history, color="C0", alpha=0.35, linewidth=0.8, label="training batches")
     window = len(history) // SMOOTHING_WINDOWS
     if window >= 2:
         smoothed = np.convolve(history, np.full(window, 1.0 / window), mode="valid")
@@ -124,13 +125,15 @@ def _draw(ax: Any, result: Estimate, truth: float | None, scale: float, units: s
     levels = []
     mi, stderr = result.mi * scale, result.stderr * scale
     if math.isfinite(mi):
-        ax.axhline(mi, color="C1", linewidth=2, label=f"held-out estimate {mi:.3f} ± {stderr:.3f}")
+        which = "estimate on all pairs" if result.kind == "classical" else "held-out estimate"
+        ax.axhline(mi, color="C1", linewidth=2, label=f"{which} {mi:.3f} ± {stderr:.3f}")
         levels.append(mi)
         if math.isfinite(stderr):
             ax.axhspan(mi - stderr, mi + stderr, color="C1", alpha=0.25, linewidth=0)
     if result.ceiling is not None:
         ceiling = result.ceiling * scale
-        ax.axhline(ceiling, color="0.4", linestyle="--", label=f"InfoNCE ceiling log(K + 1) = {ceiling:.3f}")
+        formula = {"infonce": "log(K + 1)", "alpha": "1 + log(K / alpha)"}.get(result.bound, "")
+        ax.axhline(ceiling, color="0.4", linestyle="--", label=f"{result.bound} ceiling {formula} = {ceiling:.3f}")
         levels.append(ceiling)
     if truth is not None:
         ax.axhline(truth * scale, color="black", linestyle=":", label=f"true MI {truth * scale:.3f}")
@@ -138,7 +141,8 @@ def _draw(ax: Any, result: Estimate, truth: float | None, scale: float, units: s
     if result.diverged_at is not None:
         ax.axvline(result.diverged_at, color="C3", linestyle="-.", label=f"diverged at step {result.diverged_at}")
     ax.set_ylim(*_value_range(history, levels))
-    ax.set(title=f"{result.bound} ({result.backend})", xlabel="training step", ylabel=f"bound ({units})")
+    quantity = {"lower": "lower bound", "upper": "upper bound", "classical": "estimate"}[result.kind]
+    ax.set(title=f"{result.bound} ({result.backend})", xlabel="training step", ylabel=f"{quantity} ({units})")
     ax.legend(loc="lower right", fontsize="small")
 
 

@@ -40,11 +40,11 @@ def test_estimate_plot_shows_the_curve_the_held_out_value_the_ceiling_and_the_tr
     assert np.allclose(smoothed.get_ydata(), (infonce.history[1:] + infonce.history[:-1]) / 2)
     levels = horizontal_levels(ax)
     assert levels[f"held-out estimate {infonce.mi:.3f} ± {infonce.stderr:.3f}"] == pytest.approx(infonce.mi, rel=1e-12)
-    assert levels[f"InfoNCE ceiling log(K + 1) = {math.log(32):.3f}"] == pytest.approx(math.log(32))
+    assert levels[f"infonce ceiling log(K + 1) = {math.log(32):.3f}"] == pytest.approx(math.log(32))
     assert levels[f"true MI {gaussians[2]:.3f}"] == pytest.approx(gaussians[2], rel=1e-12)
     low, high = ax.get_ylim()
     assert low < min(infonce.mi, gaussians[2]) and high > math.log(32)
-    assert ax.get_ylabel() == "bound (nats)" and ax.get_title() == f"infonce ({infonce.backend})"
+    assert ax.get_ylabel() == "lower bound (nats)" and ax.get_title() == f"infonce ({infonce.backend})"
 
 
 def test_bits_scale_every_value_and_smile_has_no_ceiling(results):
@@ -55,7 +55,7 @@ def test_bits_scale_every_value_and_smile_has_no_ceiling(results):
     assert list(levels) == [f"held-out estimate {bits:.3f} ± {smile.stderr / math.log(2):.3f}"]
     assert levels.popitem()[1] == pytest.approx(bits, rel=1e-12)
     assert np.allclose(ax.get_lines()[0].get_ydata(), smile.history / math.log(2))
-    assert ax.get_ylabel() == "bound (bits)"
+    assert ax.get_ylabel() == "lower bound (bits)"
     with pytest.raises(mivb.UnknownNameError, match="received units='bit'"):
         plot_estimate(smile, units="bit")
 
@@ -108,3 +108,12 @@ def test_mivb_never_imports_matplotlib_and_files_leave_pyplot_alone(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "agg.png").stat().st_size > 5_000
+
+
+def test_a_classical_estimate_is_drawn_as_one_level_without_a_training_curve(gaussians):
+    x, z, _ = gaussians
+    result = mivb.estimate(x, z, bound="gaussian")
+    ax = plot_estimate(result, ax=Figure().subplots())
+    levels = horizontal_levels(ax)
+    assert levels == {f"estimate on all pairs {result.mi:.3f} ± {result.stderr:.3f}": pytest.approx(result.mi)}
+    assert ax.get_ylabel() == "estimate (nats)" and "training batches" not in [line.get_label() for line in ax.lines]
