@@ -510,6 +510,7 @@ def _train_chunks(trainer: Any, rng: np.random.Generator, validation_rng: np.ran
     batches = Batches(rng, n_train, config.batch_size)
     k = config.critic.negative_samples
     fits = get_bound(config.bound).fit is not None  # critics ranked by their fit (an upper bound's likelihood)
+    kind = get_bound(config.bound).kind
     validation_seed = int(validation_rng.integers(2**63))  # the same validation batches at every check
     # A check about once an epoch on small data, every CHUNK_STEPS on large data.
     interval = min(CHUNK_STEPS, max(20, n_train // config.batch_size)) if config.early_stopping else CHUNK_STEPS
@@ -521,7 +522,7 @@ def _train_chunks(trainer: Any, rng: np.random.Generator, validation_rng: np.ran
         count = min(interval, config.steps - start)
         shifts = None if k is None else shift_schedule(rng, config.batch_size, k, count)
         values = np.asarray(trainer.train(batches.take(count), shifts), np.float64)
-        bad = np.flatnonzero(~sane(values, n_train))
+        bad = np.flatnonzero(~sane(values, n_train, kind))
         if bad.size:
             history.append(values[: bad[0]])
             step, snapshot = recent[0] if bad[0] == 0 and not config.early_stopping else recent[-1]

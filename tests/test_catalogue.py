@@ -96,3 +96,13 @@ def test_ba_takes_class_labels_and_only_ba_does():
     with pytest.raises(mivb.InvalidArgumentError, match="entropy"):
         mivb.bound("ba", np.eye(3))
     assert float(mivb.bound("ba", np.log(np.full((3, 3), 1 / 3)), entropy=np.log(3))) == pytest.approx(0.0)
+
+
+def test_an_upper_bound_above_log_n_is_not_divergence():
+    """CLUB with a good q reads far above the MI, and above the 2 log n + 10 that no lower bound on n
+    pairs can reach: that is its value, not a blown-up critic."""
+    x, z, _ = mivb.correlated_gaussians(1500, 10, 0.9, seed=0)  # CLUB with the exact q: 42.6 nats
+    assert mivb.diagnosis.sane(np.array([42.0]), 1500, "upper")[0]
+    assert not mivb.diagnosis.sane(np.array([42.0]), 1500, "lower")[0]
+    result = mivb.estimate(x, z, bound="club", steps=400, seed=0, progress=False)
+    assert result.diverged_at is None and not result.unreliable, result
