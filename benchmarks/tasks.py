@@ -4,7 +4,7 @@ Gaussian tasks pair k latent coordinates with correlation rho ("sparse": only th
 interact) and optionally rotate X and Z by random orthogonal matrices ("dense": every coordinate
 of X interacts with every coordinate of Z). Student-t tasks divide the same Gaussian by a shared
 chi-square factor. Transformed tasks apply an invertible map to each variable, which leaves the MI
-unchanged.
+unchanged. Conditional tasks are jointly Gaussian triples (X, Z, Y) whose target is I(X; Z | Y).
 """
 
 from __future__ import annotations
@@ -114,3 +114,61 @@ def all_tasks() -> list[Task]:
 
 
 QUICK_TASKS = ("gauss-1x1-sparse", "gauss-5x5-dense", "student-5x5-dof3")
+
+
+@dataclass(frozen=True)
+class ConditionalTask:
+    """Target I(X; Z | Y); sample(n, seed) returns (x, z, y). covariance is that of (X, Z, Y) stacked."""
+    name: str
+    dim_x: int
+    dim_z: int
+    dim_y: int
+    mi: float
+    covariance: np.ndarray
+    sample: Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def gaussian_conditional_mi(covariance: np.ndarray, dim_x: int, dim_z: int) -> float:
+    """I(X; Z | Y) in nats for jointly Gaussian (X, Z, Y), blocks in that order; Y empty gives I(X; Z)."""
+    def logdet(*blocks: slice) -> float:
+        index = np.concatenate([np.arange(len(covariance))[block] for block in blocks])
+        return np.linalg.slogdet(covariance[np.ix_(index, index)])[1]
+
+    x, z, y = slice(0, dim_x), slice(dim_x, dim_x + dim_z), slice(dim_x + dim_z, None)
+    return float(0.5 * (logdet(x, y) + logdet(z, y) - logdet(y) - logdet(x, z, y)))
+
+
+def _linear_gaussian(name: str, dim: int, mixing: list[list[float]]) -> ConditionalTask:
+    """Each coordinate i of (X, Z, Y) is mixing @ (independent standard normals), the same for every i.
+
+    Building sampler and covariance from one mixing matrix keeps the truth and the samples consistent.
+    """
+    weights = np.kron(np.asarray(mixing, dtype=float), np.eye(dim))
+    covariance = weights @ weights.T
+
+    def sample(n: int, seed: int):
+        triple = np.random.default_rng(seed).standard_normal((n, weights.shape[1])) @ weights.T
+        return triple[:, :dim], triple[:, dim:2 * dim], triple[:, 2 * dim:]
+
+    mi = gaussian_conditional_mi(covariance, dim, dim)
+    return ConditionalTask(name, dim, dim, dim, mi, covariance, sample)
+
+
+def common_cause(dim: int, noise: float) -> ConditionalTask:
+    """X = Y + noise, Z = Y + noise: dependent, yet I(X; Z | Y) = 0 exactly."""
+    return _linear_gaussian(f"cmi-common-cause-{dim}d", dim, [[1, noise, 0], [1, 0, noise], [1, 0, 0]])
+
+
+def conditional_correlation(dim: int, rho: float, a: float = 1.0, b: float = -0.5) -> ConditionalTask:
+    """X = a Y + e1, Z = b Y + e2 with corr(e1, e2) = rho per coordinate: I(X; Z | Y) = -dim/2 log(1 - rho^2)."""
+    mixing = [[a, 1, 0], [b, rho, math.sqrt(1 - rho * rho)], [1, 0, 0]]
+    return _linear_gaussian(f"cmi-correlated-{dim}d-rho{rho:g}", dim, mixing)
+
+
+def collider(dim: int, noise: float) -> ConditionalTask:
+    """X, Y independent, Z = X + Y + noise: conditioning on Y raises the MI, I(X; Z | Y) > I(X; Z)."""
+    return _linear_gaussian(f"cmi-collider-{dim}d", dim, [[1, 0, 0], [1, 1, noise], [0, 1, 0]])
+
+
+def conditional_tasks() -> list[ConditionalTask]:
+    return [common_cause(2, 0.5), conditional_correlation(3, 0.6), collider(2, 0.5)]

@@ -59,3 +59,25 @@ def test_dense_rotation_and_transforms_keep_the_mi_and_the_samples_invertible():
         order = np.argsort(x[:, 2])
         assert np.all(np.diff(out[order, 2]) > 0) or name == "spiral", name  # coordinate-wise monotone
         assert len(np.unique(out.round(9), axis=0)) == len(x), name
+
+
+def test_conditional_truths_match_their_simple_formulas():
+    cause, correlated, collider = tasks.common_cause(2, 0.5), tasks.conditional_correlation(3, 0.6), tasks.collider(2, 0.5)
+    assert cause.mi == pytest.approx(0.0, abs=1e-12)
+    assert correlated.mi == pytest.approx(-1.5 * np.log(1 - 0.6**2))
+    assert collider.mi == pytest.approx(np.log(1 + 1 / 0.5**2))  # 2/2 log(1 + 1/noise^2): X seen through noise
+    for task, marginal_mi in [(cause, -np.log(1 - (1 / 1.25) ** 2)), (collider, np.log(1 + 1 / 1.25))]:
+        xz = task.covariance[: task.dim_x + task.dim_z, : task.dim_x + task.dim_z]
+        assert tasks.gaussian_conditional_mi(xz, task.dim_x, task.dim_z) == pytest.approx(marginal_mi)
+    assert collider.mi > np.log(1 + 1 / 1.25)  # conditioning on Y raises the MI
+
+
+@pytest.mark.parametrize("task", tasks.conditional_tasks(), ids=lambda task: task.name)
+def test_conditional_mi_matches_the_sample_covariance(task):
+    n = 200_000
+    x, z, y = task.sample(n, 0)
+    for sample, dim in [(x, task.dim_x), (z, task.dim_z), (y, task.dim_y)]:
+        assert sample.shape == (n, dim) and sample.dtype == np.float64
+    estimate = tasks.gaussian_conditional_mi(np.cov(np.concatenate([x, z, y], axis=1).T), task.dim_x, task.dim_z)
+    # The plug-in's standard deviation is sqrt(sum of squared partial canonical correlations / n) <= sqrt(dim / n).
+    assert estimate == pytest.approx(task.mi, abs=4 * np.sqrt(min(task.dim_x, task.dim_z) / n))
