@@ -8,6 +8,7 @@ from .critics import CriticConfig
 from .data import correlated_gaussians, gaussian_mi
 from .errors import BackendNotAvailableError, InvalidArgumentError, InvalidTypeError, MivbError, UnknownNameError
 from .estimate import Estimate, EstimateConfig, estimate
+from .independence import IndependenceTest, independence_test
 from .spec import EstimatorSpec
 from ._progress import TrainingProgress
 
@@ -21,6 +22,7 @@ __all__ = [
     "EstimateConfig",
     "EstimatorInfo",
     "EstimatorSpec",
+    "IndependenceTest",
     "InvalidArgumentError",
     "InvalidTypeError",
     "MivbError",
@@ -36,6 +38,7 @@ __all__ = [
     "estimate",
     "estimators",
     "gaussian_mi",
+    "independence_test",
     "get_backend",
     "reference",
     "register_bound",

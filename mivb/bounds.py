@@ -23,6 +23,7 @@ from .backends import backend_of
 from .ema import ema_update
 from .errors import InvalidTypeError, UnknownNameError, invalid, unknown_name
 from .ops import Array, ArrayOps
+from .pointwise import critic_minus, normalised
 from .scores import MatrixScores, PairedScores, Scores, check_floating, check_full_matrix, check_pos_neg
 
 SUM, LOGSUMEXP = "sum", "logsumexp"  # how one statistic of several shards combines
@@ -102,6 +103,9 @@ class Bound:
             gradient in closed form; the conformance suite checks every backend against it.
         max_value: ``(K, params) -> the largest value the bound can take`` with K negatives per row,
             for a bound with a ceiling; ``estimate`` notes an estimate near it.
+        log_ratio: ``(scores, baseline) -> log r per pair`` from a chunk's full score matrix, when
+            the bound's optimal critic determines the log density ratio (:mod:`mivb.pointwise`);
+            None: no pointwise MI.
     """
 
     name: str
@@ -119,6 +123,7 @@ class Bound:
     state: MovingAverage | None = None
     reference: Callable[..., tuple[float, Any, Any]] | None = None
     max_value: Callable[[int, Mapping[str, Any]], float | None] | None = None
+    log_ratio: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None = None
 
     def ceiling(self, negatives_per_row: int, params: Mapping[str, Any]) -> float | None:
         """The most this bound can ever read with K negatives per row (InfoNCE: log(K + 1)), if any."""
@@ -491,27 +496,29 @@ def _builtin(name: str, *args: Any, **kwargs: Any) -> Bound:
     return register_bound(Bound(name, *args, reference=partial(reference.oracle, name), **kwargs))
 
 
-_builtin("dv", positives_and_negatives, _dv, "Donsker-Varadhan", "Donsker & Varadhan 1983")
+_builtin("dv", positives_and_negatives, _dv, "Donsker-Varadhan", "Donsker & Varadhan 1983", log_ratio=normalised)
 _builtin("mine", positives_and_negatives, _mine, "Donsker-Varadhan with MINE's bias-corrected gradient",
-         "Belghazi et al. 2018", gradient="EMA surrogate",
+         "Belghazi et al. 2018", gradient="EMA surrogate", log_ratio=normalised,
          state=MovingAverage("log_ema", lambda t: t.log_mean_exp("neg")))
-_builtin("nwj", positives_and_negatives, _nwj, "Nguyen-Wainwright-Jordan f-divergence bound", "Nguyen et al. 2010")
+_builtin("nwj", positives_and_negatives, _nwj, "Nguyen-Wainwright-Jordan f-divergence bound", "Nguyen et al. 2010",
+         log_ratio=critic_minus(1.0))
 _builtin("infonce", _infonce_statistics, _infonce, "InfoNCE, at most log(K + 1)", "van den Oord et al. 2018",
-         max_value=lambda k, params: math.log(k + 1))
+         max_value=lambda k, params: math.log(k + 1), log_ratio=normalised)
 _builtin("js", _js_statistics, _js, "Jensen-Shannon critic, MI read off with NWJ at T + 1",
-         "Hjelm et al. 2019; Poole et al. 2019", gradient="JSD")
+         "Hjelm et al. 2019; Poole et al. 2019", gradient="JSD", log_ratio=critic_minus(0.0))
 _builtin("smile", _smile_statistics, _smile, "SMILE: DV on clipped negatives", "Song & Ermon 2020",
-         gradient="JSD", params={"clip": 5.0}, check_params=_check_clip)
+         gradient="JSD", params={"clip": 5.0}, check_params=_check_clip, log_ratio=normalised)
 _builtin("tuba", _tuba_statistics, _tuba, "TUBA: NWJ-type bound with a learned baseline a(x)",
-         "Poole et al. 2019", baseline=True)
+         "Poole et al. 2019", baseline=True, log_ratio=critic_minus(1.0))
 _builtin("alpha", _alpha_statistics, _alpha, "I_alpha: interpolates TUBA (alpha=0) and InfoNCE (alpha=1)",
          "Poole et al. 2019", baseline=True, params={"alpha": 0.01}, check_params=_check_alpha,
-         max_value=lambda k, params: 1.0 + math.log(k / params["alpha"]) if params["alpha"] > 0 else None)
+         max_value=lambda k, params: 1.0 + math.log(k / params["alpha"]) if params["alpha"] > 0 else None,
+         log_ratio=normalised)
 _builtin("ba", _club_statistics, _ba, "Barber-Agakov: H(Z) + E log q(z|x), a classifier q on labels z",
          "Barber & Agakov 2003", critic="classifier", params={"entropy": None}, check_params=_check_entropy)
 _builtin("club", _club_statistics, _club, "CLUB: contrastive log-ratio upper bound, q(z|x) fitted by likelihood",
          "Cheng et al. 2020", kind="upper", critic="conditional", fit=_log_likelihood,
-         gradient="the value (the critic fits q by likelihood)")
+         gradient="the value (the critic fits q by likelihood)", log_ratio=normalised)
 _builtin("l1out", _l1out_statistics, _l1out, "leave-one-out upper bound, q(z|x) fitted by likelihood",
          "Poole et al. 2019", kind="upper", critic="conditional", fit=_log_likelihood,
-         gradient="the value (the critic fits q by likelihood)")
+         gradient="the value (the critic fits q by likelihood)", log_ratio=normalised)

@@ -11,21 +11,23 @@ from typing import Any, overload
 
 import numpy as np
 
+from ._progress import TrainingProgress, check_callback, check_progress
 from .backends import BackendNotAvailableError, available_backends, backend_name_of, get_backend, installed, registered
 from .bounds import get_bound
 from .catalogue import estimators
-from .classical import CLASSICAL
+from .classical import CLASSICAL, ClassicalEstimator
 from .critics import CriticConfig, check_critic_takes, check_negative_samples
+from .diagnosis import diagnose
 from .errors import UnknownNameError, invalid, unknown_name
+from .intervals import check_folds, check_level, crossfit
+from .protocol import CHUNK_STEPS, Fitted, fit, score, split_sizes
 from .samples import as_labels, as_samples, check_paired, check_transform, label_entropy, prepare
-from .schedule import Batches, check_positive_int, shift_schedule
-from .spec import EstimatorSpec
-from .diagnosis import TrainingRun, diagnose, sane
-from ._progress import Monitor, TrainingProgress, check_callback, check_progress
+from .schedule import check_positive_int
+from .spec import EstimatorSpec, log_ratio_rule
+
+__all__ = ["CHUNK_STEPS", "Estimate", "EstimateConfig", "estimate", "split_sizes", "training_backends"]
 
 BACKEND_VARIABLE = "MIVB_BACKEND"  # the default backend, like KERAS_BACKEND
-CHUNK_STEPS = 100  # the most steps per call into the backend: one host transfer each
-VALIDATION_LIMIT = 4096  # validation pairs scored per check: enough to rank critics, cheap every chunk
 
 @dataclass(frozen=True)
 class EstimateConfig:
@@ -50,6 +52,14 @@ class EstimateConfig:
     patience: int = 10
     transform: str | None = "auto"
     seed: int = 0
+    folds: int | None = None
+    level: float = 0.95
+
+    def to_kwargs(self) -> dict[str, Any]:
+        """The arguments of :func:`estimate` that reproduce the result on the same data:
+        ``mivb.estimate(x, z, **result.config.to_kwargs())``."""
+        return {**{f.name: getattr(self, f.name) for f in fields(self) if f.name != "bound_params"},
+                **self.bound_params}
 
     def to_dict(self) -> dict[str, Any]:
         return {**{f.name: getattr(self, f.name) for f in fields(self)}, "critic": self.critic.to_dict(),
@@ -73,8 +83,19 @@ class Estimate:
 
     ``kind`` says what the number is: ``"lower"`` or ``"upper"`` (a bound on I(X; Z), to the extent
     its critic allows: a lower bound's held-out value is a lower bound on the MI of the data's
-    distribution; an upper bound's, only while its q(z | x) is close to p(z | x)), or
-    ``"classical"`` (an estimate, no bound: ``ksg``, ``gaussian``).
+    distribution; an upper bound's, only while its q(z | x) is close to p(z | x)),
+    ``"classical"`` (an estimate, no bound: ``ksg``, ``gaussian``) or ``"difference"`` (conditional
+    MI, ``given=``: the difference of two estimates of one kind, no bound; ``terms`` holds them).
+
+    ``interval`` (with ``folds``): a ``(low, high)`` interval at ``config.level`` for the value this
+    procedure returns on data sets like this one, covering both the critic's training (its seed and
+    its training pairs) and the test noise; ``per_fold`` holds each fold's estimate. It does not
+    cover the bound's bias: a lower bound's interval lies below the MI wherever its bias exceeds
+    the noise (README, "How sure is the number").
+
+    ``estimator`` is the trained estimator, framework-native (a torch or TensorFlow
+    ``MIEstimator``; for JAX ``mivb_jax.Trained``, a named tuple ``(estimator, state)``), on
+    inputs transformed as the training pairs were; :meth:`pointwise` applies that transform for you.
 
     ``stopped_early`` is True when training ended before ``config.steps``: early stopping, or a
     ``callback`` that returned True. ``stop_reason`` says why training ended, in the words the
@@ -99,6 +120,12 @@ class Estimate:
     unreliable: bool = False
     stop_reason: str = ""
     kind: str = "lower"
+    interval: tuple[float, float] | None = None
+    per_fold: tuple[Estimate, ...] = field(default=(), repr=False)
+    terms: tuple[Estimate, ...] = field(default=(), repr=False)
+    estimator: Any = field(default=None, repr=False, compare=False)
+    prepare_new: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = field(
+        default=None, repr=False, compare=False)
 
     @property
     def bits(self) -> float:
@@ -115,11 +142,32 @@ class Estimate:
 
         return plot_estimate(self, ax=ax, path=path)
 
+    def pointwise(self, x: Any, z: Any) -> np.ndarray:
+        """Each pair's estimated log density ratio log p(x, z) / (p(x) p(z)) in nats, from the trained
+        critic (its mean over pairs of the joint estimates the MI), as a float64 NumPy array.
+
+        ``x`` and ``z`` are raw pairs like those given to :func:`estimate`: the transform fitted on
+        the training pairs is applied first. How each bound's critic gives the ratio is in
+        :mod:`mivb.pointwise`: ``nwj``, ``js`` and ``tuba`` read it off the critic; ``dv``, ``mine``,
+        ``smile``, ``infonce``, ``alpha``, ``club`` and ``l1out`` normalise it over the other pairs
+        given (at least 2; many give a better normaliser); ``ba`` and the classical estimators have
+        none. With ``folds``, the first fold's critic.
+        """
+        if self.estimator is None or self.prepare_new is None:
+            what = "a conditional estimate (use result.terms[0] and [1])" if self.terms else f"{self.bound!r}"
+            raise invalid("bound", "an estimate with a trained critic for pointwise MI (a variational bound)", what)
+        log_ratio_rule(self.bound)
+        x_all, z_all = as_samples("x", x), as_samples("z", z)
+        check_paired(x_all, z_all)
+        return self.estimator.pointwise(*self.prepare_new(x_all, z_all))
+
     def __repr__(self) -> str:
         notes = f", notes={list(self.notes)}" if self.notes else ""
         unreliable = ", unreliable=True" if self.unreliable else ""
-        return (f"Estimate(mi={self.mi:.4f} nats ± {self.stderr:.4f}, bound={self.bound!r}, kind={self.kind!r}, "
-                f"backend={self.backend!r}, steps={len(self.history)}{unreliable}{notes})")
+        interval = (f", {self.config.level:.0%} interval=({self.interval[0]:.4f}, {self.interval[1]:.4f})"
+                    if self.interval else "")
+        return (f"Estimate(mi={self.mi:.4f} nats ± {self.stderr:.4f}{interval}, bound={self.bound!r}, "
+                f"kind={self.kind!r}, backend={self.backend!r}, steps={len(self.history)}{unreliable}{notes})")
 
 
 # Why these defaults (measured with benchmarks/accuracy.py and examples/, torch, CPU):
@@ -167,6 +215,9 @@ def estimate(
     devices: int | str | None = None,
     progress: bool | None = None,
     callback: Callable[[TrainingProgress], Any] | None = None,
+    folds: int | None = None,
+    level: float = 0.95,
+    given: Any = None,
     **bound_params: Any,
 ) -> Estimate | tuple[Estimate, ...]:
     """Estimate the mutual information I(X; Z) in nats from paired samples.
@@ -228,6 +279,18 @@ def estimate(
             See docs/logging.md (TensorBoard, Weights & Biases). Progress is also logged on the
             standard ``logging`` logger ``"mivb"``: DEBUG after each chunk, INFO with the reason
             when training ends.
+        folds: cross-fitting for an interval that covers training: the pairs are cut into ``folds``
+            parts (at least 2; 5 is a good choice), and each part in turn is the test split of a
+            critic trained (with its own seed) on the others, so ``folds`` times the cost of one
+            estimate. ``mi`` is the mean over every pair's test value, ``interval`` a Student-t
+            interval from the spread of the folds' estimates, widened for their shared training
+            pairs (Nadeau & Bengio 2003: variance factor 1/K + 1/(K - 1)); ``test_fraction`` is
+            then 1/folds. None (default): one split, no interval.
+        level: the interval's coverage, in (0, 1); 0.95 by default.
+        given: samples y paired with x and z, shape (n, d) or (n,): the conditional MI
+            I(X; Z | Y) = I(X; (Z, Y)) - I(X; Y) (the chain rule), both terms estimated with the
+            same bound, split, folds and seed (``result.terms``), so that their errors share the
+            split and partly cancel. ``kind`` is then ``"difference"``: no bound. z must be vectors.
         **bound_params: ``clip`` for ``smile``.
 
     Returns:
@@ -240,16 +303,19 @@ def estimate(
         return _several(x, z, arguments)
     if not isinstance(bound, str) or bound not in estimators():
         raise unknown_name("bound", bound, estimators())
+    if given is not None:
+        from .conditional import conditional  # it calls estimate back, once per term
+
+        return conditional(x, z, given, arguments)
     if bound in CLASSICAL:
         return _classical(x, z, arguments)
     return _trained(x, z, arguments)
 
 
-def _trained(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
-    """A bound's estimate: train a critic, read the bound off the test split."""
-    progress, callback = arguments["progress"], arguments["callback"]
-    check_progress(progress)
-    check_callback(callback)
+def trained_inputs(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[EstimateConfig, np.ndarray, np.ndarray, bool]:
+    """The configuration and the checked samples for a bound's critic; whether z holds class labels."""
+    check_progress(arguments["progress"])
+    check_callback(arguments["callback"])
     labels = get_bound(arguments["bound"]).critic == "classifier"
     if labels:  # z holds class labels: one-hot rows, and H(Z) from their counts
         z, counts = as_labels("z", z)
@@ -258,20 +324,20 @@ def _trained(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
     x_all, z_all = as_samples("x", x), as_samples("z", z)
     check_paired(x_all, z_all)
     check_critic_takes(config.critic, x_all, z_all)
-    # Independent streams: the split, the training batches, and each held-out scoring never draw
-    # from one another, so raising `steps` cannot change the first steps or the split.
-    split_rng, train_rng, validation_rng, test_rng = (np.random.default_rng(s)
-                                                      for s in np.random.SeedSequence(config.seed).spawn(4))
-    parts, config, notes = _split(split_rng, x_all, z_all, config)
-    xs = prepare(config.transform, *(x for x, _ in parts), argument="x")
-    zs = prepare(None if labels else config.transform, *(z for _, z in parts), argument="z")
-    splits = dict(zip(("train", "validation", "test"), zip(xs, zs)))
-    shapes = (xs[0].shape[1:], zs[0].shape[1:])
-    trainer = get_backend(config.backend).Trainer(config, shapes, splits)
-    run, reason = _train(trainer, train_rng, validation_rng, len(xs[0]), len(xs[1]), config, progress, callback)
-    values, eval_size = _score(trainer, test_rng, "test", len(xs[2]), config)
-    x_is_z = x_all.shape == z_all.shape and np.array_equal(x_all, z_all)
-    return replace(_result(config, run, values, eval_size, len(x_all), notes, x_is_z), stop_reason=reason)
+    return config, x_all, z_all, labels
+
+
+def _trained(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
+    """A bound's estimate: train a critic, read the bound off the test split (each fold's in turn)."""
+    config, x_all, z_all, labels = trained_inputs(x, z, arguments)
+    if config.folds is None:
+        return result(fit(x_all, z_all, config, labels, arguments["progress"], arguments["callback"]))
+    per_fold = [result(fit(x_all, z_all, config, labels, arguments["progress"], arguments["callback"], fold),
+                       warn=False) for fold in range(config.folds)]
+    combined = crossfit(config, per_fold)
+    for note in combined.notes:
+        warnings.warn(note, stacklevel=3)
+    return combined
 
 
 def _several(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[Estimate, ...]:
@@ -310,14 +376,24 @@ def _several(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[Estimate, ...]:
                  for result, extra in zip(results, notes))
 
 
-def _classical(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
-    """A classical estimator on all pairs, after the transform: no training, no split."""
+def classical_inputs(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[ClassicalEstimator, dict[str, Any],
+                                                                         np.ndarray, np.ndarray, str | None]:
+    """A classical estimator, its parameters, the transformed samples, and the transform."""
     estimator = CLASSICAL[arguments["bound"]]
+    if arguments["folds"] is not None:
+        raise invalid("folds", f"None for the classical estimator {estimator.name!r}, which trains nothing and "
+                      f"runs once on all pairs", arguments["folds"])
     params = estimator.resolve_params(arguments["bound_params"])
     x_all, z_all = as_samples("x", x), as_samples("z", z)
     check_paired(x_all, z_all)
     transform = check_transform(arguments["transform"])
     xs, zs = prepare(transform, x_all, argument="x")[0], prepare(transform, z_all, argument="z")[0]
+    return estimator, params, xs, zs, transform
+
+
+def _classical(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
+    """A classical estimator on all pairs, after the transform: no training, no split."""
+    estimator, params, xs, zs, transform = classical_inputs(x, z, arguments)
     mi, stderr = estimator.function(xs, zs, **params)
     config = EstimateConfig(bound=estimator.name, bound_params=params, backend="numpy", steps=0,
                             transform=transform, seed=_seed(arguments["seed"]))
@@ -383,6 +459,8 @@ def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
         patience=check_positive_int("patience", arguments["patience"]),
         transform=check_transform(arguments["transform"]),
         seed=spec.seed,
+        folds=check_folds(arguments["folds"]),
+        level=check_level(arguments["level"]),
     )
 
 
@@ -419,150 +497,24 @@ def _training_backend(argument: str, backend: str) -> str:
     return backend
 
 
-def split_sizes(n: int, test_fraction: float, validation_fraction: float) -> tuple[int, int, int]:
-    """How many of ``n`` pairs go to training, validation and test."""
-    n_test = int(round(n * test_fraction))
-    n_validation = int(round(n * validation_fraction))
-    return n - n_test - n_validation, n_validation, n_test
-
-
-def _split(rng: np.random.Generator, x: np.ndarray, z: np.ndarray,
-           config: EstimateConfig) -> tuple[list, EstimateConfig, list[str]]:
-    """The train, validation and test parts; the configuration as run (a batch no larger than the
-    training part); notes on the data. Copies of one pair always fall in one part, so a repeated
-    pair can never be scored on the held-out parts after training on it."""
-    validation_fraction = config.validation_fraction if config.early_stopping else 0.0
-    n_train, n_validation, n_test = split_sizes(len(x), config.test_fraction, validation_fraction)
-    if n_test < 2 or n_train < 2 or (config.early_stopping and n_validation < 2):
-        held = config.test_fraction + validation_fraction
-        need = 2 / min(config.test_fraction, validation_fraction or 1, 1 - held)
-        raise invalid("x", f"at least {math.ceil(need)} samples for test_fraction={config.test_fraction}"
-                      + (f" and validation_fraction={config.validation_fraction}" if config.early_stopping else ""),
-                      x)
-    notes = []
-    groups = _pair_groups(x, z)
-    if len(groups) < len(x):
-        notes.append(f"{len(x) - len(groups)} of the {len(x)} pairs repeat earlier ones ({len(groups)} distinct): "
-                     f"each pair's copies are kept in one part, so the held-out value is on pairs the critic never "
-                     f"saw; it estimates the MI of the data's distribution, not of its empirical copies")
-    order = np.concatenate([groups[g] for g in rng.permutation(len(groups))])
-    bounds = np.cumsum([n_train, n_validation])
-    parts = [(x[part], z[part]) for part in np.split(order, bounds)]
-    if n_train < config.batch_size:
-        notes.append(f"batch_size lowered from {config.batch_size} to {n_train}, the size of the training part: "
-                     f"small data gives few negatives per row, so bounds are looser (InfoNCE is at most "
-                     f"log({n_train}) = {math.log(n_train):.2f} nats)")
-        config = replace(config, batch_size=n_train)
-    return parts, config, notes
-
-
-def _pair_groups(x: np.ndarray, z: np.ndarray) -> list[np.ndarray]:
-    """The indices of each distinct (x, z) pair, in order of first appearance."""
-    rows = np.ascontiguousarray(np.concatenate([x.reshape(len(x), -1), z.reshape(len(z), -1)], axis=1))
-    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
-    _, first, group_of = np.unique(keys, return_index=True, return_inverse=True)
-    if len(first) == len(x):
-        return list(np.arange(len(x))[:, None])
-    order = np.argsort(first)  # groups numbered by first appearance: the split does not depend on values
-    renumber = np.empty_like(order)
-    renumber[order] = np.arange(len(order))
-    group_of = renumber[group_of.ravel()]
-    members = np.argsort(group_of, kind="stable")
-    return np.split(members, np.cumsum(np.bincount(group_of))[:-1])
-
-
-def _score(trainer: Any, rng: np.random.Generator, split: str, n: int, config: EstimateConfig,
-           limit: int | None = None, selection: bool = False) -> tuple[np.ndarray, int]:
-    """The bound on batches of a held-out split (never one n x n matrix), and their size;
-    ``selection``: the value that ranks critics instead."""
-    size = min(config.batch_size, n)
-    count = min(n, limit or n) // size
-    batches = rng.permutation(n)[: count * size].reshape(count, size)
-    k = config.critic.negative_samples
-    shifts = None if k is None else shift_schedule(rng, size, min(k, size - 1), count)
-    return np.asarray(trainer.values(split, batches, shifts, selection) if selection else
-                      trainer.values(split, batches, shifts), np.float64), size
-
-
-def _train(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Generator, n_train: int,
-           n_validation: int, config: EstimateConfig, progress: bool | None,
-           callback: Callable[[TrainingProgress], Any] | None = None) -> tuple[TrainingRun, str]:
-    """Train (:func:`_train_chunks`) under a :class:`Monitor`: the run, and why it stopped."""
-    monitor = Monitor(config, progress, callback)
-    try:
-        run = _train_chunks(trainer, rng, validation_rng, n_train, n_validation, config, monitor)
-    except BaseException:  # an interrupt, or the callback's own error: end the bar's line first
-        monitor.close()
-        raise
-    return run, monitor.finish(run)
-
-
-def _train_chunks(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Generator, n_train: int,
-                  n_validation: int, config: EstimateConfig, monitor: Monitor) -> TrainingRun:
-    """Run the schedule in chunks, keep the critic that scores best on validation, stop early.
-
-    On a training value that is not finite, or outside what a bound on this data can take
-    (:func:`sane`), training stops and goes back to a critic known sane: the best one so far with
-    early stopping; else the one before the chunk (or, when the chunk opens with the bad value,
-    before the previous chunk: a step's value uses the previous step's critic). After each sane
-    chunk the monitor reports it; its callback may end training like early stopping does.
-    """
-    batches = Batches(rng, n_train, config.batch_size)
-    k = config.critic.negative_samples
-    fits = get_bound(config.bound).fit is not None  # critics ranked by their fit (an upper bound's likelihood)
-    kind = get_bound(config.bound).kind
-    validation_seed = int(validation_rng.integers(2**63))  # the same validation batches at every check
-    # A check about once an epoch on small data, every CHUNK_STEPS on large data.
-    interval = min(CHUNK_STEPS, max(20, n_train // config.batch_size)) if config.early_stopping else CHUNK_STEPS
-    history: list[np.ndarray] = []
-    scores: list[float] = []
-    recent = [(0, trainer.snapshot())]
-    best_score, best_step, best_check = -math.inf, 0, 0
-    for start in range(0, config.steps, interval):
-        count = min(interval, config.steps - start)
-        shifts = None if k is None else shift_schedule(rng, config.batch_size, k, count)
-        values = np.asarray(trainer.train(batches.take(count), shifts), np.float64)
-        bad = np.flatnonzero(~sane(values, n_train, kind))
-        if bad.size:
-            history.append(values[: bad[0]])
-            step, snapshot = recent[0] if bad[0] == 0 and not config.early_stopping else recent[-1]
-            trainer.restore(snapshot)
-            return TrainingRun(np.concatenate(history), np.asarray(scores), step, False, start + int(bad[0]))
-        history.append(values)
-        end = start + len(values)
-        if not config.early_stopping:
-            recent = [recent[-1], (end, trainer.snapshot())]
-            if monitor.chunk(end, values, None, end):
-                return TrainingRun(np.concatenate(history), np.asarray(scores), end, True, None)
-            continue
-        score = float(np.mean(_score(trainer, np.random.default_rng(validation_seed), "validation", n_validation,
-                                     config, VALIDATION_LIMIT, selection=fits)[0]))
-        scores.append(score if (math.isfinite(score) if fits else sane(np.asarray(score), n_train)) else -math.inf)
-        if scores[-1] > best_score:
-            best_score, best_step, best_check = scores[-1], end, len(scores)
-            recent = [(end, trainer.snapshot())]
-        if monitor.chunk(end, values, scores[-1], best_step) or len(scores) - best_check >= config.patience:
-            trainer.restore(recent[-1][1])
-            return TrainingRun(np.concatenate(history), np.asarray(scores), best_step, True, None)
-    if config.early_stopping:
-        trainer.restore(recent[-1][1])
-        end = best_step
-    return TrainingRun(np.concatenate(history), np.asarray(scores), end, False, None)
-
-
-def _result(config: EstimateConfig, run: TrainingRun, values: np.ndarray, eval_size: int,
-            n_pairs: int, data_notes: list[str], x_is_z: bool) -> Estimate:
+def result(fitted: Fitted, warn: bool = True) -> Estimate:
+    """The estimate of a fitted critic: the bound on its test split, with the notes on it."""
+    config, run = fitted.config, fitted.run
+    values, eval_size = score(fitted.trainer, np.random.default_rng(fitted.test_seed), "test", fitted.test_size,
+                              config)
     mi = float(values.mean())
     stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
     k = config.critic.negative_samples
     ceiling = get_bound(config.bound).ceiling(eval_size - 1 if k is None else min(k, eval_size - 1),
                                               config.bound_params)
-    notes, unreliable = diagnose(config, run, mi, stderr, ceiling, n_pairs, x_is_z)
-    notes = data_notes + notes
-    for note in notes:
-        warnings.warn(note, stacklevel=4)  # estimate's caller: estimate -> _trained -> _result
+    notes, unreliable = diagnose(config, run, mi, stderr, ceiling, fitted.n_pairs, fitted.x_is_z)
+    notes = fitted.notes + notes
+    if warn:
+        for note in notes:
+            warnings.warn(note, stacklevel=4)  # estimate's caller: estimate -> _trained -> result
     return Estimate(mi=mi, stderr=stderr, history=run.history, bound=config.bound, backend=config.backend,
                     kind=get_bound(config.bound).kind,
                     config=config, test_values=values, ceiling=ceiling, notes=tuple(notes),
                     diverged_at=run.diverged_at, validation=run.validation, best_step=run.best_step,
-                    stopped_early=run.stopped_early, unreliable=unreliable)
+                    stopped_early=run.stopped_early, unreliable=unreliable, stop_reason=fitted.stop_reason,
+                    estimator=fitted.trainer.trained(), prepare_new=fitted.prepare_new)

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
-from .bounds import Bound, Gather, get_bound, objective
+from .bounds import BOUNDS, Bound, Gather, get_bound, objective
 from .critics import CriticConfig, check_negative_samples, critic_config
 from .ema import check_decay
 from .errors import InvalidArgumentError, invalid
 from .ops import Array, ArrayOps
+from .pointwise import in_chunks
 from .schedule import batch_schedule, check_positive_int
 from .scores import MatrixScores, PairedScores, Scores
 
@@ -97,6 +99,11 @@ class EstimatorSpec:
                          decay=self.ema_decay if train else None, gather=gather, world_size=world_size,
                          critic_step=critic_step, selection=selection)
 
+    def pointwise(self, scores_of: Callable[[np.ndarray], tuple[Any, Any]], n: int) -> np.ndarray:
+        """Each of ``n`` pairs' log density ratio (:mod:`mivb.pointwise`), from ``scores_of(indices)``:
+        a chunk's full score matrix and log-baselines (None without), as NumPy arrays."""
+        return in_chunks(log_ratio_rule(self.bound), scores_of, n)
+
     def check_batch_size(self, n: int) -> None:
         check_negative_samples(self.critic, n)
 
@@ -110,6 +117,16 @@ class EstimatorSpec:
         """Arguments that rebuild this specification in any backend's ``MIEstimator``."""
         return {"bound": self.bound, "critic": self.critic, "lr": self.learning_rate, "ema_decay": self.ema_decay,
                 "seed": self.seed, **self.bound_params}
+
+
+def log_ratio_rule(bound: str) -> Callable[[np.ndarray, np.ndarray | None], np.ndarray]:
+    """How ``bound``'s critic gives each pair's log density ratio; an error for a bound whose does not."""
+    rule = get_bound(bound).log_ratio
+    if rule is None:
+        with_ratio = ", ".join(repr(b.name) for b in BOUNDS.values() if b.log_ratio is not None)
+        raise invalid("bound", f"a bound whose critic gives each pair's density ratio for pointwise MI "
+                      f"({with_ratio}); {bound!r} does not", bound)
+    return rule
 
 
 def check_saved_identity(argument: str, saved: Any, expected: Mapping[str, Any]) -> None:

@@ -20,7 +20,7 @@ rounding it. Critics are float32 either way.
 
 from ._critics import build_critic
 from ._distributed import ShardedMIEstimator, data_mesh, replicate
-from ._estimator import MIEstimator, MIOutput, MIState, adaptive_clip_scale, load_state, save_state
+from ._estimator import MIEstimator, MIOutput, MIState, Trained, adaptive_clip_scale, load_state, save_state
 from ._ops import array_types, capabilities, from_numpy, name, ops, to_numpy, value_and_grad
 from ._trainer import Trainer
 
@@ -29,6 +29,7 @@ __all__ = [
     "MIOutput",
     "MIState",
     "ShardedMIEstimator",
+    "Trained",
     "Trainer",
     "adaptive_clip_scale",
     "build_critic",

@@ -188,6 +188,27 @@ class MIEstimator:
         x, z = _as_array(x), _as_array(z)
         return float(jnp.mean(self.batch_values(state, x, z, jnp.asarray(evaluation_batches(x.shape[0], batch_size)))))
 
+    def pointwise(self, state: MIState, x: Any, z: Any) -> np.ndarray:
+        """Each pair's estimated log density ratio log p(x, z) / (p(x) p(z)) (:mod:`mivb.pointwise`)."""
+        x, z = _as_array(x), _as_array(z)
+        critic = eqx.combine(state.params, self.static)
+
+        def full_scores(index):
+            baseline = critic.row_baseline(x[index], z[index])
+            return np.asarray(critic(x[index], z[index])), None if baseline is None else np.asarray(baseline)
+
+        return self.spec.pointwise(full_scores, x.shape[0])
+
+
+class Trained(NamedTuple):
+    """A trained JAX estimator: the estimator and its state (``estimator, state = result.estimator``)."""
+
+    estimator: MIEstimator
+    state: MIState
+
+    def pointwise(self, x: Any, z: Any) -> np.ndarray:
+        return self.estimator.pointwise(self.state, x, z)
+
 
 @partial(jax.jit, static_argnums=0)
 def train_steps(estimator: MIEstimator, state: MIState, x: jax.Array, z: jax.Array, batches: jax.Array,

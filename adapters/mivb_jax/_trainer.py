@@ -8,7 +8,7 @@ import numpy as np
 from mivb.errors import invalid
 
 from ._distributed import ShardedMIEstimator, data_mesh, replicate
-from ._estimator import MIEstimator, MIState
+from ._estimator import MIEstimator, MIState, Trained
 
 PLATFORMS = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu"}
 
@@ -81,3 +81,10 @@ class Trainer:
     def values(self, split: str, batches: np.ndarray, shifts: np.ndarray | None, selection: bool = False) -> np.ndarray:
         return np.asarray(self.estimator.batch_values(self.state, *self.splits[split], self._put(batches),
                                                       self._put(shifts), selection))
+
+    def trained(self) -> Trained:
+        return Trained(self.estimator, self.state)
+
+    def reorder(self, split: str, name: str, order: np.ndarray) -> None:
+        x, z = self.splits[split]
+        self.splits[name] = (x, z[self._put(order)])

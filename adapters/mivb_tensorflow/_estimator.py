@@ -4,6 +4,7 @@ import json
 from typing import Any, NamedTuple, Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from mivb.clipping import clip_scale, global_norm
@@ -235,6 +236,15 @@ class MIEstimator(tf.Module):
         """The bound on new data, averaged over consecutive batches; the state is left untouched."""
         x, z = self._as_tensor(x), self._as_tensor(z)
         return float(tf.reduce_mean(self.batch_values(x, z, tf.constant(evaluation_batches(x.shape[0], batch_size)))))
+
+    def pointwise(self, x: Any, z: Any) -> np.ndarray:
+        """Each pair's estimated log density ratio log p(x, z) / (p(x) p(z)) (:mod:`mivb.pointwise`)."""
+        x, z = self._as_tensor(x), self._as_tensor(z)
+        return self.spec.pointwise(lambda i: self._full_scores(tf.gather(x, i), tf.gather(z, i)), x.shape[0])
+
+    def _full_scores(self, x: tf.Tensor, z: tf.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
+        baseline = self.critic.row_baseline(x, z)
+        return self.critic(x, z).numpy(), None if baseline is None else baseline.numpy()
 
     def _as_tensor(self, a: Any) -> tf.Tensor:
         tensor = tf.convert_to_tensor(a, dtype=self.dtype)

@@ -67,3 +67,11 @@ class Trainer:
         with tf.device(self.device):
             return self.estimator.batch_values(*self.splits[split], self._put(batches), self._put(shifts),
                                                selection).numpy()
+
+    def trained(self) -> MIEstimator:
+        return self.estimator
+
+    def reorder(self, split: str, name: str, order: np.ndarray) -> None:
+        x, z = self.splits[split]
+        with tf.device(self.device):
+            self.splits[name] = (x, tf.gather(z, order))

@@ -141,6 +141,16 @@ class MIEstimator(nn.Module):
         batches = evaluation_batches(x.shape[0], batch_size)
         return float(self.batch_values(x, z, torch.as_tensor(batches, device=x.device)).mean())
 
+    @torch.no_grad()
+    def pointwise(self, x: Any, z: Any) -> np.ndarray:
+        """Each pair's estimated log density ratio log p(x, z) / (p(x) p(z)) (:mod:`mivb.pointwise`)."""
+        x, z = self._as_tensor(x), self._as_tensor(z)
+        return self.spec.pointwise(lambda i: self._full_scores(x[i], z[i]), x.shape[0])
+
+    def _full_scores(self, x: torch.Tensor, z: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
+        baseline = self.critic.row_baseline(x, z)
+        return self.critic(x, z).cpu().numpy(), None if baseline is None else baseline.cpu().numpy()
+
     def get_extra_state(self) -> dict[str, Any]:
         return {"optimizer": self.optimizer.state_dict(), "spec": self.spec.identity(self.shapes)}
 

@@ -50,3 +50,10 @@ class Trainer:
     def values(self, split: str, batches: np.ndarray, shifts: np.ndarray | None, selection: bool = False) -> np.ndarray:
         return self.estimator.batch_values(*self.splits[split], self._put(batches), self._put(shifts),
                                            selection).cpu().numpy()
+
+    def trained(self) -> MIEstimator:
+        return self.estimator
+
+    def reorder(self, split: str, name: str, order: np.ndarray) -> None:
+        x, z = self.splits[split]
+        self.splits[name] = (x, z[self._put(order)])

@@ -1,0 +1,137 @@
+"""``mivb.independence_test``: is there any dependence between X and Z at all? A permutation test."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .catalogue import estimators
+from .classical import CLASSICAL
+from .errors import invalid, unknown_name
+from .estimate import Estimate, classical_inputs, estimate, result, trained_inputs
+from .intervals import check_level
+from .protocol import fit, score
+from .schedule import check_positive_int
+
+
+@dataclass(frozen=True)
+class IndependenceTest:
+    """The result of :func:`independence_test`.
+
+    ``statistic`` is the estimate on the test pairs (``estimate`` holds it in full), ``null`` the
+    same statistic on each shuffle of z, ``p_value`` = (1 + #{null >= statistic}) / (1 +
+    permutations); ``dependent`` is ``p_value <= level``. ``notes`` say when the answer is
+    shaky: too few permutations to reach the level comfortably, a p-value within Monte Carlo
+    error of the level, a statistic that is unreliable.
+    """
+
+    statistic: float
+    p_value: float
+    level: float
+    permutations: int
+    estimate: Estimate = field(repr=False)
+    null: np.ndarray = field(repr=False)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def dependent(self) -> bool:
+        return self.p_value <= self.level
+
+    def __repr__(self) -> str:
+        verdict = "dependent" if self.dependent else "no dependence shown"
+        notes = f", notes={list(self.notes)}" if self.notes else ""
+        return (f"IndependenceTest(p_value={self.p_value:.4g}, {verdict} at level {self.level:g}, "
+                f"statistic={self.statistic:.4f} nats ({self.estimate.bound}), permutations={self.permutations}"
+                f"{notes})")
+
+
+def independence_test(x: Any, z: Any, *, bound: str = "infonce", permutations: int = 199, level: float = 0.05,
+                      **options: Any) -> IndependenceTest:
+    """Test the hypothesis that X and Z are independent, with a permutation p-value.
+
+    For a variational bound, the critic is trained as :func:`mivb.estimate` trains it (on the
+    training split, stopped on the validation split); the statistic is its held-out value on the
+    test split, pairs that took no part in training. Then z is shuffled within the test split,
+    ``permutations`` times, and the same critic scores each shuffle on the same test batches.
+    Under independence the test pairs and their shuffles are exchangeable and the critic does not
+    depend on them, so the p-value is exact at every sample size, whatever the critic learned; a
+    poor critic costs power, never validity. Only the test split (``test_fraction``, 20% by
+    default) carries the statistic: a larger share can raise power. For a classical estimator
+    (``ksg``, ``gaussian``), the statistic is the estimator on all pairs, recomputed on each
+    shuffle of z (the shuffle test of KSG), at ``permutations`` times its cost.
+
+    Args:
+        x, z: paired samples, as :func:`mivb.estimate` takes them.
+        bound: any name of ``mivb.estimators()``; ``infonce`` (default) has the lowest variance.
+        permutations: shuffles of z; the smallest p-value is 1 / (1 + permutations), so at least
+            1 / level - 1 are needed (19 for level 0.05), and a few hundred make the decision firm.
+        level: the test's size: ``dependent`` is ``p_value <= level``.
+        **options: any other option of :func:`mivb.estimate` (``backend``, ``steps``, ``seed``,
+            ``test_fraction``, ...) and the bound's parameters; not ``folds`` or ``given``.
+
+    Returns:
+        An :class:`IndependenceTest`.
+    """
+    if not isinstance(bound, str) or bound not in estimators():
+        raise unknown_name("bound", bound, estimators())
+    permutations = check_positive_int("permutations", permutations)
+    level = check_level(level)
+    if 1 / (1 + permutations) > level:
+        raise invalid("permutations", f"at least {math.ceil(1 / level - 1)} to reach level={level:g} (the smallest "
+                      f"p-value is 1 / (1 + permutations))", permutations)
+    for name in ("folds", "given"):
+        if options.get(name) is not None:
+            raise invalid(name, "None: the test trains one critic on one split and conditions on nothing",
+                          options[name])
+    arguments = _arguments(bound, options)
+    rng = np.random.default_rng(np.random.SeedSequence(arguments["seed"]).spawn(5)[4])  # not the protocol's streams
+    if bound in CLASSICAL:
+        run = {key: value for key, value in arguments.items() if key != "bound_params"}
+        found = estimate(x, z, **run, **arguments["bound_params"])
+        estimator, params, xs, zs, _ = classical_inputs(x, z, arguments)
+        null = np.array([estimator.function(xs, zs[rng.permutation(len(zs))], **params)[0]
+                         for _ in range(permutations)])
+    else:
+        config, x_all, z_all, labels = trained_inputs(x, z, arguments)
+        fitted = fit(x_all, z_all, config, labels, arguments["progress"], arguments["callback"])
+        found = result(fitted, warn=False)
+        null = np.empty(permutations)
+        for k in range(permutations):
+            fitted.trainer.reorder("test", "shuffled", rng.permutation(fitted.test_size))
+            values, _ = score(fitted.trainer, np.random.default_rng(fitted.test_seed), "shuffled", fitted.test_size,
+                              fitted.config)
+            null[k] = values.mean()
+    # A NaN on either side counts as reaching the statistic: the p-value errs towards 1, never 0.
+    p_value = (1 + int(np.sum(~(null < found.mi)))) / (1 + permutations)
+    return IndependenceTest(found.mi, p_value, level, permutations, found, null,
+                            tuple(_notes(found, p_value, level, permutations)))
+
+
+def _arguments(bound: str, options: dict[str, Any]) -> dict[str, Any]:
+    """estimate's arguments: its defaults, the options given, the rest as bound parameters; a seed."""
+    defaults = {name: parameter.default for name, parameter in inspect.signature(estimate).parameters.items()
+                if parameter.kind is inspect.Parameter.KEYWORD_ONLY}
+    given = {key: value for key, value in options.items() if key in defaults}
+    seed = given.get("seed")
+    return {**defaults, **given, "bound": bound, "seed": int(np.random.SeedSequence().generate_state(1)[0] >> 1)
+            if seed is None else seed, "bound_params": {k: v for k, v in options.items() if k not in defaults}}
+
+
+def _notes(found: Estimate, p_value: float, level: float, permutations: int) -> list[str]:
+    notes = []
+    if (1 + permutations) * level < 10:
+        notes.append(f"with {permutations} permutations the smallest p-value is {1 / (1 + permutations):.3g}, close "
+                     f"to the level {level:g}: the test can reject only when no shuffle reaches the statistic; use "
+                     f"{math.ceil(10 / level) - 1} or more")
+    monte_carlo = math.sqrt(p_value * (1 - p_value) / permutations)
+    if abs(p_value - level) < 2 * monte_carlo:
+        notes.append(f"the p-value {p_value:.3g} is within twice its Monte Carlo error ({monte_carlo:.3g}) of the "
+                     f"level {level:g}: more permutations would make the decision firm")
+    if found.unreliable:
+        notes.append("the statistic is unreliable as an MI estimate (see .estimate.notes); the p-value is still "
+                     "valid, since a critic that learned nothing costs power, not validity")
+    return notes

@@ -1,0 +1,228 @@
+"""The held-out protocol behind ``mivb.estimate``: split the pairs, train a critic on one part,
+stop on another, score the third.
+
+:func:`fit` is everything up to the trained critic (:class:`Fitted`); ``estimate`` scores its test
+split once, ``independence_test`` also scores it with z shuffled, and cross-fitting calls it once
+per fold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._progress import Monitor, TrainingProgress
+from .backends import get_backend
+from .bounds import get_bound
+from .diagnosis import TrainingRun, sane
+from .errors import invalid
+from .samples import prepare
+from .schedule import Batches, shift_schedule
+
+if TYPE_CHECKING:
+    from .estimate import EstimateConfig
+
+CHUNK_STEPS = 100  # the most steps per call into the backend: one host transfer each
+VALIDATION_LIMIT = 4096  # validation pairs scored per check: enough to rank critics, cheap every chunk
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A critic trained by :func:`fit`, and what scoring it needs.
+
+    ``config`` is the configuration as run (a batch lowered to small data; a fold's own seed);
+    ``test_seed`` seeds the test batches, so that a statistic and its permutations share them;
+    ``prepare_new`` maps new raw pairs as the training pairs were mapped (for pointwise MI).
+    """
+
+    trainer: Any
+    config: EstimateConfig
+    run: TrainingRun
+    stop_reason: str
+    notes: list[str]
+    test_size: int
+    test_seed: int
+    n_pairs: int
+    x_is_z: bool
+    prepare_new: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def fit(x: np.ndarray, z: np.ndarray, config: EstimateConfig, labels: bool, progress: bool | None,
+        callback: Callable[[TrainingProgress], Any] | None, fold: int | None = None) -> Fitted:
+    """Split (``fold``: test on that fold of ``config.folds``), transform, train with early stopping.
+
+    Independent streams: the split, the training batches, and each held-out scoring never draw
+    from one another, so raising ``steps`` cannot change the first steps or the split. Every fold
+    shares the split's stream (one partition into folds) and has its own streams and critic seed.
+    """
+    root = np.random.SeedSequence(config.seed)
+    split_stream, *streams = root.spawn(4)
+    if fold is not None:
+        *streams, critic_stream = np.random.SeedSequence(config.seed, spawn_key=(4 + fold,)).spawn(4)
+        config = replace(config, seed=int(critic_stream.generate_state(1, np.uint64)[0] >> np.uint64(1)))
+    train_rng, validation_rng, test_rng = (np.random.default_rng(stream) for stream in streams)
+    parts, config, notes = split_pairs(np.random.default_rng(split_stream), x, z, config, fold)
+    z_transform = None if labels else config.transform
+    xs = prepare(config.transform, *(x for x, _ in parts), argument="x")
+    zs = prepare(z_transform, *(z for _, z in parts), argument="z")
+    splits = dict(zip(("train", "validation", "test"), zip(xs, zs)))
+    trainer = get_backend(config.backend).Trainer(config, (xs[0].shape[1:], zs[0].shape[1:]), splits)
+    run, reason = train(trainer, train_rng, validation_rng, len(xs[0]), len(xs[1]), config, progress, callback)
+    (x_train, z_train), _, _ = parts
+
+    def prepare_new(x_new: np.ndarray, z_new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (prepare(config.transform, x_train, x_new, argument="x")[1],
+                prepare(z_transform, z_train, z_new, argument="z")[1])
+
+    x_is_z = x.shape == z.shape and np.array_equal(x, z)
+    return Fitted(trainer, config, run, reason, notes, len(xs[2]), int(test_rng.integers(2**63)), len(x), x_is_z,
+                  prepare_new)
+
+
+def split_sizes(n: int, test_fraction: float, validation_fraction: float) -> tuple[int, int, int]:
+    """How many of ``n`` pairs go to training, validation and test."""
+    n_test = int(round(n * test_fraction))
+    n_validation = int(round(n * validation_fraction))
+    return n - n_test - n_validation, n_validation, n_test
+
+
+def split_pairs(rng: np.random.Generator, x: np.ndarray, z: np.ndarray, config: EstimateConfig,
+                fold: int | None = None) -> tuple[list, EstimateConfig, list[str]]:
+    """The train, validation and test parts; the configuration as run (a batch no larger than the
+    training part); notes on the data. Copies of one pair always fall in one part, so a repeated
+    pair can never be scored on the held-out parts after training on it. With ``fold``, the test
+    part is that fold of ``config.folds`` (every fold from one shuffle); validation is taken from
+    the rest."""
+    validation_fraction = config.validation_fraction if config.early_stopping else 0.0
+    test_fraction = config.test_fraction if fold is None else 1 / config.folds
+    n_train, n_validation, n_test = split_sizes(len(x), test_fraction, validation_fraction)
+    if n_test < 2 or n_train < 2 or (config.early_stopping and n_validation < 2):
+        held = test_fraction + validation_fraction
+        need = 2 / min(test_fraction, validation_fraction or 1, 1 - held)
+        test = f"test_fraction={config.test_fraction}" if fold is None else f"folds={config.folds}"
+        raise invalid("x", f"at least {math.ceil(need)} samples for {test}"
+                      + (f" and validation_fraction={config.validation_fraction}" if config.early_stopping else ""),
+                      x)
+    notes = []
+    groups = pair_groups(x, z)
+    if len(groups) < len(x):
+        notes.append(f"{len(x) - len(groups)} of the {len(x)} pairs repeat earlier ones ({len(groups)} distinct): "
+                     f"each pair's copies are kept in one part, so the held-out value is on pairs the critic never "
+                     f"saw; it estimates the MI of the data's distribution, not of its empirical copies")
+    shuffled = [groups[g] for g in rng.permutation(len(groups))]
+    order = np.concatenate(shuffled)
+    if fold is None:
+        indices = np.split(order, np.cumsum([n_train, n_validation]))
+    else:  # whole groups to each fold, by where each group starts in the shuffled order
+        sizes = np.array([len(group) for group in shuffled])
+        in_fold = np.repeat((np.cumsum(sizes) - sizes) * config.folds // len(x), sizes) == fold
+        rest = order[~in_fold]
+        n_train = len(rest) - n_validation
+        indices = [rest[:n_train], rest[n_train:], order[in_fold]]
+    parts = [(x[part], z[part]) for part in indices]
+    if n_train < config.batch_size:
+        notes.append(f"batch_size lowered from {config.batch_size} to {n_train}, the size of the training part: "
+                     f"small data gives few negatives per row, so bounds are looser (InfoNCE is at most "
+                     f"log({n_train}) = {math.log(n_train):.2f} nats)")
+        config = replace(config, batch_size=n_train)
+    return parts, config, notes
+
+
+def pair_groups(x: np.ndarray, z: np.ndarray) -> list[np.ndarray]:
+    """The indices of each distinct (x, z) pair, in order of first appearance."""
+    rows = np.ascontiguousarray(np.concatenate([x.reshape(len(x), -1), z.reshape(len(z), -1)], axis=1))
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    _, first, group_of = np.unique(keys, return_index=True, return_inverse=True)
+    if len(first) == len(x):
+        return list(np.arange(len(x))[:, None])
+    order = np.argsort(first)  # groups numbered by first appearance: the split does not depend on values
+    renumber = np.empty_like(order)
+    renumber[order] = np.arange(len(order))
+    group_of = renumber[group_of.ravel()]
+    members = np.argsort(group_of, kind="stable")
+    return np.split(members, np.cumsum(np.bincount(group_of))[:-1])
+
+
+def score(trainer: Any, rng: np.random.Generator, split: str, n: int, config: EstimateConfig,
+           limit: int | None = None, selection: bool = False) -> tuple[np.ndarray, int]:
+    """The bound on batches of a held-out split (never one n x n matrix), and their size;
+    ``selection``: the value that ranks critics instead."""
+    size = min(config.batch_size, n)
+    count = min(n, limit or n) // size
+    batches = rng.permutation(n)[: count * size].reshape(count, size)
+    k = config.critic.negative_samples
+    shifts = None if k is None else shift_schedule(rng, size, min(k, size - 1), count)
+    return np.asarray(trainer.values(split, batches, shifts, selection) if selection else
+                      trainer.values(split, batches, shifts), np.float64), size
+
+
+def train(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Generator, n_train: int,
+           n_validation: int, config: EstimateConfig, progress: bool | None,
+           callback: Callable[[TrainingProgress], Any] | None = None) -> tuple[TrainingRun, str]:
+    """Train (:func:`train_chunks`) under a :class:`Monitor`: the run, and why it stopped."""
+    monitor = Monitor(config, progress, callback)
+    try:
+        run = train_chunks(trainer, rng, validation_rng, n_train, n_validation, config, monitor)
+    except BaseException:  # an interrupt, or the callback's own error: end the bar's line first
+        monitor.close()
+        raise
+    return run, monitor.finish(run)
+
+
+def train_chunks(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Generator, n_train: int,
+                  n_validation: int, config: EstimateConfig, monitor: Monitor) -> TrainingRun:
+    """Run the schedule in chunks, keep the critic that scores best on validation, stop early.
+
+    On a training value that is not finite, or outside what a bound on this data can take
+    (:func:`sane`), training stops and goes back to a critic known sane: the best one so far with
+    early stopping; else the one before the chunk (or, when the chunk opens with the bad value,
+    before the previous chunk: a step's value uses the previous step's critic). After each sane
+    chunk the monitor reports it; its callback may end training like early stopping does.
+    """
+    batches = Batches(rng, n_train, config.batch_size)
+    k = config.critic.negative_samples
+    fits = get_bound(config.bound).fit is not None  # critics ranked by their fit (an upper bound's likelihood)
+    kind = get_bound(config.bound).kind
+    validation_seed = int(validation_rng.integers(2**63))  # the same validation batches at every check
+    # A check about once an epoch on small data, every CHUNK_STEPS on large data.
+    interval = min(CHUNK_STEPS, max(20, n_train // config.batch_size)) if config.early_stopping else CHUNK_STEPS
+    history: list[np.ndarray] = []
+    scores: list[float] = []
+    recent = [(0, trainer.snapshot())]
+    best_score, best_step, best_check = -math.inf, 0, 0
+    for start in range(0, config.steps, interval):
+        count = min(interval, config.steps - start)
+        shifts = None if k is None else shift_schedule(rng, config.batch_size, k, count)
+        values = np.asarray(trainer.train(batches.take(count), shifts), np.float64)
+        bad = np.flatnonzero(~sane(values, n_train, kind))
+        if bad.size:
+            history.append(values[: bad[0]])
+            step, snapshot = recent[0] if bad[0] == 0 and not config.early_stopping else recent[-1]
+            trainer.restore(snapshot)
+            return TrainingRun(np.concatenate(history), np.asarray(scores), step, False, start + int(bad[0]))
+        history.append(values)
+        end = start + len(values)
+        if not config.early_stopping:
+            recent = [recent[-1], (end, trainer.snapshot())]
+            if monitor.chunk(end, values, None, end):
+                return TrainingRun(np.concatenate(history), np.asarray(scores), end, True, None)
+            continue
+        check = float(np.mean(score(trainer, np.random.default_rng(validation_seed), "validation", n_validation,
+                                    config, VALIDATION_LIMIT, selection=fits)[0]))
+        scores.append(check if (math.isfinite(check) if fits else sane(np.asarray(check), n_train)) else -math.inf)
+        if scores[-1] > best_score:
+            best_score, best_step, best_check = scores[-1], end, len(scores)
+            recent = [(end, trainer.snapshot())]
+        if monitor.chunk(end, values, scores[-1], best_step) or len(scores) - best_check >= config.patience:
+            trainer.restore(recent[-1][1])
+            return TrainingRun(np.concatenate(history), np.asarray(scores), best_step, True, None)
+    if config.early_stopping:
+        trainer.restore(recent[-1][1])
+        end = best_step
+    return TrainingRun(np.concatenate(history), np.asarray(scores), end, False, None)
+
+
