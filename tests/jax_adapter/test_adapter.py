@@ -492,3 +492,20 @@ def test_a_missing_truncated_or_foreign_file_is_a_clear_error(tmp_path):
         with pytest.raises(mivb.InvalidArgumentError, match="^path: expected") as raised:
             load_state(tmp_path / name, estimator)
         assert reason in str(raised.value) and (name in str(raised.value) or name == "bad_identity.npz"), raised.value
+
+
+def test_the_estimator_estimate_returns_saves_loads_and_scores_new_pairs(tmp_path):
+    from mivb_jax import Trained, load_state, save_state
+
+    x, z, _ = mivb.correlated_gaussians(2000, 2, 0.6, seed=0)
+    result = mivb.estimate(x, z, backend="jax", bound="nwj", steps=300, seed=0, progress=False)
+    assert isinstance(result.estimator, Trained)
+    estimator, state = result.estimator
+    save_state(tmp_path / "critic.npz", state, estimator)
+    restored = load_state(tmp_path / "critic.npz", MIEstimator(2, 2, **result.config.spec.to_kwargs()))
+    new_x, new_z, _ = mivb.correlated_gaussians(500, 2, 0.6, seed=1)
+    xs, zs = result.prepare_new(new_x, new_z)
+    ratios = result.pointwise(new_x, new_z)
+    np.testing.assert_array_equal(estimator.pointwise(restored, xs, zs), ratios)
+    critic = eqx.combine(restored.params, estimator.static)  # nwj's optimal critic is 1 + log r
+    np.testing.assert_allclose(ratios, np.diag(np.asarray(critic(xs, zs), np.float64)) - 1.0, rtol=1e-6)

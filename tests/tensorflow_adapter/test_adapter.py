@@ -418,3 +418,18 @@ def test_a_device_index_tensorflow_does_not_see_is_refused():
         mivb.estimate(x, z, backend="tensorflow", device=f"cpu:{cpus}", steps=5, batch_size=16)
     with pytest.raises(mivb.InvalidArgumentError, match="received device=1"):
         resolve_device(1)
+
+
+def test_the_estimator_estimate_returns_saves_loads_and_scores_new_pairs(tmp_path):
+    x, z, _ = mivb.correlated_gaussians(2000, 2, 0.6, seed=0)
+    result = mivb.estimate(x, z, backend="tensorflow", bound="js", steps=300, seed=0, progress=False)
+    assert isinstance(result.estimator, MIEstimator)
+    path = tf.train.Checkpoint(estimator=result.estimator).save(str(tmp_path / "critic"))
+    restored = MIEstimator(2, 2, **result.config.spec.to_kwargs())
+    tf.train.Checkpoint(estimator=restored).restore(path).assert_consumed()
+    new_x, new_z, _ = mivb.correlated_gaussians(500, 2, 0.6, seed=1)
+    xs, zs = result.prepare_new(new_x, new_z)
+    ratios = result.pointwise(new_x, new_z)
+    np.testing.assert_array_equal(restored.pointwise(xs, zs), ratios)
+    scores = restored.critic(tf.constant(xs), tf.constant(zs)).numpy()  # js's optimal critic is log r
+    np.testing.assert_allclose(ratios, np.diag(scores.astype(np.float64)), rtol=1e-6)

@@ -172,3 +172,21 @@ def test_half_precision_scores_reduce_in_float32_without_overflow(dtype):
                                         {})[0]
         assert value.dtype == torch.float32 and torch.isfinite(value), name
         assert float(value) == pytest.approx(expected, rel=1e-5), name
+
+
+def test_the_estimator_estimate_returns_saves_loads_and_scores_new_pairs(tmp_path):
+    x, z, _ = mivb.correlated_gaussians(2000, 2, 0.6, seed=0)
+    result = mivb.estimate(x, z, backend="torch", steps=300, seed=0, progress=False)
+    assert isinstance(result.estimator, MIEstimator)
+    torch.save(result.estimator.state_dict(), tmp_path / "critic.pt")
+    restored = MIEstimator(2, 2, **result.config.spec.to_kwargs())
+    restored.load_state_dict(torch.load(tmp_path / "critic.pt", weights_only=True))
+    new_x, new_z, _ = mivb.correlated_gaussians(500, 2, 0.6, seed=1)
+    xs, zs = result.prepare_new(new_x, new_z)
+    ratios = result.pointwise(new_x, new_z)
+    np.testing.assert_array_equal(restored.pointwise(xs, zs), ratios)
+    with torch.no_grad():  # infonce's rule: each row's score less the log-mean of its row's other scores
+        scores = restored.critic(torch.as_tensor(xs), torch.as_tensor(zs)).double().numpy()
+    off_diagonal = scores[~np.eye(500, dtype=bool)].reshape(500, 499)
+    np.testing.assert_allclose(ratios, np.diag(scores) - reference.logsumexp(off_diagonal, axis=1) + math.log(499),
+                               rtol=1e-6, atol=1e-6)
