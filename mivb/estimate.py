@@ -95,7 +95,8 @@ class Estimate:
 
     ``estimator`` is the trained estimator, framework-native (a torch or TensorFlow
     ``MIEstimator``; for JAX ``mivb_jax.Trained``, a named tuple ``(estimator, state)``), on
-    inputs transformed as the training pairs were; :meth:`pointwise` applies that transform for you.
+    inputs transformed as the training pairs were: ``prepare_new(x, z)`` maps raw pairs so, and
+    :meth:`pointwise` does it for you.
 
     ``stopped_early`` is True when training ended before ``config.steps``: early stopping, or a
     ``callback`` that returned True. ``stop_reason`` says why training ended, in the words the
