@@ -57,6 +57,14 @@ def check_independence_test(backend: str) -> None:
     x, z, _, _ = _gaussians(1000, 0.3, seed=2)
     found = mivb.independence_test(x, z, backend=backend, permutations=99, seed=0, **QUIET)
     assert found.dependent and found.p_value == 0.01 and found.null.max() < found.statistic, found
+    for options, argument in (({"permutations": 10}, "permutations"), ({"level": 1.5}, "level"),
+                              ({"folds": 3}, "folds"), ({"bound": "kgs"}, "bound")):
+        try:
+            mivb.independence_test(x, z, backend=backend, **options)
+        except mivb.MivbError as error:
+            assert str(error).startswith(argument) and "received" in str(error), error
+        else:
+            raise AssertionError(f"{options}: no error raised")
 
 
 def _triple(n: int, correlated: bool, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:

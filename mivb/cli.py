@@ -1,9 +1,9 @@
-"""The ``mivb`` command: ``mivb estimate X Z``, ``mivb demo``, ``mivb bounds``, ``mivb backends``.
+"""The ``mivb`` command: ``mivb estimate X Z [--given Y]``, ``mivb demo``, ``mivb bounds``, ``mivb backends``.
 
 Every error is one line on stderr, ``mivb: <message>`` (argparse's usage errors keep their own
 form): the command's users need the message, not a traceback. The exit status says what kind of
 error it was (``EXIT_STATUSES``): 2 a usage error (argparse's, or an option mivb refuses), 3 a data
-error (X or Z: a file, or the samples in it), 1 anything else (a framework or matplotlib not
+error (X, Z or Y: a file, or the samples in it), 1 anything else (a framework or matplotlib not
 installed, a plot that cannot be written), 130 an interrupt.
 """
 
@@ -32,6 +32,7 @@ from .data import correlated_gaussians, rho_for_mi
 from .datafiles import FORMATS, HEADER_READERS, load_samples, npz_array_names
 from .errors import BackendNotAvailableError, InvalidTypeError, MivbError, invalid
 from .estimate import Estimate, estimate, split_sizes
+from .intervals import check_folds
 from .plotting import PLOT_INSTALL, UNIT_SCALES, PlottingNotAvailableError, check_plot_path, plot_demo, plot_estimate
 from .samples import TRANSFORMS, as_samples
 from .schedule import check_positive_int
@@ -39,14 +40,15 @@ from .schedule import check_positive_int
 # The command's defaults are estimate()'s own, so the two can never disagree.
 DEFAULTS = {name: p.default for name, p in inspect.signature(estimate).parameters.items()}
 DEMO_PLOT = "mivb-demo.png"
-KIND_WORDS = {"lower": "a lower bound", "upper": "an upper bound", "classical": "a classical estimate"}
+KIND_WORDS = {"lower": "a lower bound", "upper": "an upper bound", "classical": "a classical estimate",
+              "difference": "a difference of two estimates (conditional MI), no bound"}
 FAILURE_STATUS, USAGE_STATUS, DATA_STATUS, INTERRUPTED_STATUS = 1, 2, 3, 130
-DATA_ARGUMENTS = ("x", "z")  # an error naming one of these is about the data, not the options
+DATA_ARGUMENTS = ("x", "z", "given")  # an error naming one of these is about the data, not the options
 EXIT_STATUSES = (
     "exit status: 0 done (an unreliable estimate too: the output says so); "
     f"{USAGE_STATUS} usage error (an unknown or invalid option: argparse's messages, and mivb's "
     "'option: expected ..., received option=value'); "
-    f"{DATA_STATUS} data error (X or Z: a missing, unreadable or damaged file, or samples mivb refuses: shape, "
+    f"{DATA_STATUS} data error (X, Z or --given Y: a missing, unreadable or damaged file, or samples mivb refuses: shape, "
     "integers, NaN, too few pairs); "
     f"{FAILURE_STATUS} any other error (a framework or matplotlib not installed, a plot that cannot be "
     f"written); {INTERRUPTED_STATUS} interrupted. Every error prints one line on stderr, 'mivb: <message>'.")
@@ -57,10 +59,13 @@ def estimate_files(args: argparse.Namespace) -> None:
     plot = None if args.plot is None else check_plot_path(args.plot)
     args.x, args.z = sample_sources(args.x, args.z)
     x, z = load_floats(args.x, "x"), load_floats(args.z, "z")
+    y = None if args.given is None else load_floats(args.given, "given")
     early_stopping = not args.no_early_stopping
     steps = DEFAULTS["steps"] if args.steps is None else args.steps
-    if args.epochs is not None:
-        steps = steps_for_epochs(args.epochs, len(x), args.batch_size, args.test_fraction,
+    if args.epochs is not None:  # with folds, each fold's test part is 1/folds of the pairs
+        folds = check_folds(args.folds)
+        steps = steps_for_epochs(args.epochs, len(x), args.batch_size,
+                                 args.test_fraction if folds is None else 1 / folds,
                                  args.validation_fraction if early_stopping else 0.0)
     given = {"clip": args.clip, "alpha": args.alpha, "k": args.neighbours}
     bound_params = {key: value for key, value in given.items() if value is not None}
@@ -71,7 +76,8 @@ def estimate_files(args: argparse.Namespace) -> None:
                             test_fraction=args.test_fraction, validation_fraction=args.validation_fraction,
                             early_stopping=early_stopping, patience=args.patience,
                             transform=None if args.transform == "none" else args.transform, seed=args.seed,
-                            device=args.device, devices=args.devices, progress=args.progress, **bound_params)
+                            device=args.device, devices=args.devices, progress=args.progress, folds=args.folds,
+                            level=args.level, given=y, **bound_params)
     seconds = time.perf_counter() - start
     if plot is not None:
         plot_estimate(result, units=args.units, path=plot)
@@ -79,10 +85,21 @@ def estimate_files(args: argparse.Namespace) -> None:
     if args.json:
         print(json_report(result, args.units, plot, seconds))
         return
-    print(f"read {len(x)} pairs: x = {args.x} {x.shape}, z = {args.z} {z.shape}")
-    print(f"I(X; Z) = {result.mi * scale:.4f} ± {result.stderr * scale:.4f} {args.units}  "
-          f"({result.bound}: {KIND_WORDS[result.kind]}; {result.backend}, {len(result.history)} steps, "
+    print(f"read {len(x)} pairs: x = {args.x} {x.shape}, z = {args.z} {z.shape}"
+          + ("" if y is None else f", given y = {args.given} {y.shape}"))
+    quantity = "I(X; Z)" if y is None else "I(X; Z | Y)"
+    print(f"{quantity} = {result.mi * scale:.4f} ± {result.stderr * scale:.4f} {args.units}  "
+          f"({result.bound}: {KIND_WORDS[result.kind]}; {result.backend}, {steps_run(result)}, "
           f"seed {result.config.seed})")
+    if result.interval is not None:
+        low, high = result.interval
+        folds = ", ".join(f"{fold.mi * scale:.4f}" for fold in result.per_fold)
+        print(f"{level_percent(result.config.level)} interval ({low * scale:.4f}, {high * scale:.4f}) {args.units}, "
+              f"from {len(result.per_fold)} folds ({folds}): it covers the critic's training and the test noise, "
+              "not the bound's bias")
+    if result.terms:
+        joint, marginal = result.terms
+        print(f"terms: I(X; (Z, Y)) = {joint.mi * scale:.4f}, I(X; Y) = {marginal.mi * scale:.4f} {args.units}")
     print(f"training: {result.stop_reason}; {seconds:.1f} s")
     if result.unreliable:
         print("unreliable: do not trust this number (the notes say why)")
@@ -90,6 +107,18 @@ def estimate_files(args: argparse.Namespace) -> None:
         print(f"note: {note}")
     if plot is not None:
         print(f"plot: {plot}")
+
+
+def steps_run(result: Estimate) -> str:
+    """``300 steps``, or with folds each fold's: ``2 folds (300, 280 steps)``."""
+    if not result.per_fold:
+        return f"{len(result.history)} steps"
+    return f"{len(result.per_fold)} folds ({', '.join(str(len(fold.history)) for fold in result.per_fold)} steps)"
+
+
+def level_percent(level: float) -> str:
+    """0.95 as ``95%``, 0.975 as ``97.5%``."""
+    return f"{level * 100:.10g}%"
 
 
 def load_floats(source: str, argument: str) -> np.ndarray:
@@ -178,7 +207,9 @@ def quiet_estimate(x: Any, z: Any, **options: Any) -> Estimate:
 def json_report(result: Estimate, units: str, plot: Path | None, seconds: float | None = None) -> str:
     """The estimate as strict JSON; a non-finite value (an overflowing bound, the stderr of one
     held-out batch) becomes null, since JSON has no NaN or infinity. ``steps`` are the steps run
-    (``config.steps`` is the most allowed); ``seconds`` the time ``estimate`` took."""
+    (``config.steps`` is the most allowed; with folds, the first fold's); ``seconds`` the time ``estimate``
+    took. ``interval`` is ``[low, high]`` at ``level`` with ``folds``, else null; ``per_fold`` each fold's
+    estimate (empty without folds); ``terms`` I(X; (Z, Y)) and I(X; Y) with ``--given`` (else empty)."""
     scale = UNIT_SCALES[units]
     report = {
         "mi": result.mi * scale,
@@ -189,6 +220,10 @@ def json_report(result: Estimate, units: str, plot: Path | None, seconds: float 
         "backend": result.backend,
         "unreliable": result.unreliable,
         "ceiling": None if result.ceiling is None else result.ceiling * scale,
+        "interval": None if result.interval is None else [bound * scale for bound in result.interval],
+        "level": result.config.level,
+        "per_fold": [fold.mi * scale for fold in result.per_fold],
+        "terms": [term.mi * scale for term in result.terms],
         "steps": len(result.history),
         "stopped_early": result.stopped_early,
         "best_step": result.best_step,
@@ -311,6 +346,10 @@ def _add_estimate(commands: Any) -> None:
     run.add_argument("z", metavar="Z", nargs="?", default=None,
                      help=f"the samples of Z, as many as X ({files}); omitted, X is a .npz holding arrays named "
                           "x and z")
+    run.add_argument("--given", metavar="Y", default=None,
+                     help=f"the samples of Y, as many as X ({files}; in the archive of X: X.npz:y): estimate the "
+                          "conditional MI I(X; Z | Y) = I(X; (Z, Y)) - I(X; Y), both terms with the same bound, "
+                          "split and seed; a difference of two estimates, no bound (Z and Y must be vectors)")
     run.add_argument("--bound", default=DEFAULTS["bound"],
                      help=f"{', '.join(estimators())} (default: %(default)s; `mivb bounds` says what each is)")
     run.add_argument("--backend", default=None, help="torch, jax or tensorflow (default: the first installed)")
@@ -345,6 +384,13 @@ def _add_estimate(commands: Any) -> None:
                      help="the share of the pairs that decides when to stop (default: %(default)s)")
     run.add_argument("--patience", type=int, default=DEFAULTS["patience"],
                      help="validation checks without improvement that end training (default: %(default)s)")
+    run.add_argument("--folds", type=int, default=DEFAULTS["folds"], metavar="K",
+                     help="cross-fitting: train K critics (K >= 2; 5 is a good choice), each tested on its own "
+                          "1/K of the pairs, for K times the cost; the estimate is their pooled mean, with an "
+                          "interval that covers the critic's training as well as the test noise (not the bound's "
+                          "bias); --test-fraction is then 1/K (default: one split, no interval)")
+    run.add_argument("--level", type=float, default=DEFAULTS["level"],
+                     help="the coverage of the --folds interval, between 0 and 1 (default: %(default)s)")
     run.add_argument("--no-early-stopping", action="store_true",
                      help=f"train all the steps, with no validation split: the split is then "
                           f"{1 - test:.0%}/{test:.0%} (--validation-fraction is unused)".replace("%", "%%"))

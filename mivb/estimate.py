@@ -91,7 +91,8 @@ class Estimate:
     procedure returns on data sets like this one, covering both the critic's training (its seed and
     its training pairs) and the test noise; ``per_fold`` holds each fold's estimate. It does not
     cover the bound's bias: a lower bound's interval lies below the MI wherever its bias exceeds
-    the noise (README, "How sure is the number").
+    the noise (README, "How sure is the number"). With folds, ``history``, ``validation``,
+    ``best_step``, ``ceiling`` and ``estimator`` are the first fold's.
 
     ``estimator`` is the trained estimator, framework-native (a torch or TensorFlow
     ``MIEstimator``; for JAX ``mivb_jax.Trained``, a named tuple ``(estimator, state)``), on
@@ -137,8 +138,9 @@ class Estimate:
 
     def plot(self, path: str | None = None, ax: Any = None) -> Any:
         """Draw the training curve, the held-out estimate and InfoNCE's ceiling on ``ax`` (a new
-        figure when None), writing it to ``path`` when given; returns the Axes. Needs matplotlib:
-        ``pip install "mivb[plot]"``."""
+        figure when None), writing it to ``path`` when given; returns the Axes. With ``folds``, the
+        interval as a band (and the first fold's curve); for conditional MI, each term's curve and
+        held-out value beside their difference. Needs matplotlib: ``pip install "mivb[plot]"``."""
         from .plotting import plot_estimate  # imported here so that ``import mivb`` never imports matplotlib
 
         return plot_estimate(self, ax=ax, path=path)

@@ -1,4 +1,4 @@
-"""Plots of estimates: the training curve, the held-out estimate, the InfoNCE ceiling and the truth.
+"""Plots of estimates: the training curve, the held-out estimate, its interval, the InfoNCE ceiling and the truth.
 
 matplotlib is imported here only when something is drawn, so ``import mivb`` never needs it.
 Figures written to a file are drawn on a bare Figure with the Agg canvas, which works without a
@@ -46,7 +46,12 @@ def check_plot_path(path: str | Path) -> Path:
 def plot_estimate(result: Estimate, ax: Any = None, truth: float | None = None, *, units: str = "nats",
                   path: str | Path | None = None) -> Any:
     """Draw one estimate: the training value per step (and its moving average), the held-out
-    estimate with its standard error, InfoNCE's ceiling log(K + 1), and ``truth`` (nats) when known.
+    estimate with its standard error, its interval (with ``folds``: a hatched band labelled with
+    the level), InfoNCE's ceiling log(K + 1), and ``truth`` (nats) when known.
+
+    With ``folds``, the training curve is the first fold's. A conditional estimate (``given=``,
+    kind ``"difference"``) has no training curve of its own: each term's is drawn, I(X; (Z, Y))
+    and I(X; Y), with its held-out value, and the difference between them is the estimate.
 
     Draws on ``ax``, or on a new figure when None; with ``path``, also writes the figure there.
     Returns the matplotlib Axes.
@@ -113,23 +118,41 @@ def _figure(panels: int, for_file: bool) -> tuple[Any, list[Any]]:
     return figure, axes[:panels]
 
 
+TERM_NAMES = ("I(X; (Z, Y))", "I(X; Y)")  # the terms of a conditional estimate, result.terms
+TERM_COLORS = ("C0", "C2")
+QUANTITIES = {"lower": "lower bound", "upper": "upper bound", "classical": "estimate",
+              "difference": "I(X; Z | Y) and its terms"}
+
+
 def _draw(ax: Any, result: Estimate, truth: float | None, scale: float, units: str) -> None:
-    history = np.where(np.isfinite(result.history), result.history, np.nan) * scale
-    steps = np.arange(1, len(history) + 1)
-    if len(history):  # a classical estimate has no training curve
-        ax.plot(steps, history, color="C0", alpha=0.35, linewidth=0.8, label="training batches")
-    window = len(history) // SMOOTHING_WINDOWS
-    if window >= 2:
-        smoothed = np.convolve(history, np.full(window, 1.0 / window), mode="valid")
-        ax.plot(steps[window - 1:], smoothed, color="C0", label="training, moving average")
-    levels = []
+    levels: list[float] = []
+    curves: list[np.ndarray] = []
+    folds = f" (fold 1 of {len(result.per_fold)})" if result.per_fold else ""
+    if result.kind == "difference":  # its history is the joint term's: draw each term's, never as the difference's
+        for term, name, color in zip(result.terms, TERM_NAMES, TERM_COLORS):
+            curves.append(_curve(ax, term.history, scale, color, f"{name} ", folds, legend_batches=False))
+            if math.isfinite(term.mi):
+                ax.axhline(term.mi * scale, color=color, linestyle="--", linewidth=1,
+                           label=f"{name} held-out {term.mi * scale:.3f}")
+                levels.append(term.mi * scale)
+    else:
+        curves.append(_curve(ax, result.history, scale, "C0", "", folds))
+    history = np.concatenate([np.zeros(0), *curves])
     mi, stderr = result.mi * scale, result.stderr * scale
     if math.isfinite(mi):
-        which = "estimate on all pairs" if result.kind == "classical" else "held-out estimate"
+        which = {"classical": "estimate on all pairs", "difference": "conditional MI (difference of the two)"}.get(
+            result.kind, "cross-fitted estimate" if result.per_fold else "held-out estimate")
         ax.axhline(mi, color="C1", linewidth=2, label=f"{which} {mi:.3f} ± {stderr:.3f}")
         levels.append(mi)
         if math.isfinite(stderr):
             ax.axhspan(mi - stderr, mi + stderr, color="C1", alpha=0.25, linewidth=0)
+    if result.interval is not None and all(math.isfinite(bound) for bound in result.interval):
+        low, high = (bound * scale for bound in result.interval)
+        percent = f"{result.config.level * 100:.10g}%"
+        ax.axhspan(low, high, facecolor="none", edgecolor="C1", hatch="//", linewidth=0.8, alpha=0.6,
+                   label=f"{percent} interval ({low:.3f}, {high:.3f})"
+                         + (f", {len(result.per_fold)} folds" if result.per_fold else ""))
+        levels += [low, high]
     if result.ceiling is not None:
         ceiling = result.ceiling * scale
         formula = {"infonce": "log(K + 1)", "alpha": "1 + log(K / alpha)"}.get(result.bound, "")
@@ -141,9 +164,29 @@ def _draw(ax: Any, result: Estimate, truth: float | None, scale: float, units: s
     if result.diverged_at is not None:
         ax.axvline(result.diverged_at, color="C3", linestyle="-.", label=f"diverged at step {result.diverged_at}")
     ax.set_ylim(*_value_range(history, levels))
-    quantity = {"lower": "lower bound", "upper": "upper bound", "classical": "estimate"}[result.kind]
-    ax.set(title=f"{result.bound} ({result.backend})", xlabel="training step", ylabel=f"{quantity} ({units})")
-    ax.legend(loc="lower right", fontsize="small")
+    title = f"{result.bound} ({result.backend})"
+    if result.kind == "difference":
+        title = f"I(X; Z | Y) = I(X; (Z, Y)) - I(X; Y), {title}"
+    ax.set(title=title, xlabel="training step", ylabel=f"{QUANTITIES[result.kind]} ({units})")
+    ax.legend(loc="best" if result.kind == "difference" else "lower right", fontsize="small")
+
+
+def _curve(ax: Any, values: np.ndarray, scale: float, color: str, prefix: str, suffix: str,
+           legend_batches: bool = True) -> np.ndarray:
+    """The training value per step and its moving average, labelled ``{prefix}training ...{suffix}``;
+    the values drawn. Without ``legend_batches`` the raw curve is left out of the legend when the
+    moving average is in it (a conditional plot has two curves of each)."""
+    history = np.where(np.isfinite(values), values, np.nan) * scale
+    steps = np.arange(1, len(history) + 1)
+    window = len(history) // SMOOTHING_WINDOWS
+    if len(history):  # a classical estimate has no training curve
+        label = f"{prefix}training batches{suffix}"
+        ax.plot(steps, history, color=color, alpha=0.35, linewidth=0.8,
+                label=label if legend_batches or window < 2 else f"_{label}")
+    if window >= 2:
+        smoothed = np.convolve(history, np.full(window, 1.0 / window), mode="valid")
+        ax.plot(steps[window - 1:], smoothed, color=color, label=f"{prefix}training, moving average{suffix}")
+    return history
 
 
 def _value_range(history: np.ndarray, levels: list[float]) -> tuple[float, float]:

@@ -65,18 +65,20 @@ def fit(x: np.ndarray, z: np.ndarray, config: EstimateConfig, labels: bool, prog
         *streams, critic_stream = np.random.SeedSequence(config.seed, spawn_key=(4 + fold,)).spawn(4)
         config = replace(config, seed=int(critic_stream.generate_state(1, np.uint64)[0] >> np.uint64(1)))
     train_rng, validation_rng, test_rng = (np.random.default_rng(stream) for stream in streams)
-    parts, config, notes = split_pairs(np.random.default_rng(split_stream), x, z, config, fold)
+    indices, config, notes = split_pairs(np.random.default_rng(split_stream), x, z, config, fold)
+    parts = [(x[part], z[part]) for part in indices]
     z_transform = None if labels else config.transform
     xs = prepare(config.transform, *(x for x, _ in parts), argument="x")
     zs = prepare(z_transform, *(z for _, z in parts), argument="z")
     splits = dict(zip(("train", "validation", "test"), zip(xs, zs)))
     trainer = get_backend(config.backend).Trainer(config, (xs[0].shape[1:], zs[0].shape[1:]), splits)
     run, reason = train(trainer, train_rng, validation_rng, len(xs[0]), len(xs[1]), config, progress, callback)
-    (x_train, z_train), _, _ = parts
+    train_index = indices[0]
 
     def prepare_new(x_new: np.ndarray, z_new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return (prepare(config.transform, x_train, x_new, argument="x")[1],
-                prepare(z_transform, z_train, z_new, argument="z")[1])
+        # Refitted from the samples shared by every fold, so that a result holds one copy of the data.
+        return (prepare(config.transform, x[train_index], x_new, argument="x")[1],
+                prepare(z_transform, z[train_index], z_new, argument="z")[1])
 
     x_is_z = x.shape == z.shape and np.array_equal(x, z)
     return Fitted(trainer, config, run, reason, notes, len(xs[2]), int(test_rng.integers(2**63)), len(x), x_is_z,
@@ -91,8 +93,8 @@ def split_sizes(n: int, test_fraction: float, validation_fraction: float) -> tup
 
 
 def split_pairs(rng: np.random.Generator, x: np.ndarray, z: np.ndarray, config: EstimateConfig,
-                fold: int | None = None) -> tuple[list, EstimateConfig, list[str]]:
-    """The train, validation and test parts; the configuration as run (a batch no larger than the
+                fold: int | None = None) -> tuple[list[np.ndarray], EstimateConfig, list[str]]:
+    """The indices of the train, validation and test parts; the configuration as run (a batch no larger than the
     training part); notes on the data. Copies of one pair always fall in one part, so a repeated
     pair can never be scored on the held-out parts after training on it. With ``fold``, the test
     part is that fold of ``config.folds`` (every fold from one shuffle); validation is taken from
@@ -123,13 +125,12 @@ def split_pairs(rng: np.random.Generator, x: np.ndarray, z: np.ndarray, config: 
         rest = order[~in_fold]
         n_train = len(rest) - n_validation
         indices = [rest[:n_train], rest[n_train:], order[in_fold]]
-    parts = [(x[part], z[part]) for part in indices]
     if n_train < config.batch_size:
         notes.append(f"batch_size lowered from {config.batch_size} to {n_train}, the size of the training part: "
                      f"small data gives few negatives per row, so bounds are looser (InfoNCE is at most "
                      f"log({n_train}) = {math.log(n_train):.2f} nats)")
         config = replace(config, batch_size=n_train)
-    return parts, config, notes
+    return indices, config, notes
 
 
 def pair_groups(x: np.ndarray, z: np.ndarray) -> list[np.ndarray]:

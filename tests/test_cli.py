@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ import mivb
 from mivb.cli import error_status, main, steps_for_epochs
 from mivb.datafiles import load_array
 from mivb.estimate import split_sizes
+from mivb.plotting import UNIT_SCALES
 
 QUICK = ["--steps", "30", "--batch-size", "32", "--seed", "0"]
 QUICK_API = dict(steps=30, batch_size=32, seed=0)
@@ -76,6 +78,9 @@ def test_json_output_is_the_python_api_result(capsys, files, api_result):
     assert report["steps"] == len(api_result.history) and report["best_step"] == api_result.best_step
     assert report["stopped_early"] == api_result.stopped_early and report["stop_reason"] == api_result.stop_reason
     assert report["unreliable"] is False and report["seconds"] > 0
+    # one split (no --folds): no interval, no folds, and no terms (no --given)
+    assert report["interval"] is None and report["per_fold"] == [] and report["terms"] == []
+    assert report["level"] == 0.95 and report["config"]["folds"] is None and api_result.interval is None
 
 
 def test_every_file_format_reads_the_same_numbers(files, pairs):
@@ -110,6 +115,7 @@ def test_human_output_and_units_in_bits(capsys, files, api_result):
     assert "30 steps, seed 0)" in lines[1]
     assert re.fullmatch(rf"training: {re.escape(api_result.stop_reason)}; \d+\.\d s", lines[2]), lines[2]
     assert not any(line.startswith("unreliable") for line in lines)
+    assert not any("interval" in line for line in lines)  # one split: no interval to report
     status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", *QUICK, "--json", "--units", "bits")
     report = json.loads(out)
     assert report["units"] == "bits"
@@ -423,3 +429,114 @@ def test_exit_status_by_kind_of_error():
     assert error_status(mivb.errors.invalid("steps", "a positive integer", 0)) == USAGE
     assert error_status(mivb.BackendNotAvailableError("backend: jax is not installed")) == FAILURE
     assert error_status(mivb.errors.PlottingNotAvailableError("plotting needs matplotlib")) == FAILURE
+
+
+FOLDS = ["--steps", "100", "--batch-size", "32", "--seed", "0", "--folds", "2"]
+FOLDS_API = {"steps": 100, "batch_size": 32, "seed": 0, "folds": 2}
+
+
+@pytest.fixture(scope="module")
+def triples():
+    """600 pairs of x and z and a y that explains part of x: I(X; Z | Y) differs from I(X; Z)."""
+    x, z, _ = mivb.correlated_gaussians(600, 2, 0.8, seed=3)
+    y = x[:, :1] + np.random.default_rng(1).normal(size=(600, 1))
+    return x.astype(np.float64), z.astype(np.float64), y.astype(np.float64)
+
+
+@pytest.fixture
+def triple_files(tmp_path, triples):
+    x, z, y = triples
+    np.savez(tmp_path / "xzy.npz", x=x, z=z, y=y)
+    np.save(tmp_path / "y.npy", y)
+    return tmp_path
+
+
+def test_folds_give_the_python_api_interval_in_json_and_text(capsys, triple_files, triples):
+    x, z, _ = triples
+    archive = triple_files / "xzy.npz"
+    with warnings.catch_warnings():  # two folds disagree: a note that the interval is wide
+        warnings.simplefilter("ignore")
+        expected = mivb.estimate(x, z, level=0.9, **FOLDS_API)
+    assert expected.interval is not None and len(expected.per_fold) == 2
+    status, out, _ = run(capsys, "estimate", archive, *FOLDS, "--level", "0.9", "--json")
+    report = json.loads(out)
+    assert status == 0 and report["mi"] == expected.mi and report["stderr"] == expected.stderr
+    assert report["interval"] == list(expected.interval) and report["level"] == 0.9
+    assert report["per_fold"] == [fold.mi for fold in expected.per_fold] and report["terms"] == []
+    assert report["config"]["folds"] == 2 and report["config"]["level"] == 0.9
+    assert report["stop_reason"] == expected.stop_reason and report["stop_reason"].startswith("2 folds: ")
+    status, out, _ = run(capsys, "estimate", archive, *FOLDS, "--level", "0.9", "--units", "bits")
+    lines = out.splitlines()  # every value in the chosen units: the interval and the folds too
+    bits = UNIT_SCALES["bits"]
+    low, high = (value * bits for value in expected.interval)
+    folds = [fold.mi * bits for fold in expected.per_fold]
+    steps = ", ".join(str(len(fold.history)) for fold in expected.per_fold)
+    assert status == 0 and lines[1].startswith(f"I(X; Z) = {expected.mi * bits:.4f} ± {expected.stderr * bits:.4f} "
+                                               "bits  (infonce: a lower bound; ")
+    assert f"2 folds ({steps} steps), seed 0)" in lines[1]
+    assert lines[2] == (f"90% interval ({low:.4f}, {high:.4f}) bits, from 2 folds ({folds[0]:.4f}, {folds[1]:.4f}): "
+                        "it covers the critic's training and the test noise, not the bound's bias")
+
+
+def test_given_y_estimates_the_conditional_mi_of_the_python_api(capsys, triple_files, triples):
+    x, z, y = triples
+    archive = triple_files / "xzy.npz"
+    with warnings.catch_warnings():  # the terms' notes, if any: the command prints them
+        warnings.simplefilter("ignore")
+        expected = mivb.estimate(x, z, given=y, steps=100, batch_size=32, seed=0)
+    assert expected.kind == "difference"
+    joint, marginal = expected.terms
+    status, out, _ = run(capsys, "estimate", archive, *FOLDS[:-2], "--given", f"{archive}:y", "--json")
+    report = json.loads(out)
+    assert status == 0 and report["kind"] == "difference" and report["mi"] == expected.mi
+    assert report["terms"] == [joint.mi, marginal.mi] and report["mi"] == pytest.approx(joint.mi - marginal.mi)
+    assert report["interval"] is None and report["per_fold"] == [] and report["ceiling"] is None
+    status, out, _ = run(capsys, "estimate", archive, *FOLDS[:-2], "--given", triple_files / "y.npy")
+    lines = out.splitlines()  # Y from any file, here a .npy: the same numbers
+    assert status == 0 and lines[0] == (f"read 600 pairs: x = {archive}:x (600, 2), z = {archive}:z (600, 2), "
+                                        f"given y = {triple_files / 'y.npy'} (600, 1)")
+    assert lines[1].startswith(f"I(X; Z | Y) = {expected.mi:.4f} ± {expected.stderr:.4f} nats  (infonce: a "
+                               "difference of two estimates (conditional MI), no bound; ")
+    assert lines[2] == f"terms: I(X; (Z, Y)) = {joint.mi:.4f}, I(X; Y) = {marginal.mi:.4f} nats"
+
+
+def test_fold_level_and_given_errors_have_their_exit_status(capsys, triple_files):
+    archive = triple_files / "xzy.npz"
+    err = one_line_error(capsys, "estimate", archive, *FOLDS[:-1], "1")
+    assert err == ("mivb: folds: expected None (one split) or an integer >= 2 (5 is a good choice), "
+                   "received folds=1\n")
+    assert "received folds=0" in one_line_error(capsys, "estimate", archive, "--epochs", "1", "--folds", "0")
+    assert "received level=1.5" in one_line_error(capsys, "estimate", archive, *FOLDS, "--level", "1.5")
+    assert "received folds=2" in one_line_error(capsys, "estimate", archive, "--bound", "gaussian", "--folds", "2")
+    with pytest.raises(SystemExit) as exit_info:  # argparse: not a number
+        main(["estimate", str(archive), "--folds", "two"])
+    assert exit_info.value.code == USAGE and "invalid int value: 'two'" in capsys.readouterr().err
+    # Y is data: a missing file, too few samples, integers are data errors, named 'given'
+    assert "received given='" in data_error(capsys, "estimate", archive, "--given", triple_files / "no.npy")
+    np.save(triple_files / "short.npy", np.ones(500))
+    assert "given: expected 600 samples" in data_error(capsys, "estimate", archive, *QUICK, "--given",
+                                                       triple_files / "short.npy")
+    np.save(triple_files / "labels.npy", np.arange(600))
+    err = data_error(capsys, "estimate", archive, *QUICK, "--given", triple_files / "labels.npy")
+    assert err.startswith("mivb: given: expected real floating-point samples") and "dtype=int64" in err
+    assert error_status(mivb.errors.invalid("given", "finite samples", 1.0)) == DATA
+
+
+def test_epochs_with_folds_count_the_training_part_of_each_fold(capsys, files):
+    # 500 pairs in 2 folds: 250 test, 50 validation, 200 train: 6 batches of 32 per epoch
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", "--epochs", "2", "--folds", "2",
+                         "--batch-size", "32", "--seed", "0", "--json")
+    report = json.loads(out)
+    assert status == 0 and report["config"]["steps"] == steps_for_epochs(2, 500, 32, 0.5) == 12
+    assert len(report["per_fold"]) == 2 and len(report["interval"]) == 2
+
+
+def test_help_describes_folds_level_and_given(capsys):
+    with pytest.raises(SystemExit):
+        main(["estimate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--folds K cross-fitting: train K critics" in text and "for K times the cost" in text
+    assert "an interval that covers the critic's training" in text
+    assert "--level LEVEL the coverage of the --folds interval, between 0 and 1 (default: 0.95)" in text
+    assert "--given Y the samples of Y" in text and "X.npz:y" in text and "I(X; Z | Y) = I(X; (Z, Y)) - I(X; Y)" in text
+    assert "3 data error (X, Z or --given Y" in text

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -117,3 +118,74 @@ def test_a_classical_estimate_is_drawn_as_one_level_without_a_training_curve(gau
     levels = horizontal_levels(ax)
     assert levels == {f"estimate on all pairs {result.mi:.3f} ± {result.stderr:.3f}": pytest.approx(result.mi)}
     assert ax.get_ylabel() == "estimate (nats)" and "training batches" not in [line.get_label() for line in ax.lines]
+
+
+def patch_ys(patch):
+    """The data y of a patch's corners (axhspan draws a Rectangle or, before matplotlib 3.9, a Polygon)."""
+    return patch.get_patch_transform().transform(patch.get_path().vertices)[:, 1]
+
+
+def legend_texts(ax):
+    return [text.get_text() for text in ax.get_legend().get_texts()]
+
+
+@pytest.fixture(scope="module")
+def crossfitted(gaussians):
+    x, z, _ = gaussians
+    with warnings.catch_warnings():  # two folds disagree: a note that the interval is wide
+        warnings.simplefilter("ignore")
+        return mivb.estimate(x, z, steps=100, batch_size=32, seed=0, folds=2, level=0.9)
+
+
+@pytest.fixture(scope="module")
+def conditional(gaussians):
+    x, z, _ = gaussians
+    y = x[:, :1] + np.random.default_rng(1).normal(size=(len(x), 1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mivb.estimate(x, z, given=y, steps=100, batch_size=32, seed=0)
+
+
+def test_an_interval_is_a_band_labelled_with_its_level(crossfitted):
+    low, high = crossfitted.interval
+    ax = plot_estimate(crossfitted, ax=Figure().subplots())
+    label = f"90% interval ({low:.3f}, {high:.3f}), 2 folds"
+    band = next(patch for patch in ax.patches if patch.get_label() == label)
+    assert (patch_ys(band).min(), patch_ys(band).max()) == pytest.approx((low, high), rel=1e-12)
+    texts = legend_texts(ax)
+    assert label in texts and f"cross-fitted estimate {crossfitted.mi:.3f} ± {crossfitted.stderr:.3f}" in texts
+    assert "training batches (fold 1 of 2)" in texts  # the curve is one fold's: the first
+    curve = ax.get_lines()[0]
+    assert np.array_equal(curve.get_ydata(), crossfitted.per_fold[0].history)
+    ylow, yhigh = ax.get_ylim()
+    assert ylow < low and yhigh > high
+    in_bits = plot_estimate(crossfitted, ax=Figure().subplots(), units="bits")
+    bits = [value / math.log(2) for value in crossfitted.interval]
+    assert f"90% interval ({bits[0]:.3f}, {bits[1]:.3f}), 2 folds" in legend_texts(in_bits)
+
+
+def test_one_split_draws_no_interval(results):
+    ax = plot_estimate(results[0], ax=Figure().subplots())
+    assert not any("interval" in text for text in legend_texts(ax))
+    assert not any("interval" in patch.get_label() for patch in ax.patches)
+    assert "training batches" in legend_texts(ax)
+
+
+def test_a_conditional_estimate_draws_each_term_and_their_difference(conditional):
+    joint, marginal = conditional.terms
+    ax = plot_estimate(conditional, ax=Figure().subplots())
+    assert ax.get_title() == f"I(X; Z | Y) = I(X; (Z, Y)) - I(X; Y), infonce ({conditional.backend})"
+    assert ax.get_ylabel() == "I(X; Z | Y) and its terms (nats)"
+    levels = horizontal_levels(ax)
+    difference = f"conditional MI (difference of the two) {conditional.mi:.3f} ± {conditional.stderr:.3f}"
+    assert levels == {f"I(X; (Z, Y)) held-out {joint.mi:.3f}": pytest.approx(joint.mi, rel=1e-12),
+                      f"I(X; Y) held-out {marginal.mi:.3f}": pytest.approx(marginal.mi, rel=1e-12),
+                      difference: pytest.approx(conditional.mi, rel=1e-12)}
+    curves = {line.get_label(): line.get_ydata() for line in ax.get_lines() if line.get_label() not in levels}
+    # each term's own training curve, never one of them passed off as the difference's
+    assert np.array_equal(curves["_I(X; (Z, Y)) training batches"], joint.history)
+    assert np.array_equal(curves["_I(X; Y) training batches"], marginal.history)
+    assert np.allclose(curves["I(X; Y) training, moving average"], (marginal.history[1:] + marginal.history[:-1]) / 2)
+    assert not any(label.startswith("training") for label in curves)
+    assert "I(X; (Z, Y)) training, moving average" in legend_texts(ax)
+    assert conditional.interval is None and not any("interval" in patch.get_label() for patch in ax.patches)
