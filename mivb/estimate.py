@@ -24,6 +24,7 @@ from .protocol import CHUNK_STEPS, Fitted, fit, score, split_sizes
 from .samples import as_labels, as_samples, check_paired, check_transform, label_entropy, prepare
 from .schedule import check_positive_int
 from .spec import EstimatorSpec, log_ratio_rule
+from .tables import from_table
 
 __all__ = ["CHUNK_STEPS", "Estimate", "EstimateConfig", "estimate", "split_sizes", "training_backends"]
 
@@ -221,6 +222,7 @@ def estimate(
     folds: int | None = None,
     level: float = 0.95,
     given: Any = None,
+    data: Any = None,
     **bound_params: Any,
 ) -> Estimate | tuple[Estimate, ...]:
     """Estimate the mutual information I(X; Z) in nats from paired samples.
@@ -294,6 +296,10 @@ def estimate(
             I(X; Z | Y) = I(X; (Z, Y)) - I(X; Y) (the chain rule), both terms estimated with the
             same bound, split, folds and seed (``result.terms``), so that their errors share the
             split and partly cancel. ``kind`` is then ``"difference"``: no bound. z must be vectors.
+        data: a pandas DataFrame or a mapping of names to arrays (a dict, an ``np.load``
+            archive); x, z and ``given`` are then names in it, each a name (one column, or one
+            array of the mapping) or a list of names (stacked as features):
+            ``estimate("age", ["income", "rent"], data=frame)``.
         **bound_params: ``clip`` for ``smile``.
 
     Returns:
@@ -301,6 +307,9 @@ def estimate(
         ``validation`` (the score at each check), ``best_step``, ``bound``, ``backend``, ``config``
         and ``notes`` (for example, an InfoNCE value at its ceiling, or a diverged training).
     """
+    if data is not None:
+        x, z, given = from_table(data, x=x, z=z, given=given).values()
+        data = None
     arguments = {key: value for key, value in locals().items() if key not in ("x", "z")}
     if isinstance(bound, (list, tuple)):
         return _several(x, z, arguments)

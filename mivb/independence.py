@@ -16,6 +16,7 @@ from .estimate import Estimate, classical_inputs, estimate, result, trained_inpu
 from .intervals import check_level
 from .protocol import fit, score
 from .schedule import check_positive_int
+from .tables import from_table
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,14 @@ def independence_test(x: Any, z: Any, *, bound: str = "infonce", permutations: i
             1 / level - 1 are needed (19 for level 0.05), and a few hundred make the decision firm.
         level: the test's size: ``dependent`` is ``p_value <= level``.
         **options: any other option of :func:`mivb.estimate` (``backend``, ``steps``, ``seed``,
-            ``test_fraction``, ...) and the bound's parameters; not ``folds`` or ``given``.
+            ``test_fraction``, ``data`` with x and z as names, ...) and the bound's parameters;
+            not ``folds`` or ``given``.
 
     Returns:
         An :class:`IndependenceTest`.
     """
+    if options.get("data") is not None:
+        x, z = from_table(options.pop("data"), x=x, z=z).values()
     if not isinstance(bound, str) or bound not in estimators():
         raise unknown_name("bound", bound, estimators())
     permutations = check_positive_int("permutations", permutations)
