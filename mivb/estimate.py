@@ -24,6 +24,7 @@ from .protocol import CHUNK_STEPS, Fitted, fit, score, split_sizes
 from .samples import as_labels, as_samples, check_paired, check_transform, label_entropy, prepare
 from .schedule import check_positive_int
 from .spec import EstimatorSpec, log_ratio_rule
+from .streams import estimate_stream, is_stream
 from .tables import from_table
 
 __all__ = ["CHUNK_STEPS", "Estimate", "EstimateConfig", "estimate", "split_sizes", "training_backends"]
@@ -190,16 +191,16 @@ class Estimate:
 # - learning rate 5e-4 (Adam) and the separable 2 x 256 critic with 32-d embeddings: the settings
 #   of Poole et al. (2019) and Song & Ermon (2020), which the staircase reproduces.
 @overload
-def estimate(x: Any, z: Any, *, bound: str = ..., **options: Any) -> Estimate: ...
+def estimate(x: Any, z: Any = ..., *, bound: str = ..., **options: Any) -> Estimate: ...
 
 
 @overload
-def estimate(x: Any, z: Any, *, bound: list[str] | tuple[str, ...], **options: Any) -> tuple[Estimate, ...]: ...
+def estimate(x: Any, z: Any = ..., *, bound: list[str] | tuple[str, ...], **options: Any) -> tuple[Estimate, ...]: ...
 
 
 def estimate(
     x: Any,
-    z: Any,
+    z: Any = None,
     *,
     bound: str | list[str] | tuple[str, ...] = "infonce",
     backend: str | None = None,
@@ -236,7 +237,10 @@ def estimate(
 
     Args:
         x, z: paired samples, NumPy arrays or tensors of any installed framework, shape (n, d)
-            (1-D means d = 1; images as (n, C, H, W)); the same n.
+            (1-D means d = 1; images as (n, C, H, W)); the same n. Or, for data that does not fit
+            in memory, x an iterable of (x, z) batches (a torch ``DataLoader``, a
+            ``tf.data.Dataset``, a generator) and no z: read once, its first pairs held out for
+            test and validation (:mod:`mivb.streams`).
         bound: a lower bound: ``infonce`` (default: low variance, but never above log(batch_size)),
             ``smile``, ``mine``, ``dv``, ``nwj``, ``js``, ``tuba`` or ``alpha``; an upper bound: ``club``
             or ``l1out`` (upper bounds only while their q(z | x) is close to p(z | x)); for class
@@ -311,6 +315,10 @@ def estimate(
         x, z, given = from_table(data, x=x, z=z, given=given).values()
         data = None
     arguments = {key: value for key, value in locals().items() if key not in ("x", "z")}
+    if is_stream(x, z) and isinstance(bound, str) and bound not in CLASSICAL:
+        return estimate_stream(x, arguments)
+    if z is None:
+        raise invalid("z", "samples paired with x (or x an iterable of (x, z) batches, with no z)", z)
     if isinstance(bound, (list, tuple)):
         return _several(x, z, arguments)
     if not isinstance(bound, str) or bound not in estimators():

@@ -105,7 +105,8 @@ def independence_test(x: Any, z: Any, *, bound: str = "infonce", permutations: i
         found = result(fitted, warn=False)
         null = np.empty(permutations)
         for k in range(permutations):
-            fitted.trainer.reorder("test", "shuffled", rng.permutation(fitted.test_size))
+            x_test, z_test = fitted.test_pairs
+            fitted.trainer.put("shuffled", x_test, z_test[rng.permutation(len(z_test))])
             values, _ = score(fitted.trainer, np.random.default_rng(fitted.test_seed), "shuffled", fitted.test_size,
                               fitted.config)
             null[k] = values.mean()

@@ -35,7 +35,8 @@ class Fitted:
     """A critic trained by :func:`fit`, and what scoring it needs.
 
     ``config`` is the configuration as run (a batch lowered to small data; a fold's own seed);
-    ``test_seed`` seeds the test batches, so that a statistic and its permutations share them;
+    ``test_seed`` seeds the test batches, so that a statistic and its permutations share them
+    (``test_pairs``: the test split as the critic sees it);
     ``prepare_new`` maps new raw pairs as the training pairs were mapped (for pointwise MI).
     """
 
@@ -46,6 +47,7 @@ class Fitted:
     notes: list[str]
     test_size: int
     test_seed: int
+    test_pairs: tuple[np.ndarray, np.ndarray]
     n_pairs: int
     x_is_z: bool
     prepare_new: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -81,8 +83,8 @@ def fit(x: np.ndarray, z: np.ndarray, config: EstimateConfig, labels: bool, prog
                 prepare(z_transform, z[train_index], z_new, argument="z")[1])
 
     x_is_z = x.shape == z.shape and np.array_equal(x, z)
-    return Fitted(trainer, config, run, reason, notes, len(xs[2]), int(test_rng.integers(2**63)), len(x), x_is_z,
-                  prepare_new)
+    return Fitted(trainer, config, run, reason, notes, len(xs[2]), int(test_rng.integers(2**63)), (xs[2], zs[2]),
+                  len(x), x_is_z, prepare_new)
 
 
 def split_sizes(n: int, test_fraction: float, validation_fraction: float) -> tuple[int, int, int]:
@@ -163,28 +165,31 @@ def score(trainer: Any, rng: np.random.Generator, split: str, n: int, config: Es
 
 def train(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Generator, n_train: int,
            n_validation: int, config: EstimateConfig, progress: bool | None,
-           callback: Callable[[TrainingProgress], Any] | None = None) -> tuple[TrainingRun, str]:
-    """Train (:func:`train_chunks`) under a :class:`Monitor`: the run, and why it stopped."""
+           callback: Callable[[TrainingProgress], Any] | None = None, source: Any = None) -> tuple[TrainingRun, str]:
+    """Train (:func:`train_chunks`) under a :class:`Monitor`: the run, and why it stopped. ``source``
+    gives the training batches (``take(steps)``: their indices into the trainer's training split);
+    None: epochs of the ``n_train`` training pairs (:class:`mivb.schedule.Batches`)."""
     monitor = Monitor(config, progress, callback)
+    source = Batches(rng, n_train, config.batch_size) if source is None else source
     try:
-        run = train_chunks(trainer, rng, validation_rng, n_train, n_validation, config, monitor)
+        run = train_chunks(trainer, source, rng, validation_rng, n_train, n_validation, config, monitor)
     except BaseException:  # an interrupt, or the callback's own error: end the bar's line first
         monitor.close()
         raise
     return run, monitor.finish(run)
 
 
-def train_chunks(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Generator, n_train: int,
-                  n_validation: int, config: EstimateConfig, monitor: Monitor) -> TrainingRun:
+def train_chunks(trainer: Any, source: Any, rng: np.random.Generator, validation_rng: np.random.Generator,
+                 n_train: int, n_validation: int, config: EstimateConfig, monitor: Monitor) -> TrainingRun:
     """Run the schedule in chunks, keep the critic that scores best on validation, stop early.
 
     On a training value that is not finite, or outside what a bound on this data can take
     (:func:`sane`), training stops and goes back to a critic known sane: the best one so far with
     early stopping; else the one before the chunk (or, when the chunk opens with the bad value,
     before the previous chunk: a step's value uses the previous step's critic). After each sane
-    chunk the monitor reports it; its callback may end training like early stopping does.
+    chunk the monitor reports it; its callback may end training like early stopping does. A
+    source that runs dry (a stream) ends training as early stopping does.
     """
-    batches = Batches(rng, n_train, config.batch_size)
     k = config.critic.negative_samples
     fits = get_bound(config.bound).fit is not None  # critics ranked by their fit (an upper bound's likelihood)
     kind = get_bound(config.bound).kind
@@ -198,7 +203,10 @@ def train_chunks(trainer: Any, rng: np.random.Generator, validation_rng: np.rand
     for start in range(0, config.steps, interval):
         count = min(interval, config.steps - start)
         shifts = None if k is None else shift_schedule(rng, config.batch_size, k, count)
-        values = np.asarray(trainer.train(batches.take(count), shifts), np.float64)
+        rows = source.take(count)
+        if len(rows) == 0:
+            break
+        values = np.asarray(trainer.train(rows, None if shifts is None else shifts[: len(rows)]), np.float64)
         bad = np.flatnonzero(~sane(values, n_train, kind))
         if bad.size:
             history.append(values[: bad[0]])
@@ -221,9 +229,10 @@ def train_chunks(trainer: Any, rng: np.random.Generator, validation_rng: np.rand
         if monitor.chunk(end, values, scores[-1], best_step) or len(scores) - best_check >= config.patience:
             trainer.restore(recent[-1][1])
             return TrainingRun(np.concatenate(history), np.asarray(scores), best_step, True, None)
+    steps = np.concatenate(history)
     if config.early_stopping:
         trainer.restore(recent[-1][1])
         end = best_step
-    return TrainingRun(np.concatenate(history), np.asarray(scores), end, False, None)
+    return TrainingRun(steps, np.asarray(scores), end, len(steps) < config.steps, None)  # short: a stream ran dry
 
 

@@ -62,7 +62,9 @@ class Trainer:
             self.state = self.estimator.init()
         if self.mesh is not None:
             self.state = replicate(self.state, self.mesh)
-        self.splits = {name: (self._put(x), self._put(z)) for name, (x, z) in splits.items()}
+        self.splits: dict = {}
+        for name, (x, z) in splits.items():
+            self.put(name, x, z)
 
     def snapshot(self) -> MIState:
         return self.state  # immutable arrays: holding the pytree is the copy
@@ -85,6 +87,5 @@ class Trainer:
     def trained(self) -> Trained:
         return Trained(self.estimator, self.state)
 
-    def reorder(self, split: str, name: str, order: np.ndarray) -> None:
-        x, z = self.splits[split]
-        self.splits[name] = (x, z[self._put(order)])
+    def put(self, split: str, x: np.ndarray, z: np.ndarray) -> None:
+        self.splits[split] = (self._put(x), self._put(z))

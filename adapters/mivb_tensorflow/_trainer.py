@@ -43,7 +43,9 @@ class Trainer:
         self.device = resolve_device(config.device)
         with tf.device(self.device):
             self.estimator = MIEstimator(*shapes, **config.spec.to_kwargs())
-        self.splits = {name: (self._put(x), self._put(z)) for name, (x, z) in splits.items()}
+        self.splits: dict = {}
+        for name, (x, z) in splits.items():
+            self.put(name, x, z)
 
     def snapshot(self) -> list[tf.Tensor]:
         with tf.device(self.device):
@@ -71,7 +73,5 @@ class Trainer:
     def trained(self) -> MIEstimator:
         return self.estimator
 
-    def reorder(self, split: str, name: str, order: np.ndarray) -> None:
-        x, z = self.splits[split]
-        with tf.device(self.device):
-            self.splits[name] = (x, tf.gather(z, order))
+    def put(self, split: str, x: np.ndarray, z: np.ndarray) -> None:
+        self.splits[split] = (self._put(x), self._put(z))

@@ -33,7 +33,9 @@ class Trainer:
     def __init__(self, config, shapes: tuple, splits: Mapping[str, tuple[np.ndarray, np.ndarray]]):
         self.device = resolve_device(config.device)
         self.estimator = MIEstimator(*shapes, **config.spec.to_kwargs()).to(self.device)
-        self.splits = {name: (self._put(x), self._put(z)) for name, (x, z) in splits.items()}
+        self.splits: dict = {}
+        for name, (x, z) in splits.items():
+            self.put(name, x, z)
 
     def snapshot(self) -> dict:
         return copy.deepcopy(self.estimator.state_dict())
@@ -54,6 +56,5 @@ class Trainer:
     def trained(self) -> MIEstimator:
         return self.estimator
 
-    def reorder(self, split: str, name: str, order: np.ndarray) -> None:
-        x, z = self.splits[split]
-        self.splits[name] = (x, z[self._put(order)])
+    def put(self, split: str, x: np.ndarray, z: np.ndarray) -> None:
+        self.splits[split] = (self._put(x), self._put(z))

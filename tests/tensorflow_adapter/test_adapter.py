@@ -433,3 +433,14 @@ def test_the_estimator_estimate_returns_saves_loads_and_scores_new_pairs(tmp_pat
     np.testing.assert_array_equal(restored.pointwise(xs, zs), ratios)
     scores = restored.critic(tf.constant(xs), tf.constant(zs)).numpy()  # js's optimal critic is log r
     np.testing.assert_allclose(ratios, np.diag(scores.astype(np.float64)), rtol=1e-6)
+
+
+def test_a_tf_data_dataset_streams_held_out_pairs_first_then_trains_on_the_rest():
+    x, z, truth = mivb.correlated_gaussians(12_000, 2, 0.6, seed=0)
+    dataset = tf.data.Dataset.from_tensor_slices((x, z)).batch(100)  # 120 batches: a known length
+    with pytest.warns(UserWarning, match="the stream ran dry after 12000 pairs"):
+        result = mivb.estimate(dataset, seed=0, progress=False)
+    assert result.backend == "tensorflow" and abs(result.mi - truth) < 0.08
+    unknown = dataset.filter(lambda x, z: True)  # a length tf.data cannot know: 4096 + 2048 pairs held out
+    with pytest.warns(UserWarning, match="seeing each of the 5856 training pairs once"):
+        mivb.estimate(unknown, seed=0, progress=False, steps=60)

@@ -190,3 +190,31 @@ def test_the_estimator_estimate_returns_saves_loads_and_scores_new_pairs(tmp_pat
     off_diagonal = scores[~np.eye(500, dtype=bool)].reshape(500, 499)
     np.testing.assert_allclose(ratios, np.diag(scores) - reference.logsumexp(off_diagonal, axis=1) + math.log(499),
                                rtol=1e-6, atol=1e-6)
+
+
+def test_a_data_loader_streams_held_out_pairs_first_then_trains_on_the_rest():
+    x, z, truth = mivb.correlated_gaussians(12_000, 2, 0.6, seed=0)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.as_tensor(x), torch.as_tensor(z)),
+                                         batch_size=100)  # 120 batches: 20% test, 10% validation
+    with pytest.warns(UserWarning, match="the stream ran dry after 12000 pairs"):
+        result = mivb.estimate(loader, seed=0, progress=False)
+    assert abs(result.mi - truth) < 0.08 and result.stopped_early
+    assert len(result.history) <= (12_000 - 2400 - 1200) // 128
+    # The test split is the stream's first 2400 pairs: the same critic scores them from the arrays.
+    held = result.estimator.evaluate(*result.prepare_new(x[:2400], z[:2400]), batch_size=128)
+    assert abs(held - result.mi) < 0.05
+
+
+@pytest.mark.parametrize(("stream", "options", "message"), [
+    (lambda x, z: iter([(x, z, z)]), {}, "x: expected an iterable of (x, z) pairs of batches"),
+    (lambda x, z: iter([(x[:50], z[:50])]), {}, "x: expected a stream of more than 6144 pairs"),
+    (lambda x, z: iter([]), {}, "x: expected an iterable of (x, z) batches with at least one batch"),
+    (lambda x, z: iter([(x, z)]), {"folds": 3}, "folds: expected None for a stream of batches"),
+    (lambda x, z: iter([(x, z[:10])]), {}, "z: expected as many samples as x (n=300)"),
+    (lambda x, z: x, {}, "z: expected samples paired with x"),
+])
+def test_a_stream_that_cannot_be_read_is_an_error(stream, options, message):
+    x, z, _ = mivb.correlated_gaussians(300, 2, 0.6, seed=0)
+    with pytest.raises(mivb.MivbError) as error:
+        mivb.estimate(stream(x, z), backend="torch", progress=False, **options)
+    assert str(error.value).startswith(message), error.value
