@@ -37,6 +37,22 @@ def estimate_gaussians() -> float:
     return result.mi - true_mi + float(history.size * 0)
 
 
+def trust_the_number() -> float:
+    x, z, _ = mivb.correlated_gaussians(2_000, dim=2, rho=0.5, seed=0)
+    result = mivb.estimate(x, z, folds=5, level=0.9, seed=0)
+    assert_type(result.interval, tuple[float, float] | None)
+    assert_type(result.per_fold, tuple[mivb.Estimate, ...])
+    ratios: np.ndarray = result.pointwise(x[:100], z[:100])
+    again: mivb.Estimate = mivb.estimate(x, z, **result.config.to_kwargs())  # **kwargs: either overload
+    conditional = mivb.estimate(x, z, given=x[:, :1], seed=0)
+    assert_type(conditional.terms, tuple[mivb.Estimate, ...])
+    test = mivb.independence_test(x, z, permutations=99, level=0.05, seed=0)
+    assert_type(test, mivb.IndependenceTest)
+    assert_type(test.p_value, float)
+    assert_type(test.dependent, bool)
+    return again.mi + float(ratios.mean()) + test.statistic
+
+
 def tempered_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
     t = float(params["temperature"])
     return {"pos": (scores.sum_positives(lambda p: p / t), SUM),
