@@ -140,12 +140,16 @@ def ends(session: nox.Session, backend: str, end: str) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Accuracy against closed-form MI and speed against hand-written loops (pass --quick for a short run)."""
+    """Accuracy against closed-form MI, speed against hand-written loops, the cross-fitted intervals'
+    coverage and the independence test's size and power (pass --quick for a short run)."""
     install(session, "-e", f".[{CPU_ALL},test]")
     args = session.posargs or ["--quick"]
     session.run("python", "benchmarks/accuracy.py", *args, env=ENV)
     session.run("python", "benchmarks/speed.py", *args, env=ENV)
     session.run("python", "benchmarks/scaling.py", *args, env=ENV)
+    session.run("python", "benchmarks/calibration.py", *args, env=ENV)
+    session.run("python", "benchmarks/independence.py", *args, env=ENV)
+    session.run("python", "benchmarks/conditional.py", *args, env=ENV)
 
 
 @nox.session
