@@ -25,6 +25,10 @@ from .samples import as_samples, check_paired
 if TYPE_CHECKING:
     from .estimate import Estimate
 
+# nats: below zero by less than this, a difference is the bounds' usual low bias (0.01 to 0.02 nats
+# on a common cause, benchmarks/conditional.py), not a sign of trouble.
+NEGLIGIBLE = 0.05
+
 
 def conditional(x: Any, z: Any, given: Any, arguments: dict[str, Any]) -> Estimate:
     """``estimate(x, z, given=y)``: the two terms, then their difference (see the module)."""
@@ -82,6 +86,8 @@ def _negative_note(result: Estimate) -> list[str]:
     if result.mi >= 0:
         return []
     noise = 2 * result.stderr if math.isfinite(result.stderr) else 0.0
-    within = (f"within twice its noise ({noise:.3f}), so read it as about 0" if -result.mi <= noise else
-              "beyond its noise: the larger term's bound is biased low (see its notes), or the critics differ")
+    if -result.mi <= max(noise, NEGLIGIBLE):
+        within = f"within twice its noise ({noise:.3f}) or {NEGLIGIBLE} nats, so read it as about 0"
+    else:
+        within = "beyond its noise: the larger term's bound is biased low (see its notes), or the critics differ"
     return [f"I(X; Z | Y) reads {result.mi:.3f} < 0, which conditional MI never is: estimation error, {within}"]
