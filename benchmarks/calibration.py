@@ -20,23 +20,16 @@ writes CSV and JSON to benchmarks/results/.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import math
-import os
-import platform
-import sys
 import time
 import warnings
-from datetime import datetime
-from pathlib import Path
 
 import numpy as np
+from reporting import run_metadata, write_results
 from scipy import stats
 
 import mivb
 
-RESULTS = Path(__file__).resolve().parent / "results"
 FOLDS = 5
 
 
@@ -94,16 +87,6 @@ def table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def write(rows: list[dict], meta: dict, stem: str) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    with open(RESULTS / f"{stem}.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    (RESULTS / f"{stem}.json").write_text(json.dumps({**meta, "rows": rows}, indent=1))
-    print(f"results written to {RESULTS / stem}.csv and .json")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -116,11 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     n = args.n or (500 if args.quick else 1000)
     draws = args.draws or (8 if args.quick else 80)
-    meta = {"date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}, "
-            f"Python {platform.python_version()}",
-            "command": " ".join(["python benchmarks/calibration.py", *sys.argv[1:]]), "backend": args.backend,
-            "bound": "infonce", "mivb": mivb.__version__}
+    meta = run_metadata("calibration.py", backend=args.backend, bound="infonce")
     rows = []
     for setting in args.settings:
         dim, rho = setting.split(":")
@@ -136,7 +115,7 @@ def main() -> None:
           "it contains the true MI, which it need not (a lower bound, biased low); naive: mi ± z·stderr, "
           "z the normal quantile of the level; interval se: half-width / t quantile (K - 1 = "
           f"{FOLDS - 1} dof); std of est.: across draws, what a well-calibrated se matches")
-    write(rows, meta, args.stem or ("calibration_quick" if args.quick else "calibration"))
+    write_results(rows, meta, args.stem or ("calibration_quick" if args.quick else "calibration"))
 
 
 if __name__ == "__main__":

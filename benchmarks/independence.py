@@ -24,22 +24,15 @@ which the table says.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import math
-import os
-import platform
-import sys
 import time
 import warnings
-from datetime import datetime
-from pathlib import Path
 
 import numpy as np
+from reporting import run_metadata, write_results
 
 import mivb
 
-RESULTS = Path(__file__).resolve().parent / "results"
 LEVEL = 0.05
 PERMUTATIONS = 199  # the trained test's: one training, then a cheap re-scoring per shuffle
 KSG_PERMUTATIONS = {5000: 99}  # KSG's shuffle test, where 199 runs of KSG would cost too much; 199 elsewhere
@@ -97,16 +90,6 @@ def table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def write(rows: list[dict], meta: dict, stem: str) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    with open(RESULTS / f"{stem}.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    (RESULTS / f"{stem}.json").write_text(json.dumps({**meta, "rows": rows}, indent=1))
-    print(f"results written to {RESULTS / stem}.csv and .json")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -119,11 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     null_draws = args.null_draws or (20 if args.quick else 200)
     power_draws = dict(zip((1000, 5000), args.power_draws or ((3, 3) if args.quick else (40, 30))))
-    meta = {"date": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}, "
-            f"Python {platform.python_version()}",
-            "command": " ".join(["python benchmarks/independence.py", *sys.argv[1:]]), "backend": args.backend,
-            "level": LEVEL, "mivb": mivb.__version__}
+    meta = run_metadata("independence.py", backend=args.backend, level=LEVEL)
     start = time.perf_counter()
     rows = cell("size", "independent N(0, I), dim 2", 0.0, 200, lambda draw: null_data(200, 2, 20_000 + draw),
                 null_draws, args.backend)
@@ -147,7 +126,7 @@ def main() -> None:
     print(f"mivb infonce: bound infonce, backend {args.backend}, {PERMUTATIONS} permutations of the test split "
           "(20% of the pairs); ksg shuffle: KSG (k = 3) on all pairs, z shuffled; perms: the permutations each ran. "
           "MC se: sqrt(r (1 - r) / draws). unreliable: statistics flagged unreliable as MI estimates.")
-    write(rows, meta, args.stem or ("independence_quick" if args.quick else "independence"))
+    write_results(rows, meta, args.stem or ("independence_quick" if args.quick else "independence"))
 
 
 if __name__ == "__main__":

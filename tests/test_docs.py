@@ -53,12 +53,15 @@ class Block(NamedTuple):
 
 
 def _blocks() -> list[Block]:
+    """Every marked block of the docs, and README's blocks marked with a framework (its unmarked
+    ``<!-- runs -->`` blocks need no framework and run in tests/test_readme.py)."""
     found = []
-    for page in sorted(DOCS.glob("*.md")):
+    for page in [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]:
         text = page.read_text()
         for match in MARKED.finditer(text):
             line = text.count("\n", 0, match.start(2)) + 1
-            found.append(Block(page.name, line, match.group(1), match.group(2)))
+            if page.parent == DOCS or match.group(1):
+                found.append(Block(page.name, line, match.group(1), match.group(2)))
     return found
 
 
