@@ -50,13 +50,16 @@ def _select_pyenv_pythons() -> None:
     the processes nox starts, changes nothing else: ``python`` stays the current version.
     """
     root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    if "PYENV_VERSION" in os.environ or not (root / "versions").is_dir():
+    if not (root / "versions").is_dir():
         return
-    pyenv = shutil.which("pyenv") or str(root / "bin" / "pyenv")
-    try:
-        current = subprocess.run([pyenv, "version-name"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return
+    # nox started through a pyenv shim already has PYENV_VERSION (the shim sets it): extend that.
+    current = os.environ.get("PYENV_VERSION", "")
+    if not current:
+        pyenv = shutil.which("pyenv") or str(root / "bin" / "pyenv")
+        try:
+            current = subprocess.run([pyenv, "version-name"], capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return
     selected = current.split(":")
     for python in PYTHONS:
         installed = sorted((p.name for p in (root / "versions").glob(f"{python}.*") if p.name[len(python) + 1:].isdigit()),
