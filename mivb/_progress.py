@@ -71,13 +71,15 @@ def in_notebook() -> bool:
 
 def stop_reason(run: TrainingRun, config: EstimateConfig, by_callback: bool) -> str:
     """Why training ended, in words: "stopped early at step 609 (best at 390)", "diverged at step 13",
-    "stopped by the callback at step 300", "all 5000 steps"."""
+    "stopped by the callback at step 300", "the stream ran dry at step 109", "all 5000 steps"."""
     steps = len(run.history)
     best = f" (best at {run.best_step})" if config.early_stopping else ""
     if run.diverged_at is not None:
         return f"diverged at step {run.diverged_at}"
     if by_callback:
         return f"stopped by the callback at step {steps}{best}"
+    if run.ran_dry:
+        return f"the stream ran dry at step {steps}{best}"
     if run.stopped_early:
         return f"stopped early at step {steps}{best}"
     return f"all {steps} steps{best}"

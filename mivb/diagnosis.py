@@ -38,6 +38,7 @@ class TrainingRun:
     best_step: int
     stopped_early: bool
     diverged_at: int | None
+    ran_dry: bool = False  # the training data ran out before ``steps`` (a stream)
 
 
 def sane_range(n_pairs: int, kind: str = "lower") -> tuple[float, float]:

@@ -233,6 +233,7 @@ def train_chunks(trainer: Any, source: Any, rng: np.random.Generator, validation
     if config.early_stopping:
         trainer.restore(recent[-1][1])
         end = best_step
-    return TrainingRun(steps, np.asarray(scores), end, len(steps) < config.steps, None)  # short: a stream ran dry
+    dry = len(steps) < config.steps  # the loop ends early only when the source runs dry
+    return TrainingRun(steps, np.asarray(scores), end, dry, None, ran_dry=dry)
 
 

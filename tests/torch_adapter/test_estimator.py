@@ -199,6 +199,7 @@ def test_a_data_loader_streams_held_out_pairs_first_then_trains_on_the_rest():
     with pytest.warns(UserWarning, match="the stream ran dry after 12000 pairs"):
         result = mivb.estimate(loader, seed=0, progress=False)
     assert abs(result.mi - truth) < 0.08 and result.stopped_early
+    assert result.stop_reason == f"the stream ran dry at step {len(result.history)} (best at {result.best_step})"
     assert len(result.history) <= (12_000 - 2400 - 1200) // 128
     # The test split is the stream's first 2400 pairs: the same critic scores them from the arrays.
     held = result.estimator.evaluate(*result.prepare_new(x[:2400], z[:2400]), batch_size=128)
