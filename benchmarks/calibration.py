@@ -20,12 +20,10 @@ writes CSV and JSON to benchmarks/results/.
 from __future__ import annotations
 
 import argparse
-import math
 import time
-import warnings
 
 import numpy as np
-from reporting import run_metadata, write_results
+from reporting import proportion, quiet, run_metadata, write_results
 from scipy import stats
 
 import mivb
@@ -40,8 +38,7 @@ def draws_of(dim: int, rho: float, n: int, draws: int, level: float, backend: st
     start = time.perf_counter()
     for draw in range(draws):
         x, z, _ = mivb.correlated_gaussians(n, dim, rho, seed=10_000 + draw)  # data seeds apart from estimate seeds
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+        with quiet():
             found = mivb.estimate(x, z, folds=FOLDS, level=level, backend=backend, seed=draw, progress=False)
         mi.append(found.mi)
         low.append(found.interval[0])
@@ -56,13 +53,8 @@ def draws_of(dim: int, rho: float, n: int, draws: int, level: float, backend: st
     z_quantile = stats.norm.ppf((1 + level) / 2)
     naive = np.abs(mi - others) <= z_quantile * stderr
     t_quantile = stats.t.ppf((1 + level) / 2, FOLDS - 1)
-
-    def rate(hits: np.ndarray) -> tuple[float, float]:
-        c = float(hits.mean())
-        return c, math.sqrt(c * (1 - c) / draws)
-
-    coverage, coverage_se = rate(covered)
-    naive_coverage, naive_se = rate(naive)
+    coverage, coverage_se = proportion(covered)
+    naive_coverage, naive_se = proportion(naive)
     return {"dim": dim, "rho": rho, "n": n, "draws": draws, "folds": FOLDS, "level": level, "truth": truth,
             "coverage": coverage, "coverage_se": coverage_se,
             "mean_width": float((high - low).mean()), "mean_estimate": float(mi.mean()),

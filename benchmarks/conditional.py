@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import argparse
 import time
-import warnings
 
 import numpy as np
 import tasks as task_catalogue
-from reporting import run_metadata, write_results
+from reporting import quiet, run_metadata, write_results
 
 import mivb
 
@@ -46,8 +45,7 @@ def runs(task: task_catalogue.ConditionalTask, n: int, seeds: int, backend: str,
     start = time.perf_counter()
     for seed in range(seeds):
         x, z, y = (a.astype(np.float32) for a in task.sample(n, seed))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
+        with quiet():
             found.append(mivb.estimate(x, z, given=y, backend=backend, seed=seed, progress=False, folds=folds))
     seconds = (time.perf_counter() - start) / seeds
     mi = np.array([r.mi for r in found])

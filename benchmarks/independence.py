@@ -26,10 +26,9 @@ from __future__ import annotations
 import argparse
 import math
 import time
-import warnings
 
 import numpy as np
-from reporting import run_metadata, write_results
+from reporting import proportion, quiet, run_metadata, write_results
 
 import mivb
 
@@ -59,16 +58,14 @@ def cell(part: str, data: str, truth: float, n: int, samples, draws: int, backen
         x, z = samples(draw)
         for name, options in tests.items():
             start = time.perf_counter()
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
+            with quiet():
                 found = mivb.independence_test(x, z, level=LEVEL, seed=draw, progress=False, **options)
             seconds[name] += time.perf_counter() - start
             rejected[name].append(found.dependent)
             unreliable[name] += bool(found.estimate.unreliable)
     rows = []
     for name, options in tests.items():
-        rate = float(np.mean(rejected[name]))
-        se = math.sqrt(rate * (1 - rate) / draws)
+        rate, se = proportion(rejected[name])
         rows.append({"part": part, "data": data, "truth": truth, "n": n, "test": name,
                      "permutations": options["permutations"], "draws": draws, "level": LEVEL,
                      "rejection_rate": rate, "mc_se": se,

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import platform
 import sys
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -32,3 +36,17 @@ def write_results(rows: list[dict], meta: dict, stem: str, fields: list[str] | N
         writer.writerows(rows)
     (RESULTS / f"{stem}.json").write_text(json.dumps({**meta, "rows": rows}, indent=1))
     print(f"results written to {RESULTS / stem}.csv and .json")
+
+
+def proportion(hits: Sequence[bool]) -> tuple[float, float]:
+    """A rate over draws and its Monte Carlo standard error, sqrt(r (1 - r) / draws)."""
+    rate = sum(map(bool, hits)) / len(hits)
+    return rate, math.sqrt(rate * (1 - rate) / len(hits))
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """mivb's notes (UserWarnings) unshown: a benchmark counts them in its rows instead."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        yield

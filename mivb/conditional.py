@@ -32,7 +32,7 @@ NEGLIGIBLE = 0.05
 
 def conditional(x: Any, z: Any, given: Any, arguments: dict[str, Any]) -> Estimate:
     """``estimate(x, z, given=y)``: the two terms, then their difference (see the module)."""
-    from .estimate import estimate
+    from .estimate import estimate, seed_or_drawn
 
     x_all, z_all, y_all = as_samples("x", x), as_samples("z", z), as_samples("given", given)
     check_paired(x_all, z_all)
@@ -43,7 +43,7 @@ def conditional(x: Any, z: Any, given: Any, arguments: dict[str, Any]) -> Estima
             raise invalid(name, "vectors, shape (n, d) or (n,), for conditional MI (z and given are joined "
                           "feature by feature)", array)
     options = {key: value for key, value in arguments.items() if key not in ("given", "bound_params")}
-    options["seed"] = arguments["seed"] if arguments["seed"] is not None else _drawn_seed()
+    options["seed"] = seed_or_drawn(arguments["seed"])
     with warnings.catch_warnings():  # the terms' notes are reported once, on the difference
         warnings.simplefilter("ignore")
         joint = estimate(x_all, np.concatenate([z_all, y_all], axis=1), **options, **arguments["bound_params"])
@@ -52,10 +52,6 @@ def conditional(x: Any, z: Any, given: Any, arguments: dict[str, Any]) -> Estima
     for note in result.notes:
         warnings.warn(note, stacklevel=3)
     return result
-
-
-def _drawn_seed() -> int:
-    return int(np.random.SeedSequence().generate_state(1)[0] >> 1)
 
 
 def difference(joint: Estimate, marginal: Estimate) -> Estimate:

@@ -377,7 +377,7 @@ def _several(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[Estimate, ...]:
             raise UnknownNameError(f"{key}: the estimators {', '.join(names)} take the parameters {taken}, "
                                    f"received {key}={params[key]!r}")
     options = {key: value for key, value in arguments.items() if key not in ("bound", "bound_params", "seed")}
-    seed = _seed(arguments["seed"])
+    seed = seed_or_drawn(arguments["seed"])
     results = [estimate(x, z, bound=name, seed=seed, **options,
                         **{key: value for key, value in params.items() if key in catalogue[name].params})
                for name in names]
@@ -416,7 +416,7 @@ def _classical(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
     estimator, params, xs, zs, transform = classical_inputs(x, z, arguments)
     mi, stderr = estimator.function(xs, zs, **params)
     config = EstimateConfig(bound=estimator.name, bound_params=params, backend="numpy", steps=0,
-                            transform=transform, seed=_seed(arguments["seed"]))
+                            transform=transform, seed=seed_or_drawn(arguments["seed"]))
     notes, unreliable = [], not math.isfinite(mi)
     if unreliable:
         notes.append(f"{estimator.name} gives {mi}: the data do not suit it")
@@ -427,13 +427,13 @@ def _classical(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
                     stop_reason="none (a classical estimator, on all pairs)")
 
 
-def _seed(seed: Any) -> Any:
+def seed_or_drawn(seed: Any) -> Any:
     """The seed given, or one drawn at random (recorded in the result's config)."""
     return int(np.random.SeedSequence().generate_state(1)[0] >> 1) if seed is None else seed
 
 
 def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
-    seed = _seed(arguments["seed"])
+    seed = seed_or_drawn(arguments["seed"])
     spec = EstimatorSpec.create(arguments["bound"], arguments["critic"], arguments["learning_rate"],
                                 arguments["ema_decay"], seed, arguments["bound_params"],
                                 learning_rate_argument="learning_rate")

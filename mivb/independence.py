@@ -12,7 +12,7 @@ import numpy as np
 from .catalogue import estimators
 from .classical import CLASSICAL
 from .errors import invalid, unknown_name
-from .estimate import Estimate, classical_inputs, estimate, result, trained_inputs
+from .estimate import Estimate, classical_inputs, estimate, result, seed_or_drawn, trained_inputs
 from .intervals import check_level
 from .protocol import fit, score
 from .schedule import check_positive_int
@@ -121,9 +121,8 @@ def _arguments(bound: str, options: dict[str, Any]) -> dict[str, Any]:
     defaults = {name: parameter.default for name, parameter in inspect.signature(estimate).parameters.items()
                 if parameter.kind is inspect.Parameter.KEYWORD_ONLY}
     given = {key: value for key, value in options.items() if key in defaults}
-    seed = given.get("seed")
-    return {**defaults, **given, "bound": bound, "seed": int(np.random.SeedSequence().generate_state(1)[0] >> 1)
-            if seed is None else seed, "bound_params": {k: v for k, v in options.items() if k not in defaults}}
+    return {**defaults, **given, "bound": bound, "seed": seed_or_drawn(given.get("seed")),
+            "bound_params": {k: v for k, v in options.items() if k not in defaults}}
 
 
 def _notes(found: Estimate, p_value: float, level: float, permutations: int) -> list[str]:

@@ -61,13 +61,10 @@ def fit(x: np.ndarray, z: np.ndarray, config: EstimateConfig, labels: bool, prog
     from one another, so raising ``steps`` cannot change the first steps or the split. Every fold
     shares the split's stream (one partition into folds) and has its own streams and critic seed.
     """
-    root = np.random.SeedSequence(config.seed)
-    split_stream, *streams = root.spawn(4)
-    if fold is not None:
-        *streams, critic_stream = np.random.SeedSequence(config.seed, spawn_key=(4 + fold,)).spawn(4)
-        config = replace(config, seed=int(critic_stream.generate_state(1, np.uint64)[0] >> np.uint64(1)))
-    train_rng, validation_rng, test_rng = (np.random.default_rng(stream) for stream in streams)
-    indices, config, notes = split_pairs(np.random.default_rng(split_stream), x, z, config, fold)
+    split_rng, train_rng, validation_rng, test_rng, critic_seed = random_streams(config.seed, fold)
+    if critic_seed is not None:
+        config = replace(config, seed=critic_seed)
+    indices, config, notes = split_pairs(split_rng, x, z, config, fold)
     parts = [(x[part], z[part]) for part in indices]
     z_transform = None if labels else config.transform
     xs = prepare(config.transform, *(x for x, _ in parts), argument="x")
@@ -92,6 +89,18 @@ def split_sizes(n: int, test_fraction: float, validation_fraction: float) -> tup
     n_test = int(round(n * test_fraction))
     n_validation = int(round(n * validation_fraction))
     return n - n_test - n_validation, n_validation, n_test
+
+
+def random_streams(seed: int, fold: int | None = None) -> tuple[np.random.Generator, np.random.Generator,
+                                                              np.random.Generator, np.random.Generator, int | None]:
+    """The split's generator, then the training, validation and test ones, from ``seed``; a fold has
+    its own three (the split's is shared) and its own critic seed, None without a fold."""
+    split_stream, *streams = np.random.SeedSequence(seed).spawn(4)
+    critic_seed = None
+    if fold is not None:
+        *streams, critic_stream = np.random.SeedSequence(seed, spawn_key=(4 + fold,)).spawn(4)
+        critic_seed = int(critic_stream.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    return (np.random.default_rng(split_stream), *(np.random.default_rng(s) for s in streams), critic_seed)
 
 
 def split_pairs(rng: np.random.Generator, x: np.ndarray, z: np.ndarray, config: EstimateConfig,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import invalid
-from .protocol import Fitted, train
+from .protocol import Fitted, random_streams, train
 from .samples import as_samples, check_paired, prepare
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def estimate_stream(batches: Any, arguments: dict[str, Any]) -> Estimate:
     held = {"validation": transform(*validation), "test": transform(*test)}
     shapes = (held["test"][0].shape[1:], held["test"][1].shape[1:])
     trainer = get_backend(config.backend).Trainer(config, shapes, {**held, "train": held["validation"]})
-    train_rng, validation_rng, test_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(config.seed).spawn(4)[1:])
+    _, train_rng, validation_rng, test_rng, _ = random_streams(config.seed)
     run, reason = train(trainer, train_rng, validation_rng, NO_LIMIT, n_validation, config, arguments["progress"],
                         arguments["callback"], source=StreamBatches(stream, trainer, config.batch_size, transform))
     dry = (f"the stream ran dry after {stream.read} pairs: the critic trained {len(run.history)} steps, "
