@@ -161,7 +161,7 @@ class Estimate:
         if self.estimator is None or self.prepare_new is None:
             what = "a conditional estimate (use result.terms[0] and [1])" if self.terms else f"{self.bound!r}"
             raise invalid("bound", "an estimate with a trained critic for pointwise MI (a variational bound)", what)
-        log_ratio_rule(self.bound)
+        log_ratio_rule(self.bound)  # the bound's refusal first: ba's labels would fail the sample checks
         x_all, z_all = as_samples("x", x), as_samples("z", z)
         check_paired(x_all, z_all)
         return self.estimator.pointwise(*self.prepare_new(x_all, z_all))
