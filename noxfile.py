@@ -5,9 +5,12 @@ versions written there, never a release that came out since. ``ends`` installs t
 newest versions pyproject.toml's ranges allow instead (not run by CI: it downloads frameworks).
 """
 
+import json
 import os
 import shutil
 import subprocess
+import xml.etree.ElementTree as ElementTree
+from datetime import date
 from pathlib import Path
 
 import nox
@@ -153,6 +156,58 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/calibration.py", *args, env=ENV)
     session.run("python", "benchmarks/independence.py", *args, env=ENV)
     session.run("python", "benchmarks/conditional.py", *args, env=ENV)
+
+
+# The GPU builds, from PyPI: its Linux torch wheel is the CUDA build; JAX and TensorFlow name theirs.
+GPU_FRAMEWORKS = ["torch>=2.4", "jax[cuda12]>=0.4.38", "tensorflow[and-cuda]>=2.18", "keras>=3.5", "optax>=0.2.4",
+                  "equinox>=0.12"]
+# The conformance checks a GPU run repeats: float32 values and gradients, half precision, training.
+GPU_CHECKS = "(float32 and (value or gradient)) or half or gaussian-infonce or gaussian-smile or deterministic"
+
+
+def _no_gpu_reason() -> str | None:
+    """Why this machine cannot run the GPU session, or None when nvidia-smi lists a GPU."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return "no NVIDIA GPU here: nvidia-smi is not on PATH (nox -s gpu needs an NVIDIA GPU and its driver)"
+    listed = subprocess.run([smi, "-L"], capture_output=True, text=True).stdout
+    if "GPU" not in listed:
+        return f"no NVIDIA GPU here: nvidia-smi -L lists none ({listed.strip() or 'no output'})"
+    return None
+
+
+@nox.session
+def gpu(session: nox.Session) -> None:
+    """Everything that needs a GPU, in one run, into benchmarks/results/gpu.json: the conformance
+    suite on CUDA (GPU_CHECKS) for torch, JAX and TensorFlow, the speed of mixed precision and
+    compiled torch at batch 128 to 4096, and the data-parallel estimator over every local GPU with
+    NCCL. It installs the CUDA builds itself. Without a GPU it is skipped, and says why."""
+    reason = _no_gpu_reason()
+    if reason is not None:
+        session.skip(reason)
+    session.install("-e", ".[test,plot]", *GPU_FRAMEWORKS)  # not CI's constraints: they pin CPU builds
+    tmp = Path(session.create_tmp())
+    conformance = {}
+    for backend in ("torch", "jax", "tensorflow"):
+        report = tmp / f"conformance-{backend}.xml"
+        session.run("pytest", "conformance", f"--backend={backend}", "--device=cuda", "-k", GPU_CHECKS, "-q",
+                    f"--junitxml={report}", env={**CONFORMANCE_ENV.get(backend, {})}, success_codes=[0, 1])
+        suite = ElementTree.parse(report).getroot().find("testsuite")
+        conformance[backend] = {key: int(suite.get(key, 0)) for key in ("tests", "failures", "errors", "skipped")}
+    session.run("python", "benchmarks/speed.py", "--only-precision", "--device", "cuda", "--steps", "600",
+                "--repeats", "1", "--backends", "torch", "jax", "tensorflow", "--batches", "128", "512", "1024",
+                "2048", "4096")
+    session.run("python", "examples/distributed_torch.py", "--quick", "--device", "cuda", "--out", str(tmp))
+    speed = json.loads((ROOT / "benchmarks" / "results" / "speed_precision_cuda.json").read_text())
+    distributed = dict(line.split(" ", 1) for line in (tmp / "distributed_torch.txt").read_text().splitlines())
+    gpus = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout.strip().splitlines()
+    results = {"date": str(date.today()), "gpus": gpus, "conformance": conformance, "speed": speed["rows"],
+               "distributed": distributed}
+    (ROOT / "benchmarks" / "results" / "gpu.json").write_text(json.dumps(results, indent=1))
+    session.log(json.dumps(conformance))
+    failed = {backend: counts for backend, counts in conformance.items() if counts["failures"] or counts["errors"]}
+    if failed:
+        session.error(f"conformance failed on the GPU: {failed} (benchmarks/results/gpu.json)")
 
 
 @nox.session

@@ -7,7 +7,13 @@ hand-written loop, their ratio (target <= 1.10), and the total time of ``mivb.es
 same steps. Warm-up (mivb's first chunk of 100 steps, the loop's first step: compilation) is
 excluded; times are medians over repeats; all contenders train on the same batches.
 
+``--precision`` adds a second table: mivb's trainer with the separable critic at each batch of
+``--batches``, in mixed precision (bfloat16, float16) and, for torch, compiled (``torch.compile``:
+its compilation excluded with the first chunk), as steps per second and the ratio to float32 eager
+in the same run. ``--device cuda`` runs torch on a GPU (``nox -s gpu`` does, at 128 to 4096).
+
     python benchmarks/speed.py --quick
+    python benchmarks/speed.py --quick --precision --backends torch --batches 128 512
 """
 
 from __future__ import annotations
@@ -31,9 +37,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 CASES = [("separable", 128, None), ("separable", 512, None), ("joint", 128, 16)]
 
 
-def config_for(backend: str, kind: str, batch: int, k: int | None, steps: int) -> EstimateConfig:
+PRECISIONS = ("float32", "bfloat16", "float16")
+
+
+def config_for(backend: str, kind: str, batch: int, k: int | None, steps: int, **options) -> EstimateConfig:
     return EstimateConfig(bound="infonce", critic=mivb.critics.critic_config(kind, negative_samples=k), backend=backend,
-                          steps=steps, batch_size=batch, learning_rate=5e-4, early_stopping=False, seed=0)
+                          steps=steps, batch_size=batch, learning_rate=5e-4, early_stopping=False, seed=0, **options)
 
 
 def mivb_seconds_per_step(backend, x, z, batches, shifts, config) -> float:
@@ -87,17 +96,52 @@ def run(args) -> list[dict]:
     return rows
 
 
+def variants(args) -> list[dict]:
+    """Steps per second of the trainer in each precision (and compiled, for torch), by batch size."""
+    x, z, _ = mivb.correlated_gaussians(20_000, 20, 0.5, seed=0)
+    rows = []
+    print(f"\n{'backend':<10} {'batch':>5} {'precision':<9} {'compiled':<8} {'steps/s':>8} {'vs float32':>10}")
+    for backend in args.backends:
+        for batch in args.batches:
+            batches = batch_schedule(np.random.default_rng(0), len(x), batch, args.steps)
+            base = None
+            for precision in PRECISIONS:
+                for compiled in (False, True) if backend == "torch" else (False,):
+                    options = {"precision": precision, "compile": compiled, "device": args.device}
+                    config = config_for(backend, "separable", batch, None, args.steps, **options)
+                    seconds = statistics.median(mivb_seconds_per_step(backend, x, z, batches, None, config)
+                                                for _ in range(args.repeats))
+                    base = base or seconds
+                    rows.append({"backend": backend, "batch": batch, "precision": precision, "compiled": compiled,
+                                 "device": args.device or "cpu", "steps_per_s": 1 / seconds, "vs_float32": base / seconds})
+                    print(f"{backend:<10} {batch:>5} {precision:<9} {str(compiled):<8} {1 / seconds:>8.0f} "
+                          f"{base / seconds:>10.2f}", flush=True)
+    meta = {"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}", "date": str(date.today()),
+            "device": args.device or "cpu"}
+    RESULTS.mkdir(exist_ok=True)
+    name = f"speed_precision_{args.device or 'cpu'}{'_quick' if args.quick else ''}.json"
+    (RESULTS / name).write_text(json.dumps({**meta, "rows": rows}, indent=1))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--backends", nargs="+", default=None)
     parser.add_argument("--steps", type=int, default=None, help="steps per run (default 2000, --quick 300)")
     parser.add_argument("--repeats", type=int, default=None, help="runs per contender (default 3, --quick 1)")
+    parser.add_argument("--precision", action="store_true", help="add the mixed-precision and compiled table")
+    parser.add_argument("--batches", type=int, nargs="+", default=[128, 512], help="batch sizes of that table")
+    parser.add_argument("--device", default=None, help="torch's device for that table (default cpu)")
+    parser.add_argument("--only-precision", action="store_true", help="that table alone")
     args = parser.parse_args()
     args.backends = args.backends or [b for b in handwritten.LOOPS if b in mivb.available_backends()]
     args.steps = args.steps or (300 if args.quick else 2000)
     args.repeats = args.repeats or (1 if args.quick else 3)
-    run(args)
+    if not args.only_precision:
+        run(args)
+    if args.precision or args.only_precision:
+        variants(args)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from mivb.ema import ema_init, ema_update
 from mivb.scores import PairedScores
 
 from .invariants import INVARIANTS
+from .precision import precision_checks
 from .trust import TRUST_CHECKS
 from .cases import (
     EMA_DECAYS, SCORE_CASES, GaussianCase, ScoreCase, bound_case_id, bound_cases, clipping_cases, ema_batches,
@@ -356,6 +357,7 @@ def checks_for(backend: str) -> list[Check]:
                Check("estimate-deterministic", check_estimate_is_deterministic, needs="trains"),
                Check("estimate-rejects-bad-input", check_estimate_rejects_bad_input, needs="trains")]
     checks += [Check(f"trust-{label}", check, needs="trains") for label, check in TRUST_CHECKS.items()]
+    checks += [Check(label, check, needs=needs) for label, (check, needs) in precision_checks(backend).items()]
     checks += [
         Check("api-import-is-framework-free", check_import_is_framework_free),
         Check("api-backend-of-arrays", check_backend_of_arrays),

@@ -33,6 +33,7 @@ from .datafiles import FORMATS, HEADER_READERS, load_samples, npz_array_names
 from .errors import BackendNotAvailableError, InvalidTypeError, MivbError, invalid
 from .estimate import Estimate, estimate, split_sizes
 from .intervals import check_folds
+from .spec import PRECISIONS
 from .plotting import PLOT_INSTALL, UNIT_SCALES, PlottingNotAvailableError, check_plot_path, plot_demo, plot_estimate
 from .samples import TRANSFORMS, as_samples
 from .schedule import check_positive_int
@@ -76,7 +77,8 @@ def estimate_files(args: argparse.Namespace) -> None:
                             test_fraction=args.test_fraction, validation_fraction=args.validation_fraction,
                             early_stopping=early_stopping, patience=args.patience,
                             transform=None if args.transform == "none" else args.transform, seed=args.seed,
-                            device=args.device, devices=args.devices, progress=args.progress, folds=args.folds,
+                            device=args.device, devices=args.devices, precision=args.precision,
+                            progress=args.progress, folds=args.folds,
                             level=args.level, given=y, **bound_params)
     seconds = time.perf_counter() - start
     if plot is not None:
@@ -400,6 +402,8 @@ def _add_estimate(commands: Any) -> None:
     run.add_argument("--device", default=None, help="cpu (default) or a GPU such as cuda")
     run.add_argument("--devices", type=_devices, default=None, metavar="N",
                      help="data parallelism over N devices of --device's kind, or all (JAX only)")
+    run.add_argument("--precision", choices=PRECISIONS, default="float32",
+                     help="the critic's compute dtype: float32 (default) or mixed precision (float32 parameters)")
     run.add_argument("--seed", type=int, default=None, help="makes the result reproducible (default: drawn, "
                      "and printed)")
     run.add_argument("--units", choices=sorted(UNIT_SCALES), default="nats", help="of the printed estimate "

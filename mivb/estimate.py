@@ -30,6 +30,7 @@ from .tables import from_table
 __all__ = ["CHUNK_STEPS", "Estimate", "EstimateConfig", "estimate", "split_sizes", "training_backends"]
 
 BACKEND_VARIABLE = "MIVB_BACKEND"  # the default backend, like KERAS_BACKEND
+DEVICE_VARIABLE = "MIVB_DEVICE"  # the default device, "cuda" for example
 
 @dataclass(frozen=True)
 class EstimateConfig:
@@ -56,6 +57,8 @@ class EstimateConfig:
     seed: int = 0
     folds: int | None = None
     level: float = 0.95
+    precision: str = "float32"
+    compile: bool = False
 
     def to_kwargs(self) -> dict[str, Any]:
         """The arguments of :func:`estimate` that reproduce the result on the same data:
@@ -70,7 +73,8 @@ class EstimateConfig:
     @property
     def spec(self) -> EstimatorSpec:
         """The estimator part of the configuration, as every backend's ``MIEstimator`` takes it."""
-        return EstimatorSpec(self.bound, self.bound_params, self.critic, self.learning_rate, self.ema_decay, self.seed)
+        return EstimatorSpec(self.bound, self.bound_params, self.critic, self.learning_rate, self.ema_decay, self.seed,
+                             self.precision)
 
 
 @dataclass(frozen=True)
@@ -218,6 +222,8 @@ def estimate(
     seed: int | None = None,
     device: str | None = None,
     devices: int | str | None = None,
+    precision: str = "float32",
+    compile: bool = False,
     progress: bool | None = None,
     callback: Callable[[TrainingProgress], Any] | None = None,
     folds: int | None = None,
@@ -268,12 +274,22 @@ def estimate(
             standardize images; the default) or None.
         seed: makes the split, batches, initialisation and result reproducible; drawn at random and
             recorded in ``result.config.seed`` when None.
-        device: ``"cpu"`` (default) or a GPU such as ``"cuda"``.
+        device: ``"cpu"`` or a GPU such as ``"cuda"``; by default the device of torch tensors, else
+            the environment variable ``MIVB_DEVICE``, else ``"cpu"``.
         devices: data parallelism over this many devices of ``device``'s kind (``"all"``: every
             local one): each batch is split across them and the negatives span the whole batch,
             with the same result as one device. JAX (a sharded jit) only; ``batch_size`` must be a
             multiple of it. For torch, use ``mivb_torch.DistributedMIEstimator`` under torchrun;
             for TensorFlow, ``mivb_tensorflow.replica_objective`` inside ``strategy.run``.
+        precision: the dtype the critic computes in: ``"float32"`` (default), or mixed precision,
+            ``"bfloat16"`` or ``"float16"``: the critic's parameters, the optimiser and every
+            bound's reductions stay in float32 (torch autocast, Keras mixed-precision policies,
+            JAX params cast per step; float16 steps use dynamic loss scaling where the framework
+            has one: torch and Keras). Faster on GPUs with tensor cores; on CPUs usually slower.
+            See docs/gpu.md.
+        compile: torch only: ``torch.compile`` the training step (critic, bound, gradient and Adam
+            step). Its compilation costs a minute or more before the first step; it pays on GPUs
+            and long runs. JAX and TensorFlow always compile theirs (``jax.jit``, ``tf.function``).
         progress: a progress bar (tqdm: on stderr in a terminal, a widget in a notebook) that ends
             with the reason training stopped; None (default) shows it only when stderr is a
             terminal or in a Jupyter notebook, True always (also on redirected stderr), False never.
@@ -436,7 +452,7 @@ def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
     seed = seed_or_drawn(arguments["seed"])
     spec = EstimatorSpec.create(arguments["bound"], arguments["critic"], arguments["learning_rate"],
                                 arguments["ema_decay"], seed, arguments["bound_params"],
-                                learning_rate_argument="learning_rate")
+                                learning_rate_argument="learning_rate", precision=arguments["precision"])
     critic = spec.critic
     if arguments["negative_samples"] is not None:
         critic = replace(critic, negative_samples=arguments["negative_samples"])
@@ -451,8 +467,7 @@ def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
     if sum(fractions.values()) >= 1.0:
         raise invalid("validation_fraction", f"at most 1 - test_fraction = {1 - fractions['test_fraction']:g}",
                       fractions["validation_fraction"])
-    if not isinstance(arguments["early_stopping"], bool):
-        raise invalid("early_stopping", "True or False", arguments["early_stopping"])
+    _check_bool("early_stopping", arguments["early_stopping"])
     devices = arguments["devices"]
     if devices not in (None, 1, "all") and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
         raise invalid("devices", "None (one device), 'all' or a positive number of devices", devices)
@@ -462,12 +477,16 @@ def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
         raise invalid("devices", f"None with backend {backend!r}, which runs estimate on one device (data "
                       f"parallelism in estimate: {sharding or 'no installed backend'}; see README, many devices)",
                       devices)
+    device = arguments["device"]
+    if device is None and backend == "torch" and backend_name_of(x) == "torch":
+        device = str(x.device)  # the tensors' own device: CUDA tensors train on their GPU
+    device = device or os.environ.get(DEVICE_VARIABLE) or None
     return EstimateConfig(
         bound=spec.bound,
         bound_params=dict(spec.bound_params),
         critic=critic,
         backend=backend,
-        device=arguments["device"],
+        device=device,
         devices=devices,
         steps=check_positive_int("steps", arguments["steps"]),
         batch_size=batch_size,
@@ -481,7 +500,15 @@ def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
         seed=spec.seed,
         folds=check_folds(arguments["folds"]),
         level=check_level(arguments["level"]),
+        precision=spec.precision,
+        compile=_check_bool("compile", arguments["compile"]),
     )
+
+
+def _check_bool(argument: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise invalid(argument, "True or False", value)
+    return value
 
 
 def training_backends() -> list[str]:

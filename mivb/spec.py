@@ -34,6 +34,16 @@ def check_learning_rate(argument: str, value: Any) -> float:
     return float(value)
 
 
+PRECISIONS = ("float32", "bfloat16", "float16")
+
+
+def check_precision(precision: Any) -> str:
+    """The dtype a critic computes in: float32, or a half precision with float32 parameters."""
+    if precision not in PRECISIONS:
+        raise invalid("precision", f"one of {', '.join(map(repr, PRECISIONS))}", precision)
+    return str(precision)
+
+
 def check_seed(seed: Any) -> int | None:
     """None or an integer every backend's generator takes."""
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
@@ -52,11 +62,12 @@ class EstimatorSpec:
     learning_rate: float = 1e-4
     ema_decay: float = 0.99
     seed: int | None = None
+    precision: str = "float32"
 
     @classmethod
     def create(cls, bound: str, critic: str | CriticConfig | Mapping[str, Any] | None, learning_rate: Any,
                ema_decay: Any, seed: Any, bound_params: Mapping[str, Any], *,
-               learning_rate_argument: str = "lr") -> "EstimatorSpec":
+               learning_rate_argument: str = "lr", precision: Any = "float32") -> "EstimatorSpec":
         """Validate every argument; each mistake is a :class:`mivb.MivbError` naming it. ``critic``
         None: the critic the bound needs, else a separable one."""
         definition = get_bound(bound)
@@ -66,7 +77,7 @@ class EstimatorSpec:
                           f"of a variational q(z | x)", config.kind)
         return cls(bound=definition.name, bound_params=definition.resolve_params(bound_params), critic=config,
                    learning_rate=check_learning_rate(learning_rate_argument, learning_rate),
-                   ema_decay=check_decay(ema_decay), seed=check_seed(seed))
+                   ema_decay=check_decay(ema_decay), seed=check_seed(seed), precision=check_precision(precision))
 
     @property
     def definition(self) -> Bound:
@@ -83,11 +94,14 @@ class EstimatorSpec:
 
     def layout(self, ops: ArrayOps, critic: Any, x: Array, z: Array, shifts: Array | None) -> Scores:
         """The critic's scores of a batch: the full matrix, or K derangements (``shifts``, (K,)),
-        with the critic's log-baseline of each row when it has one."""
+        with the critic's log-baseline of each row when it has one. Scores a half-precision critic
+        computed are widened to float32 here, so that every bound reduces them in float32."""
         baseline = critic.row_baseline(x, z)
+        baseline = None if baseline is None else ops.upcast(baseline)
         if self.critic.negative_samples is None:
-            return MatrixScores(ops, critic(x, z), baseline=baseline)
-        return PairedScores(ops, *critic.sampled(x, z, shifts), baseline=baseline)
+            return MatrixScores(ops, ops.upcast(critic(x, z)), baseline=baseline)
+        pos, neg = critic.sampled(x, z, shifts)
+        return PairedScores(ops, ops.upcast(pos), ops.upcast(neg), baseline=baseline)
 
     def objective(self, scores: Scores, state: Mapping[str, Array], *, train: bool, critic_step: bool = False,
                   selection: bool = False, gather: Gather | None = None,
@@ -116,7 +130,7 @@ class EstimatorSpec:
     def to_kwargs(self) -> dict[str, Any]:
         """Arguments that rebuild this specification in any backend's ``MIEstimator``."""
         return {"bound": self.bound, "critic": self.critic, "lr": self.learning_rate, "ema_decay": self.ema_decay,
-                "seed": self.seed, **self.bound_params}
+                "seed": self.seed, "precision": self.precision, **self.bound_params}
 
 
 def log_ratio_rule(bound: str) -> Callable[[np.ndarray, np.ndarray | None], np.ndarray]:

@@ -34,7 +34,8 @@ def tempered_dv():
 def test_the_conformance_suite_checks_a_registered_bound_against_its_reference():
     checks = [check for check in checks_for("torch") if "tempered_dv" in check.id]
     kinds = {check.id.split("-tempered_dv")[0] for check in checks}
-    assert kinds == {"value", "gradient", "full-vs-pair"} and len(checks) == 18 + 18 + 10, [c.id for c in checks]
+    assert kinds == {"value", "gradient", "full-vs-pair", "half-scores"}, [c.id for c in checks]
+    assert len(checks) == 18 + 18 + 10 + 2, [c.id for c in checks]  # half scores: float16 and bfloat16
     for check in checks:
         check.run("torch")
 

@@ -59,6 +59,9 @@ class MIEstimator:
             parameters; None (default): ``"conditional"`` for the upper bounds, else ``"separable"``.
         lr: the critic's Adam learning rate.
         ema_decay: MINE's moving-average decay, in (0, 1).
+        precision: ``"float32"``, or ``"bfloat16"`` / ``"float16"``: each step casts the float32
+            parameters and the samples to that dtype for the critic's computation (no loss scaling:
+            prefer bfloat16).
         **bound_params: ``clip`` for ``smile``, ``alpha`` for ``alpha``.
 
     Example::
@@ -85,9 +88,10 @@ class MIEstimator:
         lr: float = 1e-4,
         ema_decay: float = 0.99,
         seed: int | None = None,
+        precision: str = "float32",
         **bound_params: Any,
     ):
-        self.spec = EstimatorSpec.create(bound, critic, lr, ema_decay, seed, bound_params)
+        self.spec = EstimatorSpec.create(bound, critic, lr, ema_decay, seed, bound_params, precision=precision)
         self.bound, self.config = self.spec.bound, self.spec.critic
         self.optimizer = optax.adam(self.spec.learning_rate)
         self.shapes = (feature_shape("dim_x", dim_x), feature_shape("dim_z", dim_z))
@@ -100,7 +104,7 @@ class MIEstimator:
     def _identity(self) -> tuple:
         spec = self.spec
         return (type(self), self.shapes, spec.bound, tuple(sorted(spec.bound_params.items())), spec.critic,
-                spec.learning_rate, spec.ema_decay)
+                spec.learning_rate, spec.ema_decay, spec.precision)
 
     # Equal configurations share compiled code: train_steps and batch_values take the estimator
     # as a static argument, so a second estimate with the same settings does not compile again.
@@ -130,6 +134,8 @@ class MIEstimator:
             self.spec.check_batch_size(x.shape[0])
             draw = jax.random.permutation(jax.random.split(state.key)[1], x.shape[0] - 1)
             shifts = draw[: self.config.negative_samples] + 1
+        if self.spec.precision != "float32":
+            critic, x, z = _in_precision((critic, x, z), jnp.dtype(self.spec.precision))
         return self.spec.layout(ops, critic, x, z, shifts)
 
     def objective(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None, *,
@@ -235,6 +241,11 @@ def batch_values(estimator: MIEstimator, state: MIState, x: jax.Array, z: jax.Ar
                                    selection=selection)[0]
 
     return jax.lax.map(value, (jnp.arange(batches.shape[0]), batches, shifts))
+
+
+def _in_precision(tree: Any, dtype: jnp.dtype) -> Any:
+    """Every floating-point array of ``tree`` in ``dtype`` (class labels and keys stay as they are)."""
+    return jax.tree.map(lambda a: a.astype(dtype) if eqx.is_inexact_array(a) else a, tree)
 
 
 def _as_array(a: Any) -> jax.Array:

@@ -54,15 +54,17 @@ def replica_scores(critic, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None 
     offset = tf.cast(context.replica_id_in_sync_group, tf.int32) * n
     rows, local_columns = critic.features(x, z)
     baseline = critic.row_baseline(x, z)
+    baseline = None if baseline is None else ops.upcast(baseline)  # half-precision critics: bounds in float32
     total = n * context.num_replicas_in_sync
     columns = tf.reshape(context.all_gather(local_columns, axis=0), [total, *local_columns.shape[1:]])  # static again
     if shifts is None:
-        return MatrixScores(ops, critic.matrix(rows, columns), offset, baseline)
+        return MatrixScores(ops, ops.upcast(critic.matrix(rows, columns)), offset, baseline)
     shifts = tf.cast(shifts, tf.int32)
     index = (tf.range(n)[:, None] + offset + shifts[None, :]) % total
     negatives = tf.gather(columns, index)
     expanded = tf.repeat(rows[:, None, :], shifts.shape[0], axis=1)
-    return PairedScores(ops, critic.pairs(rows, local_columns), critic.pairs(expanded, negatives), baseline)
+    return PairedScores(ops, ops.upcast(critic.pairs(rows, local_columns)), ops.upcast(critic.pairs(expanded, negatives)),
+                        baseline)
 
 
 def replica_objective(estimator: MIEstimator, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None, *,

@@ -103,16 +103,26 @@ class MIEstimator(tf.Module):
         lr: float = 1e-4,
         ema_decay: float = 0.99,
         seed: int | None = None,
+        precision: str = "float32",
         **bound_params: Any,
     ):
         super().__init__(name="mi_estimator")
-        self.spec = EstimatorSpec.create(bound, critic, lr, ema_decay, seed, bound_params)
+        self.spec = EstimatorSpec.create(bound, critic, lr, ema_decay, seed, bound_params, precision=precision)
         self.bound, self.config = self.spec.bound, self.spec.critic
         self.shapes = (feature_shape("dim_x", dim_x), feature_shape("dim_z", dim_z))
         self.critic = build_critic(*self.shapes, self.config, seed, baseline=self.spec.baseline)
+        if self.spec.precision != "float32":
+            policy = keras.DTypePolicy(f"mixed_{self.spec.precision}")
+            for layer in self.critic._flatten_layers(include_self=True):  # Keras's walk over nested layers
+                layer.dtype_policy = policy
         for key, value in self.spec.initial_state(ops, tf.zeros(())).items():
             setattr(self, key, tf.Variable(value, trainable=False, name=key))  # the bound's state, checkpointed
-        self.optimizer = keras.optimizers.Adam(learning_rate=self.spec.learning_rate)
+        # torch's and optax's Adam: betas (0.9, 0.999), eps 1e-8 (Keras' default is 1e-7), no weight decay,
+        # a constant rate. Keras adds eps to sqrt(v) before the bias correction, torch after: the same
+        # eps weighs 1/sqrt(1 - 0.999^t) more here, a difference gone after the first few thousand steps.
+        self.optimizer = keras.optimizers.Adam(learning_rate=self.spec.learning_rate, epsilon=1e-8)
+        if self.spec.precision == "float16":
+            self.optimizer = keras.optimizers.LossScaleOptimizer(self.optimizer)
         self.optimizer.build(self.critic.trainable_variables)
         generator = tf.random.Generator
         self.negatives = generator.from_non_deterministic_state() if seed is None else generator.from_seed(seed)
@@ -162,6 +172,8 @@ class MIEstimator(tf.Module):
             value, mi_for_grads, state = self.objective(tf.stop_gradient(x), tf.stop_gradient(z), shifts,
                                                         critic_step=True)
             loss = -mi_for_grads
+            if self.spec.precision == "float16":
+                loss = self.optimizer.scale_loss(loss)  # apply_gradients unscales, and skips overflowed steps
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         self.assign_bound_state(state)
         return tf.stop_gradient(value)

@@ -58,10 +58,11 @@ def all_gather(tensor: torch.Tensor, group: Any = None) -> torch.Tensor:
     return _AllGather.apply(tensor, group)
 
 
-def check_equal_batches(n: int, group: Any = None) -> None:
-    """Every rank must hold the same number of pairs (the gathers need equal shapes)."""
-    sizes = [torch.zeros((), dtype=torch.int64) for _ in range(dist.get_world_size(group))]
-    dist.all_gather(sizes, torch.tensor(n, dtype=torch.int64), group=group)
+def check_equal_batches(n: int, group: Any = None, device: torch.device | str = "cpu") -> None:
+    """Every rank must hold the same number of pairs (the gathers need equal shapes). ``device``: where
+    the group communicates (NCCL: the rank's GPU)."""
+    sizes = [torch.zeros((), dtype=torch.int64, device=device) for _ in range(dist.get_world_size(group))]
+    dist.all_gather(sizes, torch.tensor(n, dtype=torch.int64, device=device), group=group)
     sizes = [int(s) for s in sizes]
     if len(set(sizes)) > 1:
         raise invalid("x", "the same batch size n on every rank", f"sizes {sizes} over ranks")
@@ -78,17 +79,19 @@ def sharded_scores(critic: torch.nn.Module, x: torch.Tensor, z: torch.Tensor, sh
     """
     _require_initialised(group)
     rank, n = dist.get_rank(group), x.shape[0]
-    check_equal_batches(n, group)
+    check_equal_batches(n, group, x.device)
     offset = rank * n
     rows, local_columns = critic.features(x, z)
     baseline = critic.row_baseline(x, z)
+    baseline = None if baseline is None else ops.upcast(baseline)  # half-precision critics: bounds in float32
     columns = all_gather(local_columns, group)
     if shifts is None:
-        return MatrixScores(ops, critic.matrix(rows, columns), offset, baseline)
+        return MatrixScores(ops, ops.upcast(critic.matrix(rows, columns)), offset, baseline)
     index = (torch.arange(offset, offset + n, device=x.device)[:, None] + shifts[None, :]) % columns.shape[0]
     negatives = columns[index]
     expanded = rows[:, None, :].expand(-1, negatives.shape[1], -1)
-    return PairedScores(ops, critic.pairs(rows, local_columns), critic.pairs(expanded, negatives), baseline)
+    return PairedScores(ops, ops.upcast(critic.pairs(rows, local_columns)), ops.upcast(critic.pairs(expanded, negatives)),
+                        baseline)
 
 
 def sharded_bound(name: str, *scores: torch.Tensor, offset: int = 0, group: Any = None,
@@ -162,9 +165,9 @@ class DistributedMIEstimator(MIEstimator):
     def _shifts(self, n: int, device: torch.device) -> torch.Tensor:
         total = n * self.world_size
         self.spec.check_batch_size(total)
-        shifts = torch.randperm(total - 1)[: self.config.negative_samples] + 1
-        dist.broadcast(shifts, src=self._source, group=self.process_group)
-        return shifts.to(device)
+        shifts = (torch.randperm(total - 1)[: self.config.negative_samples] + 1).to(device)
+        dist.broadcast(shifts, src=self._source, group=self.process_group)  # NCCL: from the device
+        return shifts
 
     def scores(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None) -> Scores:
         """This rank's scores against the global batch."""
@@ -172,7 +175,8 @@ class DistributedMIEstimator(MIEstimator):
             self.synchronise()
         if self.config.negative_samples is not None and shifts is None:
             shifts = self._shifts(x.shape[0], x.device)
-        return sharded_scores(self.critic, x, z, shifts, self.process_group)
+        with self.autocast(x.device):
+            return sharded_scores(self.critic, x, z, shifts, self.process_group)
 
     def objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None, *, train: bool = True,
                   critic_step: bool = False, selection: bool = False):
@@ -204,7 +208,7 @@ def _entry(rank: int, function: Any, world_size: int, init_method: str, backend:
 
 def launch(function: Any, world_size: int = 2, args: tuple = (), backend: str = "gloo") -> None:
     """Run ``function(rank, world_size, *args)`` in ``world_size`` fresh processes joined in one
-    process group, without torchrun: for trying data parallelism on one machine's CPUs (gloo).
+    process group, without torchrun: data parallelism on one machine's CPUs (gloo) or GPUs (nccl).
 
     ``function`` must be importable by the new processes (defined at the top level of a module or
     of the script being run). An exception in any process is raised here.

@@ -37,6 +37,12 @@ class MIEstimator(nn.Module):
             ``mivb.CriticConfig``; None (default): ``"conditional"`` for the upper bounds, else ``"separable"``.
         lr: the critic's Adam learning rate.
         ema_decay: MINE's moving-average decay, in (0, 1).
+        precision: ``"float32"``, or ``"bfloat16"`` / ``"float16"``: the critic runs under
+            ``torch.autocast`` (float32 parameters; float16 steps scale the loss with a ``GradScaler``).
+        compile: ``True`` compiles the batch's objective (critic and bound, its gradient too) and the
+            optimiser's step with ``torch.compile``; a mapping passes its options, for example
+            ``{"mode": "reduce-overhead"}`` (CUDA graphs on a GPU). The first steps then take the
+            compilation's time (minutes on a small CPU); it pays on GPUs and long runs.
         **bound_params: ``clip`` for ``smile``, ``alpha`` for ``alpha``.
 
     Example::
@@ -60,10 +66,12 @@ class MIEstimator(nn.Module):
         lr: float = 1e-4,
         ema_decay: float = 0.99,
         seed: int | None = None,
+        precision: str = "float32",
+        compile: bool | Mapping[str, Any] = False,
         **bound_params: Any,
     ):
         super().__init__()
-        self.spec = EstimatorSpec.create(bound, critic, lr, ema_decay, seed, bound_params)
+        self.spec = EstimatorSpec.create(bound, critic, lr, ema_decay, seed, bound_params, precision=precision)
         self.bound, self.config = self.spec.bound, self.spec.critic
         self.shapes = (feature_shape("dim_x", dim_x), feature_shape("dim_z", dim_z))
         generator = None if seed is None else torch.Generator().manual_seed(seed)
@@ -71,7 +79,15 @@ class MIEstimator(nn.Module):
         self.negatives = generator  # None: torch's global generator draws the sampled negatives
         for key, value in self.spec.initial_state(ops, torch.zeros(())).items():
             self.register_buffer(key, value)  # the bound's state (mine: log_ema), saved in state_dict
-        self.optimizer = torch.optim.Adam(self.critic.parameters(), lr=self.spec.learning_rate)
+        # fused: one kernel per step, and the step count stays on the device (the default reads it
+        # back to the host every step, a synchronisation on a GPU).
+        self.optimizer = torch.optim.Adam(self.critic.parameters(), lr=self.spec.learning_rate, fused=True)
+        self.scalers: dict[str, torch.amp.GradScaler] = {}  # float16's loss scaling, one per device type
+        self._objective, self._optimizer_step = self._batch_objective, self.optimizer.step
+        options = compile_options(compile)
+        if options is not None:
+            self._objective = torch.compile(self._batch_objective, fullgraph=True, **options)
+            self._optimizer_step = torch.compile(self.optimizer.step, **options)  # torch breaks its graph once
 
     @property
     def bound_state(self) -> dict[str, torch.Tensor]:
@@ -80,11 +96,20 @@ class MIEstimator(nn.Module):
     def scores(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None):
         """The batch's scores: a :class:`mivb.scores.MatrixScores` or :class:`~mivb.scores.PairedScores`."""
         if self.config.negative_samples is not None and shifts is None:
-            self.spec.check_batch_size(x.shape[0])
-            device = x.device if self.negatives is None else "cpu"
-            shifts = torch.randperm(x.shape[0] - 1, generator=self.negatives, device=device)
-            shifts = (shifts[: self.config.negative_samples] + 1).to(x.device)
-        return self.spec.layout(ops, self.critic, x, z, shifts)
+            shifts = self._draw_shifts(x)
+        with self.autocast(x.device):
+            return self.spec.layout(ops, self.critic, x, z, shifts)
+
+    def autocast(self, device: torch.device) -> torch.autocast:
+        """The critic's precision: ``torch.autocast`` to it, or disabled for float32."""
+        return torch.autocast(device.type, dtype=getattr(torch, self.spec.precision),
+                              enabled=self.spec.precision != "float32")
+
+    def _draw_shifts(self, x: torch.Tensor) -> torch.Tensor:
+        self.spec.check_batch_size(x.shape[0])
+        device = x.device if self.negatives is None else "cpu"
+        shifts = torch.randperm(x.shape[0] - 1, generator=self.negatives, device=device)
+        return (shifts[: self.config.negative_samples] + 1).to(x.device)
 
     def objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None, *, train: bool = True,
                   critic_step: bool = False, selection: bool = False):
@@ -94,6 +119,11 @@ class MIEstimator(nn.Module):
         bounds, q(z | x)'s likelihood); ``selection``: the value is the one that ranks critics (for the
         upper bounds, that likelihood)."""
         check_batch_shapes(tuple(x.shape), tuple(z.shape))
+        if self.config.negative_samples is not None and shifts is None:
+            shifts = self._draw_shifts(x)  # outside the compiled objective: it draws on the host
+        return self._objective(x, z, shifts, train, critic_step, selection)
+
+    def _batch_objective(self, x, z, shifts, train, critic_step, selection):
         return self.spec.objective(self.scores(x, z, shifts), self.bound_state, train=train, critic_step=critic_step,
                                    selection=selection)
 
@@ -105,13 +135,23 @@ class MIEstimator(nn.Module):
         """One critic step on the batch (maximising the bound); returns the bound's value before it."""
         value, mi_for_grads, state = self.objective(x.detach(), z.detach(), shifts, critic_step=True)
         self.optimizer.zero_grad(set_to_none=True)
-        (-mi_for_grads).backward()
+        scaler = self._scaler(x.device)
+        scaler.scale(-mi_for_grads).backward()
         self.reduce_gradients()
-        self.optimizer.step()
+        if scaler.is_enabled():
+            scaler.step(self.optimizer)  # skips a float16 step whose gradients overflowed
+            scaler.update()
+        else:
+            self._optimizer_step()
         with torch.no_grad():
             for key, new in state.items():
                 getattr(self, key).copy_(new)
         return value.detach()
+
+    def _scaler(self, device: torch.device) -> torch.amp.GradScaler:
+        if device.type not in self.scalers:
+            self.scalers[device.type] = torch.amp.GradScaler(device.type, enabled=self.spec.precision == "float16")
+        return self.scalers[device.type]
 
     def reduce_gradients(self) -> None:
         """Combine the critic's gradients across processes before a step; nothing on one device."""
@@ -168,6 +208,18 @@ class MIEstimator(nn.Module):
         parameter = next(self.critic.parameters())
         tensor = torch.as_tensor(a, dtype=parameter.dtype, device=parameter.device)
         return tensor[:, None] if tensor.ndim == 1 else tensor
+
+
+def compile_options(compile: Any) -> dict[str, Any] | None:
+    """``torch.compile``'s options for ``compile=``: None for False."""
+    if compile is False:
+        return None
+    if compile is True:
+        return {}
+    if isinstance(compile, Mapping) and "fullgraph" not in compile:
+        return dict(compile)
+    raise invalid("compile", "True, False, or a mapping of torch.compile options other than fullgraph "
+                  "(the objective always compiles whole)", compile)
 
 
 def adaptive_clip_scale(loss: torch.Tensor, mi: torch.Tensor, params: Iterable[torch.Tensor]) -> torch.Tensor:

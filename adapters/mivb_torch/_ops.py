@@ -29,7 +29,9 @@ class TorchOps:
     def concat(self, xs, axis): return torch.cat(list(xs), dim=axis)
     def reshape(self, x, shape): return torch.reshape(x, shape)
     def diagonal(self, x, offset=0): return torch.diagonal(x, offset)
-    def diagonal_mask(self, x, offset=0): return _diagonal_mask(x.shape[0], x.shape[1], offset, x.device)
+    def diagonal_mask(self, x, offset=0):
+        build = _diagonal_mask.__wrapped__ if torch.compiler.is_compiling() else _diagonal_mask  # compiled: in the graph
+        return build(x.shape[0], x.shape[1], offset, x.device)
     def upcast(self, x): return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
     def full_like(self, x, value): return torch.full((), value, dtype=x.dtype, device=x.device)
     def stop_gradient(self, x): return x.detach()

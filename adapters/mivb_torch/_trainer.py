@@ -12,8 +12,8 @@ from ._estimator import MIEstimator
 
 
 def resolve_device(device: str | None) -> torch.device:
-    try:
-        resolved = torch.device(device or "cpu")
+    try:  # None: torch's default device ("cpu" unless torch.set_default_device chose another)
+        resolved = torch.device(device) if device is not None else torch.get_default_device()
     except (RuntimeError, TypeError):
         raise invalid("device", "'cpu', 'cuda' or 'cuda:N'", device) from None
     if resolved.type not in ("cpu", "cuda"):
@@ -32,7 +32,7 @@ class Trainer:
 
     def __init__(self, config, shapes: tuple, splits: Mapping[str, tuple[np.ndarray, np.ndarray]]):
         self.device = resolve_device(config.device)
-        self.estimator = MIEstimator(*shapes, **config.spec.to_kwargs()).to(self.device)
+        self.estimator = MIEstimator(*shapes, **config.spec.to_kwargs(), compile=config.compile).to(self.device)
         self.splits: dict = {}
         for name, (x, z) in splits.items():
             self.put(name, x, z)
