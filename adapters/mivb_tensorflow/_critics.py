@@ -15,8 +15,43 @@ def activation(name: str) -> keras.layers.Layer:
     return keras.layers.Activation(name)
 
 
+class FanInUniform(keras.initializers.Initializer):
+    """U(-1/sqrt(fan_in), 1/sqrt(fan_in)), torch's initialisation of ``nn.Linear`` and ``nn.Conv2d``
+    weights and biases (and the torch and JAX critics'); Keras' own are Glorot and zeros. A bias's
+    shape does not give its layer's fan_in: the layer sets ``fan_in`` when it builds."""
+
+    def __init__(self, seeds: keras.random.SeedGenerator | None = None):
+        self.seeds, self.fan_in = seeds, None
+
+    def __call__(self, shape, dtype=None):
+        # A kernel's fan_in: its inputs (the second-to-last axis) times its receptive field.
+        fan_in = self.fan_in or math.prod(shape[:-1])
+        bound = 1 / math.sqrt(fan_in)
+        return keras.random.uniform(shape, -bound, bound, dtype=dtype, seed=self.seeds)
+
+
+class TorchInit:
+    """A Keras layer (mixed in before it) initialised as torch initialises its own: see :class:`FanInUniform`."""
+
+    def __init__(self, *args, seeds: keras.random.SeedGenerator | None = None, **kwargs):
+        super().__init__(*args, kernel_initializer=FanInUniform(seeds), bias_initializer=FanInUniform(seeds),
+                         **kwargs)
+
+    def build(self, input_shape):
+        self.bias_initializer.fan_in = math.prod(getattr(self, "kernel_size", ())) * input_shape[-1]
+        super().build(input_shape)
+
+
+class Dense(TorchInit, keras.layers.Dense):
+    pass
+
+
+class Conv2D(TorchInit, keras.layers.Conv2D):
+    pass
+
+
 def dense(width: int, seeds: keras.random.SeedGenerator | None) -> keras.layers.Dense:
-    return keras.layers.Dense(width, kernel_initializer=keras.initializers.GlorotUniform(seeds))
+    return Dense(width, seeds=seeds)
 
 
 def mlp_layers(config: CriticConfig, dim_out: int, seeds: keras.random.SeedGenerator | None) -> list:
@@ -30,9 +65,7 @@ def conv_layers(config: CriticConfig, seeds: keras.random.SeedGenerator | None) 
     """Stride-2 3x3 convolutions on channels-last (H, W, C) images, the layout of Keras and TensorFlow."""
     layers: list[keras.layers.Layer] = []
     for width in config.channels:
-        layers += [keras.layers.Conv2D(width, 3, strides=2, padding="same",
-                                       kernel_initializer=keras.initializers.GlorotUniform(seeds)),
-                   activation(config.activation)]
+        layers += [Conv2D(width, 3, strides=2, padding="same", seeds=seeds), activation(config.activation)]
     return layers
 
 

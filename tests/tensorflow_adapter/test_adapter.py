@@ -219,7 +219,8 @@ def test_mi_regulariser_keeps_the_output_informative():
 def test_estimate_on_correlated_gaussians_is_close_and_reproducible():
     x, z, true_mi = mivb.correlated_gaussians(4000, 3, mivb.data.rho_for_mi(3, 1.0), seed=1)
     first = mivb.estimate(x, z, backend="tensorflow", steps=400, seed=0)
-    assert first.backend == "tensorflow" and first.history.shape == (400,)
+    assert first.backend == "tensorflow"
+    assert first.history.shape == (400,) or (first.stopped_early and first.history.shape[0] < 400)
     assert abs(first.mi - true_mi) < 0.2, (first, true_mi)
     again = mivb.estimate(tf.constant(x), tf.constant(z), steps=400, seed=0)  # backend from the tensors
     assert again.backend == "tensorflow"
