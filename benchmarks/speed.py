@@ -10,7 +10,8 @@ excluded; times are medians over repeats; all contenders train on the same batch
 ``--precision`` adds a second table: mivb's trainer with the separable critic at each batch of
 ``--batches``, in mixed precision (bfloat16, float16) and, for torch, compiled (``torch.compile``:
 its compilation excluded with the first chunk), as steps per second and the ratio to float32 eager
-in the same run. ``--device cuda`` runs torch on a GPU (``nox -s gpu`` does, at 128 to 4096).
+in the same run, and to the hand-written float32 loop (on CPU), both as speed-ups (above 1: faster).
+``--device cuda`` runs on a GPU (``nox -s gpu`` does, at 128 to 4096).
 
     python benchmarks/speed.py --quick
     python benchmarks/speed.py --quick --precision --backends torch --batches 128 512
@@ -100,10 +101,14 @@ def variants(args) -> list[dict]:
     """Steps per second of the trainer in each precision (and compiled, for torch), by batch size."""
     x, z, _ = mivb.correlated_gaussians(20_000, 20, 0.5, seed=0)
     rows = []
-    print(f"\n{'backend':<10} {'batch':>5} {'precision':<9} {'compiled':<8} {'steps/s':>8} {'vs float32':>10}")
+    print(f"\n{'backend':<10} {'batch':>5} {'precision':<9} {'compiled':<8} {'steps/s':>8} {'vs float32':>10} "
+          f"{'vs hand':>8}")
     for backend in args.backends:
         for batch in args.batches:
             batches = batch_schedule(np.random.default_rng(0), len(x), batch, args.steps)
+            hand = 1.0 if args.device else statistics.median(  # the hand-written loops run on the CPU
+                hand_seconds_per_step(handwritten.LOOPS[backend], x, z, batches, "separable", None)
+                for _ in range(args.repeats))
             base = None
             for precision in PRECISIONS:
                 for compiled in (False, True) if backend == "torch" else (False,):
@@ -112,10 +117,12 @@ def variants(args) -> list[dict]:
                     seconds = statistics.median(mivb_seconds_per_step(backend, x, z, batches, None, config)
                                                 for _ in range(args.repeats))
                     base = base or seconds
+                    versus_hand = None if args.device else hand / seconds
                     rows.append({"backend": backend, "batch": batch, "precision": precision, "compiled": compiled,
-                                 "device": args.device or "cpu", "steps_per_s": 1 / seconds, "vs_float32": base / seconds})
-                    print(f"{backend:<10} {batch:>5} {precision:<9} {str(compiled):<8} {1 / seconds:>8.0f} "
-                          f"{base / seconds:>10.2f}", flush=True)
+                                 "device": args.device or "cpu", "steps_per_s": 1 / seconds, "vs_float32": base / seconds,
+                                 "vs_hand": versus_hand})
+                    print(f"{backend:<10} {batch:>5} {precision:<9} {compiled!s:<8} {1 / seconds:>8.0f} "
+                          f"{base / seconds:>10.2f} {'' if versus_hand is None else f'{versus_hand:.2f}':>8}", flush=True)
     meta = {"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}", "date": str(date.today()),
             "device": args.device or "cpu"}
     RESULTS.mkdir(exist_ok=True)

@@ -9,7 +9,7 @@ with float32 parameters and still reads a Gaussian's MI.
 from __future__ import annotations
 
 from functools import partial
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
