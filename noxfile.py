@@ -85,7 +85,7 @@ def install(session: nox.Session, *args: str) -> None:
 def tests(session: nox.Session, backend: str) -> None:
     """Unit tests of the core and of one adapter."""
     install(session, "-e", f".[{EXTRAS[backend]},plot]")
-    session.run("pytest", *UNIT_TESTS[backend], *session.posargs, env=ENV)
+    session.run("pytest", *UNIT_TESTS[backend], "-n", "auto", *session.posargs, env=ENV)
 
 
 @nox.session
@@ -93,7 +93,8 @@ def tests(session: nox.Session, backend: str) -> None:
 def conformance(session: nox.Session, backend: str) -> None:
     """The shared conformance suite against the NumPy reference, for one backend."""
     install(session, "-e", f".[{EXTRAS[backend]}]")
-    session.run("pytest", "conformance", f"--backend={backend}", *session.posargs,
+    # The checks are independent: one worker per core (pytest-xdist) halves CI's longest sessions.
+    session.run("pytest", "conformance", f"--backend={backend}", "-n", "auto", *session.posargs,
                 env={**ENV, **CONFORMANCE_ENV.get(backend, {})})
 
 

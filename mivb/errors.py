@@ -48,7 +48,8 @@ def describe(value: Any) -> str:
     if shape is not None and dtype is not None:
         return f"{type(value).__name__}(shape={tuple(shape)}, dtype={dtype})"
     text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    limit = 240 if isinstance(value, str) else 80  # a string is often a file's path: shown whole
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def invalid(argument: str, expected: str, received: Any, *, error: type[MivbError] = InvalidArgumentError) -> MivbError:
