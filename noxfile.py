@@ -102,7 +102,7 @@ def conformance(session: nox.Session, backend: str) -> None:
 def examples(session: nox.Session) -> None:
     """Every example's --quick mode, which asserts its qualitative result."""
     install(session, "-e", f".[{CPU_ALL},test]")
-    session.run("pytest", "tests/examples", *session.posargs, env=ENV)
+    session.run("pytest", "tests/examples", "-n", "auto", *session.posargs, env=ENV)
 
 
 @nox.session(python=PYTHONS)
