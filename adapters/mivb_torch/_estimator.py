@@ -192,10 +192,14 @@ class MIEstimator(nn.Module):
         return self.critic(x, z).cpu().numpy(), None if baseline is None else baseline.cpu().numpy()
 
     def get_extra_state(self) -> dict[str, Any]:
-        return {"optimizer": self.optimizer.state_dict(), "spec": self.spec.identity(self.shapes)}
+        return {"optimizer": self.optimizer.state_dict(), "spec": self.spec.identity(self.shapes),
+                "loss_scalers": {device: scaler.state_dict() for device, scaler in self.scalers.items()
+                                 if scaler.is_enabled()}}
 
     def set_extra_state(self, state: dict[str, Any]) -> None:
         self.optimizer.load_state_dict(state["optimizer"])
+        for device, scaler_state in state.get("loss_scalers", {}).items():  # float16's loss scale, once stepped
+            self._scaler(torch.device(device)).load_state_dict(scaler_state)
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
         # Checked before anything is copied: a state of another estimator must not half-load.

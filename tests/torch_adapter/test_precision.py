@@ -1,5 +1,7 @@
 """Mixed precision in torch: the critic computes under autocast, its parameters stay float32."""
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -31,6 +33,25 @@ def test_the_critic_computes_in_half_precision_and_the_bound_in_float32(precisio
     assert any(not torch.equal(a, b) for a, b in zip(before, estimator.critic.parameters()))  # it stepped
     # float16 scales the loss (dynamic loss scaling); bfloat16 has float32's range and needs none
     assert estimator._scaler(x.device).is_enabled() == (precision == "float16")
+
+
+def test_float16_loss_scale_is_saved_and_restored():
+    x, z = pairs()
+    trained = MIEstimator(3, 3, bound="infonce", seed=0, precision="float16")
+    for _ in range(3):
+        trained.update(x, z)
+    scale = trained._scaler(x.device).get_scale()
+    trained._scaler(x.device).update(new_scale=scale / 8)  # as after overflowed steps
+    buffer = io.BytesIO()
+    torch.save(trained.state_dict(), buffer)
+    restored = MIEstimator(3, 3, bound="infonce", seed=1, precision="float16")
+    restored.load_state_dict(torch.load(io.BytesIO(buffer.getvalue()), weights_only=True))
+    assert restored._scaler(x.device).get_scale() == scale / 8
+    torch.testing.assert_close(restored.update(x, z), trained.update(x, z))
+    for precision in ("float32", "bfloat16"):  # no loss scale to save: a stepped estimator still round-trips
+        stepped = MIEstimator(3, 3, bound="infonce", seed=0, precision=precision)
+        stepped.update(x, z)
+        MIEstimator(3, 3, bound="infonce", seed=1, precision=precision).load_state_dict(stepped.state_dict())
 
 
 def test_half_precision_scores_stay_close_to_float32_ones():
