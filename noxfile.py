@@ -152,6 +152,7 @@ def bench(session: nox.Session) -> None:
     install(session, "-e", f".[{CPU_ALL},test]")
     args = session.posargs or ["--quick"]
     session.run("python", "benchmarks/accuracy.py", *args, env=ENV)
+    session.run("python", "benchmarks/high_mi.py", *args, env=ENV)
     session.run("python", "benchmarks/speed.py", *args, env=ENV)
     session.run("python", "benchmarks/scaling.py", *args, env=ENV)
     session.run("python", "benchmarks/calibration.py", *args, env=ENV)

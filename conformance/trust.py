@@ -145,6 +145,29 @@ def check_config_round_trip(backend: str) -> None:
         assert again.mi == first.mi and again.interval == first.interval and again.config == first.config
 
 
+def check_linear_crosscheck(backend: str) -> None:
+    """A critic that misses plain correlation says so: 4000 pairs of 40-d Gaussians with 1 nat spread
+    over every coordinate; the note gives the linear critic's InfoNCE, a lower bound (here about 0.9)."""
+    x, z, truth = mivb.correlated_gaussians(4000, 40, mivb.data.rho_for_mi(40, 1.0), seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = mivb.estimate(x, z, backend=backend, seed=0, progress=False)
+    [note] = [note for note in result.notes if note.startswith("a linear critic")]
+    linear = float(note.split(" reads ")[1].split(" nats")[0])
+    assert result.mi < linear - 0.1 and 0.6 < linear < truth, (result, linear)
+
+
+def check_certifiable_limit(backend: str) -> None:
+    """A DV-type value above log(test pairs) is unreliable: smile on 600 pairs of 4-d Gaussians with 12 nats."""
+    x, z, truth = mivb.correlated_gaussians(600, 4, 0.9995, seed=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = mivb.estimate(x, z, backend=backend, bound="smile", seed=0, steps=600, progress=False)
+    assert result.mi > math.log(120) and truth > 12 and result.unreliable, result
+    assert any(note.startswith(f"smile reads {result.mi:.3f} nats from 120 held-out pairs, above log 120")
+               for note in result.notes), result.notes
+
+
 TRUST_CHECKS = {
     "interval-cross-fitted": check_interval,
     "independence-test": check_independence_test,
@@ -153,4 +176,6 @@ TRUST_CHECKS = {
     "pointwise-log-ratio": check_pointwise,
     "pointwise-refused-without-ratio": check_pointwise_refusals,
     "config-round-trip": check_config_round_trip,
+    "linear-crosscheck-note": check_linear_crosscheck,
+    "certifiable-limit-note": check_certifiable_limit,
 }

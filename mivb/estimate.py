@@ -17,10 +17,11 @@ from .bounds import get_bound
 from .catalogue import estimators
 from .classical import CLASSICAL, ClassicalEstimator
 from .critics import CriticConfig, check_critic_takes, check_negative_samples
+from .crosscheck import linear_note, linear_values
 from .diagnosis import diagnose
 from .errors import UnknownNameError, invalid, unknown_name
 from .intervals import check_folds, check_level, crossfit
-from .protocol import CHUNK_STEPS, Fitted, fit, score, split_sizes
+from .protocol import CHUNK_STEPS, Fitted, fit, held_out_batches, score, split_sizes
 from .samples import as_labels, as_samples, check_paired, check_transform, label_entropy, prepare
 from .schedule import check_positive_int
 from .spec import EstimatorSpec, log_ratio_rule
@@ -85,7 +86,10 @@ class Estimate:
     estimate: training diverged (a non-finite value, or a finite one no bound on this many pairs
     can take: ``diverged_at`` says when, and the estimate then comes from the last sane critic),
     or the held-out value itself is non-finite or outside what the data allows (below -1 nat, or
-    above ``2 log n + 10``). Other notes (a ceiling, a rising curve, overfitting) leave it False.
+    above ``2 log n + 10``), or a lower bound without a ceiling (``smile``, ``dv``, ...) reads more
+    than log(test pairs), about the most its held-out pairs can certify, where DV-type estimates
+    overshoot. Other notes (a ceiling, a rising curve, overfitting, a linear critic reading more than
+    the trained one on the same test batches) leave it False.
 
     ``kind`` says what the number is: ``"lower"`` or ``"upper"`` (a bound on I(X; Z), to the extent
     its critic allows: a lower bound's held-out value is a lower bound on the MI of the data's
@@ -554,7 +558,12 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
     k = config.critic.negative_samples
     ceiling = get_bound(config.bound).ceiling(eval_size - 1 if k is None else min(k, eval_size - 1),
                                               config.bound_params)
-    notes, unreliable = diagnose(config, run, mi, stderr, ceiling, fitted.n_pairs, fitted.x_is_z)
+    notes, unreliable = diagnose(config, run, mi, stderr, ceiling, fitted.n_pairs, fitted.x_is_z,
+                                 fitted.test_size)
+    if fitted.linear_critic is not None and np.isfinite(values).all():
+        batches = held_out_batches(np.random.default_rng(fitted.test_seed), fitted.test_size, config)
+        linear = linear_values(fitted.linear_critic, *fitted.test_pairs, batches, config.bound, config.bound_params)
+        notes += [note for note in [linear_note(config.bound, values, linear)] if note]
     notes = fitted.notes + notes
     if warn:
         for note in notes:

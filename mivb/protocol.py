@@ -18,6 +18,7 @@ import numpy as np
 from ._progress import Monitor, TrainingProgress
 from .backends import get_backend
 from .bounds import get_bound
+from .crosscheck import GaussianCritic, fit_linear_critic
 from .diagnosis import TrainingRun, sane
 from .errors import invalid
 from .samples import prepare
@@ -51,6 +52,7 @@ class Fitted:
     n_pairs: int
     x_is_z: bool
     prepare_new: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+    linear_critic: GaussianCritic | None = None
 
 
 def fit(x: np.ndarray, z: np.ndarray, config: EstimateConfig, labels: bool, progress: bool | None,
@@ -80,8 +82,9 @@ def fit(x: np.ndarray, z: np.ndarray, config: EstimateConfig, labels: bool, prog
                 prepare(z_transform, z[train_index], z_new, argument="z")[1])
 
     x_is_z = x.shape == z.shape and np.array_equal(x, z)
+    linear_critic = fit_linear_critic(config.bound, config.critic.negative_samples, xs[0], zs[0])
     return Fitted(trainer, config, run, reason, notes, len(xs[2]), int(test_rng.integers(2**63)), (xs[2], zs[2]),
-                  len(x), x_is_z, prepare_new)
+                  len(x), x_is_z, prepare_new, linear_critic)
 
 
 def split_sizes(n: int, test_fraction: float, validation_fraction: float) -> tuple[int, int, int]:
@@ -163,13 +166,20 @@ def score(trainer: Any, rng: np.random.Generator, split: str, n: int, config: Es
            limit: int | None = None, selection: bool = False) -> tuple[np.ndarray, int]:
     """The bound on batches of a held-out split (never one n x n matrix), and their size;
     ``selection``: the value that ranks critics instead."""
-    size = min(config.batch_size, n)
-    count = min(n, limit or n) // size
-    batches = rng.permutation(n)[: count * size].reshape(count, size)
+    batches = held_out_batches(rng, n, config, limit)
+    size = batches.shape[1]
+    count = len(batches)
     k = config.critic.negative_samples
     shifts = None if k is None else shift_schedule(rng, size, min(k, size - 1), count)
     return np.asarray(trainer.values(split, batches, shifts, selection) if selection else
                       trainer.values(split, batches, shifts), np.float64), size
+
+
+def held_out_batches(rng: np.random.Generator, n: int, config: EstimateConfig, limit: int | None = None) -> np.ndarray:
+    """The (count, size) indices :func:`score` draws first from ``rng``: disjoint batches of a held-out split."""
+    size = min(config.batch_size, n)
+    count = min(n, limit or n) // size
+    return rng.permutation(n)[: count * size].reshape(count, size)
 
 
 def train(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Generator, n_train: int,
