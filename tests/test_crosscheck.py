@@ -1,13 +1,17 @@
-"""The linear critic beside the trained one (mivb/crosscheck.py): its scores are the Gaussian log
-density ratio to the digit, its bound values are those of mivb.bound, and its note fires on a clear gap only."""
+"""The checks against a silent miss at high MI or in many dimensions: the linear critic beside the trained
+one (mivb/crosscheck.py: its scores are the Gaussian log density ratio to the digit, its note fires on a
+clear gap only) and the limit of what held-out pairs can certify (mivb/diagnosis.py)."""
 
 import math
 
 import numpy as np
+import pytest
 from scipy.stats import multivariate_normal
 
 import mivb
 from mivb.crosscheck import GaussianCritic, fit_linear_critic, linear_note, linear_values
+from mivb.diagnosis import TrainingRun, diagnose
+from mivb.estimate import EstimateConfig
 
 
 def test_scores_are_the_log_density_ratio_of_the_fitted_gaussian():
@@ -54,3 +58,17 @@ def test_the_note_needs_a_gap_beyond_five_percent_and_three_standard_errors():
     assert linear_note("infonce", network, noisy) is None
     note = linear_note("infonce", np.full(4, 0.02), np.array([0.9, 0.95, 0.9, 0.95]))
     assert "reads 0.925 nats under infonce" in note and "0.905 above this critic's 0.020" in note
+
+
+@pytest.mark.parametrize(("mi", "noted", "unreliable"), [(7.0, False, False), (7.7, True, False), (8.5, True, True)])
+def test_a_bound_without_ceiling_near_log_test_pairs_is_noted_and_above_it_unreliable(mi, noted, unreliable):
+    run = TrainingRun(np.full(400, mi), np.full(10, mi), 300, True, None)
+    for bound, kind_has_ceiling in (("smile", False), ("infonce", True)):
+        config = EstimateConfig(bound=bound)
+        ceiling = 100.0 if kind_has_ceiling else None  # a ceiling far away: only the certifiable limit could speak
+        notes, flagged = diagnose(config, run, mi, 0.01, ceiling, 20_000, False, 4000)
+        said = [note for note in notes if "about the most a lower bound can certify" in note]
+        assert bool(said) == (noted and not kind_has_ceiling) and flagged == (unreliable and not kind_has_ceiling)
+        if said:
+            where = "above log 4000 = 8.29" if unreliable else "within 1 of log 4000 = 8.29"
+            assert said[0].startswith(f"smile reads {mi:.3f} nats from 4000 held-out pairs, {where}")
