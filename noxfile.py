@@ -160,6 +160,29 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/conditional.py", *args, env=ENV)
 
 
+# Beyond Normal (Czyz et al., NeurIPS 2023) from its own package: benchmark-mi 0.1.3 needs numpy < 2,
+# pandas < 2, pydantic 1, jax < 0.5 and equinox < 0.11, where mivb needs numpy >= 2, so no install
+# resolves both. Its pins win here (the benchmark is theirs) and mivb goes in without its
+# dependencies (torch, scipy and tqdm come with the line below). jax 0.4.30: pip's newest jax < 0.5
+# (0.4.38) removed jax.core.pp_eqn_rules, which equinox 0.10 sets at import, and bmi with it fails.
+# torch and matplotlib at ci.txt's versions: an unpinned torch is PyPI's CUDA build (GBs).
+BMI = ["benchmark-mi==0.1.3", "jax==0.4.30", "jaxlib==0.4.30", "torch==2.13.0", "matplotlib==3.11.2"]
+# XLA's thread pools, like torch's (ENV): bmi's estimators are jax programs.
+XLA_ENV = {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
+
+
+@nox.session
+def beyond_normal(session: nox.Session) -> None:
+    """mivb's defaults beside bmi's own estimators on bmi's Beyond Normal tasks, the same samples
+    (benchmarks/beyond_normal.py; --quick unless other arguments follow --). Not in CI: it
+    downloads jax and bmi's pins, and the full run takes hours."""
+    session.install(*BMI)  # not CI's constraints: they pin numpy 2, which bmi refuses
+    session.install("--no-deps", "-e", ".")
+    session.run("python", "-c", "import numpy, jax, torch, bmi, mivb; print('numpy', numpy.__version__, "
+                "'jax', jax.__version__, 'torch', torch.__version__)")
+    session.run("python", "benchmarks/beyond_normal.py", *(session.posargs or ["--quick"]), env={**ENV, **XLA_ENV})
+
+
 # The GPU builds, from PyPI: its Linux torch wheel is the CUDA build; JAX and TensorFlow name theirs.
 GPU_FRAMEWORKS = ["torch>=2.4", "jax[cuda12]>=0.4.38", "tensorflow[and-cuda]>=2.18", "keras>=3.5", "optax>=0.2.4",
                   "equinox>=0.12"]
