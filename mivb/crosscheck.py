@@ -23,6 +23,7 @@ SCORE_ONLY_BOUNDS = ("dv", "mine", "nwj", "infonce", "js", "smile")  # a bound o
 OPTIMAL_OFFSET = {"nwj": 1.0}
 MAX_DIMENSIONS = 512  # d_x + d_z: the whitening is O(n d^2); images are left to the critic
 PAIRS_PER_DIMENSION = 5  # fewer training pairs than 5 (d_x + d_z) make the covariance too noisy to fit
+FIT_PAIRS = 100_000  # covariances of at most 512 dimensions need no more; more would only cost memory (float64)
 MAX_CORRELATION = 1.0 - 1e-6
 # A gap worth a note: at least this many nats and this share of the linear critic's value, and
 # three standard errors of the paired difference over the test batches.
@@ -69,7 +70,7 @@ def fit_linear_critic(bound: str, negative_samples: int | None, x: np.ndarray, z
     if (bound not in SCORE_ONLY_BOUNDS or negative_samples is not None or x.ndim > 2 or z.ndim > 2
             or dimensions > MAX_DIMENSIONS or len(x) < PAIRS_PER_DIMENSION * dimensions):
         return None
-    return GaussianCritic.fit(x, z)
+    return GaussianCritic.fit(x[:FIT_PAIRS], z[:FIT_PAIRS])  # the training split is already shuffled
 
 
 def linear_values(critic: GaussianCritic, x: np.ndarray, z: np.ndarray, batches: np.ndarray, bound: str,

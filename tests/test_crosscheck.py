@@ -72,3 +72,10 @@ def test_a_bound_without_ceiling_near_log_test_pairs_is_noted_and_above_it_unrel
         if said:
             where = "above log 4000 = 8.29" if unreliable else "within 1 of log 4000 = 8.29"
             assert said[0].startswith(f"smile reads {mi:.3f} nats from 4000 held-out pairs, {where}")
+
+
+def test_the_linear_critic_is_fitted_on_at_most_fit_pairs(monkeypatch):
+    x, z = np.random.default_rng(5).normal(size=(2, 300, 3))
+    monkeypatch.setattr("mivb.crosscheck.FIT_PAIRS", 100)
+    fitted, expected = fit_linear_critic("infonce", None, x, z), GaussianCritic.fit(x[:100], z[:100])
+    np.testing.assert_array_equal(fitted.scores(x[:4], z[:4]), expected.scores(x[:4], z[:4]))
