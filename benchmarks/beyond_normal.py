@@ -18,18 +18,20 @@ both, so the nox session installs bmi with its pins and mivb without its depende
                                               # neural estimators capped at 2,000 steps: minutes
     nox -s beyond_normal -- --tasks student   # the full protocol on the tasks whose id or name has "student"
     nox -s beyond_normal -- --seeds 3         # the full benchmark: 40 tasks x 3 seeds, hours on 2 cores
+    nox -s beyond_normal -- --merge A B       # one table and figure from runs in parts (--stem A, --stem B)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-from accuracy import solved, write
+from accuracy import RESULTS, solved, write
 
 import mivb
 
@@ -164,6 +166,16 @@ def figure(rows: list[dict], estimators: list[str], out: Path, args: argparse.Na
     print(f"figure written to {out}")
 
 
+def merge(args: argparse.Namespace) -> None:
+    """The table and figure of earlier runs' rows, one run per estimator set (the same tasks and seeds)."""
+    rows = [row for stem in args.merge for row in json.loads((RESULTS / f"{stem}.json").read_text())]
+    estimators = [e for e in ESTIMATORS if any(r["estimator"] == e for r in rows)]
+    args.samples = ", ".join(map(str, sorted({r["n"] for r in rows})))
+    args.seeds = len({r["seed"] for r in rows})
+    table(rows, estimators)
+    figure(rows, estimators, args.out, args)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 small tasks, 1 seed, 1,000 pairs, bmi capped at 2,000 steps")
@@ -175,7 +187,13 @@ def main() -> None:
                         help="cap on bmi's neural training steps (default: bmi's 10,000; quick 2,000)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "figures" / "beyond_normal.png")
     parser.add_argument("--stem", default=None, help="results file name (default: beyond_normal, or beyond_normal_quick)")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="STEM",
+                        help="run nothing: print and draw the results of earlier runs (benchmarks/results/STEM.json) "
+                             "together, for a benchmark run in parts")
     args = parser.parse_args()
+    if args.merge:
+        merge(args)
+        return
     args.seeds = args.seeds or (1 if args.quick else 3)
     args.samples = args.samples or (1000 if args.quick else 5000)
     if args.quick and args.bmi_steps is None:
