@@ -48,8 +48,9 @@ class GaussianCritic:
     def fit(cls, x: np.ndarray, z: np.ndarray) -> GaussianCritic:
         x, z = _flat(x), _flat(z)
         x_mean, z_mean = x.mean(axis=0), z.mean(axis=0)
-        x_white, z_white = _whitening(x - x_mean), _whitening(z - z_mean)
-        cross = ((x - x_mean) @ x_white).T @ ((z - z_mean) @ z_white) / len(x)
+        x_centred, z_centred = x - x_mean, z - z_mean
+        x_white, z_white = _whitening(x_centred), _whitening(z_centred)
+        cross = (x_centred @ x_white).T @ (z_centred @ z_white) / len(x)
         left, rho, right = np.linalg.svd(cross, full_matrices=False)
         return cls(x_mean, z_mean, x_white @ left, z_white @ right.T, np.minimum(rho, MAX_CORRELATION))
 
@@ -66,7 +67,7 @@ class GaussianCritic:
 def fit_linear_critic(bound: str, negative_samples: int | None, x: np.ndarray, z: np.ndarray) -> GaussianCritic | None:
     """The Gaussian critic of the training pairs, or None where the check does not apply: another bound,
     sampled negatives, images or many dimensions, too few pairs."""
-    dimensions = _flat(x).shape[1] + _flat(z).shape[1]
+    dimensions = int(np.prod(x.shape[1:])) + int(np.prod(z.shape[1:]))  # from the shapes: no float64 copy
     if (bound not in SCORE_ONLY_BOUNDS or negative_samples is not None or x.ndim > 2 or z.ndim > 2
             or dimensions > MAX_DIMENSIONS or len(x) < PAIRS_PER_DIMENSION * dimensions):
         return None
