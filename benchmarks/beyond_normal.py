@@ -18,7 +18,8 @@ both, so the nox session installs bmi with its pins and mivb without its depende
                                               # neural estimators capped at 2,000 steps: minutes
     nox -s beyond_normal -- --tasks student   # the full protocol on the tasks whose id or name has "student"
     nox -s beyond_normal -- --seeds 3         # the full benchmark: 40 tasks x 3 seeds, hours on 2 cores
-    nox -s beyond_normal -- --merge A B       # one table and figure from runs in parts (--stem A, --stem B)
+    nox -s beyond_normal -- --merge A B       # one table and figure from runs in parts (--stem A, --stem B;
+                                              # by estimator, or by seed with --first-seed)
 """
 
 from __future__ import annotations
@@ -71,12 +72,14 @@ def run(args: argparse.Namespace) -> list[dict]:
     chosen = [task for task_id, task in BENCHMARK_TASKS.items()
               if (task_id in QUICK_TASKS if args.quick else True)
               and (not args.tasks or any(s in task_id or s in task.name for s in args.tasks))]
-    print(f"{len(chosen)} tasks, {args.seeds} seed(s), {args.samples} pairs, estimators {', '.join(args.estimators)}"
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    print(f"{len(chosen)} tasks, seeds {seeds.start} to {seeds.stop - 1}, {args.samples} pairs, "
+          f"estimators {', '.join(args.estimators)}"
           f"{'' if args.bmi_steps is None else f', bmi neural estimators capped at {args.bmi_steps} steps'}")
     rows = []
     for task in chosen:
         truth = task.mutual_information
-        for seed in range(args.seeds):
+        for seed in seeds:
             x, y = (np.asarray(a) for a in task.sample(args.samples, seed))
             for name in args.estimators:
                 start = time.perf_counter()
@@ -116,8 +119,10 @@ def table(rows: list[dict], estimators: list[str]) -> None:
     print("x: not solved (the mean estimate is not within a factor 1.5 of the truth)")
     won = {e: {t for t, _, truth in tasks if solved(mean[t, e], truth)} for e in estimators}
     for e in estimators:
-        seconds = np.mean([r["seconds"] for r in rows if r["estimator"] == e])
-        print(f"{e}: solved {len(won[e])} of {len(tasks)} tasks, {seconds:.1f} s per run")
+        runs = [r for r in rows if r["estimator"] == e]
+        seeds = len({r["seed"] for r in runs})
+        print(f"{e}: solved {len(won[e])} of {len(tasks)} tasks, {seeds} seed(s), "
+              f"{np.mean([r['seconds'] for r in runs]):.1f} s per run")
     others = [e for e in estimators if e != "mivb"]
     if "mivb" in won and others:
         best = max(others, key=lambda e: len(won[e]))
@@ -171,7 +176,8 @@ def merge(args: argparse.Namespace) -> None:
     rows = [row for stem in args.merge for row in json.loads((RESULTS / f"{stem}.json").read_text())]
     estimators = [e for e in ESTIMATORS if any(r["estimator"] == e for r in rows)]
     args.samples = ", ".join(map(str, sorted({r["n"] for r in rows})))
-    args.seeds = len({r["seed"] for r in rows})
+    counts = sorted({len({r["seed"] for r in rows if r["estimator"] == e}) for e in estimators})
+    args.seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"  # per estimator
     table(rows, estimators)
     figure(rows, estimators, args.out, args)
 
@@ -179,7 +185,8 @@ def merge(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="4 small tasks, 1 seed, 1,000 pairs, bmi capped at 2,000 steps")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds 0 .. N-1 (default 3, quick 1)")
+    parser.add_argument("--seeds", type=int, default=None, help="N seeds from --first-seed on (default 3, quick 1)")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first seed (default 0): a run in parts by seed")
     parser.add_argument("--samples", type=int, default=None, help="pairs per sample (default 5,000, quick 1,000)")
     parser.add_argument("--tasks", nargs="+", default=None, help="keep tasks whose id or name contains one of these")
     parser.add_argument("--estimators", nargs="+", default=ESTIMATORS, choices=ESTIMATORS)
