@@ -9,13 +9,13 @@ import json
 import os
 import shutil
 import subprocess
-import xml.etree.ElementTree as ElementTree
 from datetime import date
 from pathlib import Path
+from xml.etree import ElementTree
 
 import nox
 
-nox.options.sessions = ["tests", "conformance", "examples", "typing", "core"]
+nox.options.sessions = ["tests", "examples", "docs", "typing", "core"]  # README's test command
 nox.options.default_venv_backend = "venv"
 
 ROOT = Path(__file__).resolve().parent
@@ -83,9 +83,12 @@ def install(session: nox.Session, *args: str) -> None:
 @nox.session
 @nox.parametrize("backend", list(UNIT_TESTS))
 def tests(session: nox.Session, backend: str) -> None:
-    """Unit tests of the core and of one adapter."""
+    """Unit tests of the core and of one adapter, then the conformance suite for that adapter, in one
+    virtualenv: CI installs each framework once (its wheels are hundreds of MB; `core` runs NumPy's
+    conformance suite)."""
     install(session, "-e", f".[{EXTRAS[backend]},plot]")
     session.run("pytest", *UNIT_TESTS[backend], "-n", "auto", *session.posargs, env=ENV)
+    run_conformance(session, backend)
 
 
 @nox.session
@@ -93,6 +96,10 @@ def tests(session: nox.Session, backend: str) -> None:
 def conformance(session: nox.Session, backend: str) -> None:
     """The shared conformance suite against the NumPy reference, for one backend."""
     install(session, "-e", f".[{EXTRAS[backend]}]")
+    run_conformance(session, backend)
+
+
+def run_conformance(session: nox.Session, backend: str) -> None:
     # The checks are independent: one worker per core (pytest-xdist) halves CI's longest sessions.
     session.run("pytest", "conformance", f"--backend={backend}", "-n", "auto", *session.posargs,
                 env={**ENV, **CONFORMANCE_ENV.get(backend, {})})
@@ -195,7 +202,7 @@ def _no_gpu_reason() -> str | None:
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return "no NVIDIA GPU here: nvidia-smi is not on PATH (nox -s gpu needs an NVIDIA GPU and its driver)"
-    listed = subprocess.run([smi, "-L"], capture_output=True, text=True).stdout
+    listed = subprocess.run([smi, "-L"], check=False, capture_output=True, text=True).stdout
     if "GPU" not in listed:
         return f"no NVIDIA GPU here: nvidia-smi -L lists none ({listed.strip() or 'no output'})"
     return None
@@ -225,7 +232,7 @@ def gpu(session: nox.Session) -> None:
     session.run("python", "examples/distributed_torch.py", "--quick", "--device", "cuda", "--out", str(tmp))
     speed = json.loads((ROOT / "benchmarks" / "results" / "speed_precision_cuda.json").read_text())
     distributed = dict(line.split(" ", 1) for line in (tmp / "distributed_torch.txt").read_text().splitlines())
-    gpus = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout.strip().splitlines()
+    gpus = subprocess.run(["nvidia-smi", "-L"], check=False, capture_output=True, text=True).stdout.strip().splitlines()
     results = {"date": str(date.today()), "gpus": gpus, "conformance": conformance, "speed": speed["rows"],
                "distributed": distributed}
     (ROOT / "benchmarks" / "results" / "gpu.json").write_text(json.dumps(results, indent=1))

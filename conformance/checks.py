@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
 
 import numpy as np
 
@@ -23,12 +23,19 @@ from mivb.clipping import clip_scale, global_norm
 from mivb.ema import ema_init, ema_update
 from mivb.scores import PairedScores
 
+from .cases import (
+    EMA_DECAYS,
+    SCORE_CASES,
+    GaussianCase,
+    ScoreCase,
+    bound_case_id,
+    bound_cases,
+    clipping_cases,
+    ema_batches,
+)
 from .invariants import INVARIANTS
 from .precision import precision_checks
 from .trust import TRUST_CHECKS
-from .cases import (
-    EMA_DECAYS, SCORE_CASES, GaussianCase, ScoreCase, bound_case_id, bound_cases, clipping_cases, ema_batches,
-)
 
 # Relative tolerance by dtype (BOUNDS.md: float64 to 1e-10, float32 to 1e-5). Sums of many terms
 # can cancel, so the absolute slack is the same relative tolerance applied to the largest term.

@@ -8,8 +8,8 @@ with float32 parameters and still reads a Gaussian's MI.
 
 from __future__ import annotations
 
-from functools import partial
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
