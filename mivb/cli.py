@@ -78,7 +78,7 @@ def estimate_files(args: argparse.Namespace) -> None:
                             early_stopping=early_stopping, patience=args.patience,
                             transform=None if args.transform == "none" else args.transform, seed=args.seed,
                             device=args.device, devices=args.devices, precision=args.precision,
-                            progress=args.progress, folds=args.folds,
+                            linear_fallback=args.linear_fallback, progress=args.progress, folds=args.folds,
                             level=args.level, given=y, **bound_params)
     seconds = time.perf_counter() - start
     if plot is not None:
@@ -219,6 +219,9 @@ def json_report(result: Estimate, units: str, plot: Path | None, seconds: float 
         "units": units,
         "bound": result.bound,
         "kind": result.kind,
+        # whose value mi is: the trained network's, or the linear critic's (linear_fallback)
+        "critic": (None if result.kind in ("classical", "difference") else
+                   "linear" if result.linear_critic is not None else "network"),
         "backend": result.backend,
         "unreliable": result.unreliable,
         "ceiling": None if result.ceiling is None else result.ceiling * scale,
@@ -404,6 +407,9 @@ def _add_estimate(commands: Any) -> None:
                      help="data parallelism over N devices of --device's kind, or all (JAX only)")
     run.add_argument("--precision", choices=PRECISIONS, default="float32",
                      help="the critic's compute dtype: float32 (default) or mixed precision (float32 parameters)")
+    run.add_argument("--linear-fallback", action=argparse.BooleanOptionalAction, default=True,
+                     help="infonce and nwj on vectors: report a Gaussian (linear) critic's value when it reads "
+                          "clearly more than the network on the validation split (default: %(default)s)")
     run.add_argument("--seed", type=int, default=None, help="makes the result reproducible (default: drawn, "
                      "and printed)")
     run.add_argument("--units", choices=sorted(UNIT_SCALES), default="nats", help="of the printed estimate "

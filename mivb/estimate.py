@@ -17,11 +17,11 @@ from .bounds import get_bound
 from .catalogue import estimators
 from .classical import CLASSICAL, ClassicalEstimator
 from .critics import CriticConfig, check_critic_takes, check_negative_samples
-from .crosscheck import linear_note, linear_values
+from .crosscheck import GaussianCritic, fallback_note, linear_note, linear_values, plug_in_note
 from .diagnosis import diagnose
 from .errors import UnknownNameError, invalid, unknown_name
 from .intervals import check_folds, check_level, crossfit
-from .protocol import CHUNK_STEPS, Fitted, fit, held_out_batches, score, split_sizes
+from .protocol import CHUNK_STEPS, Fitted, fit, held_out_batches, linear_reads_more, score, split_sizes
 from .samples import as_labels, as_samples, check_paired, check_transform, label_entropy, prepare
 from .schedule import check_positive_int
 from .spec import EstimatorSpec, log_ratio_rule
@@ -60,6 +60,7 @@ class EstimateConfig:
     level: float = 0.95
     precision: str = "float32"
     compile: bool = False
+    linear_fallback: bool = True
 
     def to_kwargs(self) -> dict[str, Any]:
         """The arguments of :func:`estimate` that reproduce the result on the same data:
@@ -104,6 +105,10 @@ class Estimate:
     the noise (README, "How sure is the number"). With folds, ``history``, ``validation``,
     ``best_step``, ``ceiling`` and ``estimator`` are the first fold's.
 
+    ``linear_critic`` is set when ``mi`` and ``test_values`` are not the network's but those of
+    the Gaussian critic that read clearly more on the validation split (``linear_fallback``, a note
+    says so); :meth:`pointwise` then reads the ratio off it. ``estimator`` is still the network.
+
     ``estimator`` is the trained estimator, framework-native (a torch or TensorFlow
     ``MIEstimator``; for JAX ``mivb_jax.Trained``, a named tuple ``(estimator, state)``), on
     inputs transformed as the training pairs were: ``prepare_new(x, z)`` maps raw pairs so, and
@@ -136,6 +141,7 @@ class Estimate:
     per_fold: tuple[Estimate, ...] = field(default=(), repr=False)
     terms: tuple[Estimate, ...] = field(default=(), repr=False)
     estimator: Any = field(default=None, repr=False, compare=False)
+    linear_critic: GaussianCritic | None = field(default=None, repr=False, compare=False)
     prepare_new: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = field(
         default=None, repr=False, compare=False)
 
@@ -172,6 +178,8 @@ class Estimate:
         log_ratio_rule(self.bound)  # the bound's refusal first: ba's labels would fail the sample checks
         x_all, z_all = as_samples("x", x), as_samples("z", z)
         check_paired(x_all, z_all)
+        if self.linear_critic is not None:  # the critic mi was read from (linear_fallback)
+            return self.linear_critic.log_ratio(*self.prepare_new(x_all, z_all))
         return self.estimator.pointwise(*self.prepare_new(x_all, z_all))
 
     def __repr__(self) -> str:
@@ -228,6 +236,7 @@ def estimate(
     devices: int | str | None = None,
     precision: str = "float32",
     compile: bool = False,
+    linear_fallback: bool = True,
     progress: bool | None = None,
     callback: Callable[[TrainingProgress], Any] | None = None,
     folds: int | None = None,
@@ -294,6 +303,13 @@ def estimate(
         compile: torch only: ``torch.compile`` the training step (critic, bound, gradient and Adam
             step). Its compilation costs a minute or more before the first step; it pays on GPUs
             and long runs. JAX and TensorFlow always compile theirs (``jax.jit``, ``tf.function``).
+        linear_fallback: with ``infonce`` or ``nwj`` on vectors, the log density ratio of a
+            Gaussian fitted to the training pairs is scored beside the network on the validation
+            split; when it reads clearly more there (the network missed dependence that linear
+            correlation shows: many dimensions, few pairs), ``mi`` is the linear critic's test
+            value, with a note, and ``result.linear_critic`` is set (True, default). False: always
+            the network's value (a note still says when the linear critic reads more on the test
+            split). See :mod:`mivb.crosscheck`.
         progress: a progress bar (tqdm: on stderr in a terminal, a widget in a notebook) that ends
             with the reason training stopped; None (default) shows it only when stderr is a
             terminal or in a Jupyter notebook, True always (also on redirected stderr), False never.
@@ -506,6 +522,7 @@ def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
         level=check_level(arguments["level"]),
         precision=spec.precision,
         compile=_check_bool("compile", arguments["compile"]),
+        linear_fallback=_check_bool("linear_fallback", arguments["linear_fallback"]),
     )
 
 
@@ -553,6 +570,15 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
     config, run = fitted.config, fitted.run
     values, eval_size = score(fitted.trainer, np.random.default_rng(fitted.test_seed), "test", fitted.test_size,
                               config)
+    linear, validation, crosscheck = None, None, []
+    if fitted.linear_critic is not None and np.isfinite(values).all():
+        batches = held_out_batches(np.random.default_rng(fitted.test_seed), fitted.test_size, config)
+        linear = linear_values(fitted.linear_critic, *fitted.test_pairs, batches, config.bound, config.bound_params)
+        validation = linear_reads_more(fitted)
+        crosscheck = ([fallback_note(config.bound, validation, float(values.mean()))] if validation is not None
+                      else [note for note in [linear_note(config.bound, values, linear)] if note])
+    if validation is not None:
+        values = linear
     mi = float(values.mean())
     stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
     k = config.critic.negative_samples
@@ -560,11 +586,11 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
                                               config.bound_params)
     notes, unreliable = diagnose(config, run, mi, stderr, ceiling, fitted.n_pairs, fitted.x_is_z,
                                  fitted.test_size)
-    if fitted.linear_critic is not None and np.isfinite(values).all():
-        batches = held_out_batches(np.random.default_rng(fitted.test_seed), fitted.test_size, config)
-        linear = linear_values(fitted.linear_critic, *fitted.test_pairs, batches, config.bound, config.bound_params)
-        notes += [note for note in [linear_note(config.bound, values, linear)] if note]
-    notes = fitted.notes + notes
+    if validation is not None:
+        log_ratios = fitted.linear_critic.log_ratio(*fitted.test_pairs)
+        crosscheck += [note for note in [plug_in_note(config.bound, mi, fitted.linear_critic, log_ratios, eval_size)]
+                       if note]
+    notes = fitted.notes + notes + crosscheck
     if warn:
         for note in notes:
             warnings.warn(note, stacklevel=4)  # estimate's caller: estimate -> _trained -> result
@@ -573,4 +599,5 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
                     config=config, test_values=values, ceiling=ceiling, notes=tuple(notes),
                     diverged_at=run.diverged_at, validation=run.validation, best_step=run.best_step,
                     stopped_early=run.stopped_early, unreliable=unreliable, stop_reason=fitted.stop_reason,
-                    estimator=fitted.trainer.trained(), prepare_new=fitted.prepare_new)
+                    estimator=fitted.trainer.trained(), prepare_new=fitted.prepare_new,
+                    linear_critic=fitted.linear_critic if validation is not None else None)

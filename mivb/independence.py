@@ -91,7 +91,8 @@ def independence_test(x: Any, z: Any, *, bound: str = "infonce", permutations: i
         if options.get(name) is not None:
             raise invalid(name, "None: the test trains one critic on one split and conditions on nothing",
                           options[name])
-    arguments = _arguments(bound, options)
+    # The statistic is the network's: the null scores the network on shuffles, never the linear critic.
+    arguments = {**_arguments(bound, options), "linear_fallback": False}
     rng = np.random.default_rng(np.random.SeedSequence(arguments["seed"]).spawn(5)[4])  # not the protocol's streams
     if bound in CLASSICAL:
         run = {key: value for key, value in arguments.items() if key != "bound_params"}

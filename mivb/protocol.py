@@ -18,7 +18,7 @@ import numpy as np
 from ._progress import Monitor, TrainingProgress
 from .backends import get_backend
 from .bounds import get_bound
-from .crosscheck import GaussianCritic, fit_linear_critic
+from .crosscheck import SELECTABLE_BOUNDS, GaussianCritic, clearly_above, fit_linear_critic, linear_values
 from .diagnosis import TrainingRun, sane
 from .errors import invalid
 from .samples import prepare
@@ -38,7 +38,9 @@ class Fitted:
     ``config`` is the configuration as run (a batch lowered to small data; a fold's own seed);
     ``test_seed`` seeds the test batches, so that a statistic and its permutations share them
     (``test_pairs``: the test split as the critic sees it);
-    ``prepare_new`` maps new raw pairs as the training pairs were mapped (for pointwise MI).
+    ``prepare_new`` maps new raw pairs as the training pairs were mapped (for pointwise MI);
+    ``linear_critic`` is the Gaussian critic of the training pairs (:mod:`mivb.crosscheck`), scored
+    against the network on ``validation_pairs`` with batches from ``comparison_seed``.
     """
 
     trainer: Any
@@ -53,6 +55,8 @@ class Fitted:
     x_is_z: bool
     prepare_new: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
     linear_critic: GaussianCritic | None = None
+    validation_pairs: tuple[np.ndarray, np.ndarray] | None = None
+    comparison_seed: int = 0
 
 
 def fit(x: np.ndarray, z: np.ndarray, config: EstimateConfig, labels: bool, progress: bool | None,
@@ -84,7 +88,7 @@ def fit(x: np.ndarray, z: np.ndarray, config: EstimateConfig, labels: bool, prog
     x_is_z = x.shape == z.shape and np.array_equal(x, z)
     linear_critic = fit_linear_critic(config.bound, config.critic.negative_samples, xs[0], zs[0])
     return Fitted(trainer, config, run, reason, notes, len(xs[2]), int(test_rng.integers(2**63)), (xs[2], zs[2]),
-                  len(x), x_is_z, prepare_new, linear_critic)
+                  len(x), x_is_z, prepare_new, linear_critic, (xs[1], zs[1]), int(validation_rng.integers(2**63)))
 
 
 def split_sizes(n: int, test_fraction: float, validation_fraction: float) -> tuple[int, int, int]:
@@ -173,6 +177,25 @@ def score(trainer: Any, rng: np.random.Generator, split: str, n: int, config: Es
     shifts = None if k is None else shift_schedule(rng, size, min(k, size - 1), count)
     return np.asarray(trainer.values(split, batches, shifts, selection) if selection else
                       trainer.values(split, batches, shifts), np.float64), size
+
+
+def linear_reads_more(fitted: Fitted) -> tuple[np.ndarray, np.ndarray] | None:
+    """The network's and the linear critic's bound on the same validation batches, when the linear
+    critic reads clearly more there and may be reported instead (``linear_fallback``); else None."""
+    config = fitted.config
+    if (fitted.linear_critic is None or fitted.validation_pairs is None or not config.linear_fallback
+            or config.bound not in SELECTABLE_BOUNDS):
+        return None
+    n = len(fitted.validation_pairs[0])
+    if n < 4:  # no validation split (early_stopping=False), or too few pairs for two batches
+        return None
+    batches = held_out_batches(np.random.default_rng(fitted.comparison_seed), n, config, VALIDATION_LIMIT)
+    if len(batches) < 2:
+        return None
+    network, _ = score(fitted.trainer, np.random.default_rng(fitted.comparison_seed), "validation", n, config,
+                       VALIDATION_LIMIT)
+    linear = linear_values(fitted.linear_critic, *fitted.validation_pairs, batches, config.bound, config.bound_params)
+    return (network, linear) if clearly_above(network, linear) else None
 
 
 def held_out_batches(rng: np.random.Generator, n: int, config: EstimateConfig, limit: int | None = None) -> np.ndarray:

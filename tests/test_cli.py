@@ -78,9 +78,17 @@ def test_json_output_is_the_python_api_result(capsys, files, api_result):
     assert report["steps"] == len(api_result.history) and report["best_step"] == api_result.best_step
     assert report["stopped_early"] == api_result.stopped_early and report["stop_reason"] == api_result.stop_reason
     assert report["unreliable"] is False and report["seconds"] > 0
+    assert report["critic"] == ("linear" if api_result.linear_critic is not None else "network")
     # one split (no --folds): no interval, no folds, and no terms (no --given)
     assert report["interval"] is None and report["per_fold"] == [] and report["terms"] == []
     assert report["level"] == 0.95 and report["config"]["folds"] is None and api_result.interval is None
+
+
+def test_no_linear_fallback_reports_the_network(capsys, files):
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", *QUICK, "--json",
+                         "--no-linear-fallback")
+    report = json.loads(out)
+    assert status == 0 and report["critic"] == "network" and report["config"]["linear_fallback"] is False
 
 
 def test_every_file_format_reads_the_same_numbers(files, pairs):

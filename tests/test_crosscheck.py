@@ -3,13 +3,15 @@ one (mivb/crosscheck.py: its scores are the Gaussian log density ratio to the di
 clear gap only) and the limit of what held-out pairs can certify (mivb/diagnosis.py)."""
 
 import math
+import re
+import warnings
 
 import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
 import mivb
-from mivb.crosscheck import GaussianCritic, fit_linear_critic, linear_note, linear_values
+from mivb.crosscheck import GaussianCritic, fit_linear_critic, linear_note, linear_values, plug_in_note
 from mivb.diagnosis import TrainingRun, diagnose
 from mivb.estimate import EstimateConfig
 
@@ -79,3 +81,79 @@ def test_the_linear_critic_is_fitted_on_at_most_fit_pairs(monkeypatch):
     monkeypatch.setattr("mivb.crosscheck.FIT_PAIRS", 100)
     fitted, expected = fit_linear_critic("infonce", None, x, z), GaussianCritic.fit(x[:100], z[:100])
     np.testing.assert_array_equal(fitted.scores(x[:4], z[:4]), expected.scores(x[:4], z[:4]))
+
+
+def test_the_log_ratio_of_each_pair_is_the_diagonal_of_the_scores():
+    x, z = np.random.default_rng(6).normal(size=(2, 300, 3))
+    critic = GaussianCritic.fit(x, z + 0.5 * x)
+    np.testing.assert_allclose(critic.log_ratio(x[:7], z[:7]), np.diag(critic.scores(x[:7], z[:7])), rtol=1e-12)
+
+
+def _quiet_estimate(x, z, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return mivb.estimate(x, z, backend="torch", seed=0, progress=False, **options)
+
+
+@pytest.fixture(scope="module")
+def thin_gaussians():
+    """1 nat spread over 40 coordinates, 4000 pairs: the network misses most of it, the linear critic not."""
+    return mivb.correlated_gaussians(4000, 40, mivb.data.rho_for_mi(40, 1.0), seed=5)
+
+
+def test_the_linear_critic_is_reported_where_it_wins_on_validation_and_pointwise_reads_it(thin_gaussians):
+    x, z, truth = thin_gaussians
+    result = _quiet_estimate(x, z)
+    assert result.linear_critic is not None and result.config.linear_fallback
+    assert 0.65 * truth < result.mi < truth  # a lower bound, at 4000 pairs in 40 dimensions
+    [network] = [float(found) for note in result.notes
+                 for found in re.findall(r"the network's test value is (-?\d+\.\d+)", note)]
+    assert network < result.mi - 0.2
+    # 2800 training pairs for 80 dimensions: the model's own MI reads high in-sample, and the note says so
+    [plug_in] = [note for note in result.notes if "may be well below the MI" in note]
+    assert f"has MI {result.linear_critic.mi:.3f} nats on its training pairs" in plug_in
+    assert result.linear_critic.mi > truth > result.mi
+    assert result.mi == pytest.approx(result.test_values.mean(), abs=1e-12)
+    np.testing.assert_allclose(result.pointwise(x[:50], z[:50]),
+                               result.linear_critic.log_ratio(*result.prepare_new(x[:50], z[:50])), rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = mivb.estimate(x, z, progress=False, **result.config.to_kwargs())
+    assert again.mi == result.mi and again.linear_critic is not None
+
+
+def test_bounds_that_overshoot_on_finite_batches_and_the_independence_test_keep_the_network(thin_gaussians):
+    x, z, _ = thin_gaussians
+    smile = _quiet_estimate(x, z, bound="smile", steps=300)
+    assert smile.linear_critic is None and any(note.startswith("a linear critic") for note in smile.notes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        test = mivb.independence_test(x, z, backend="torch", seed=0, progress=False, permutations=19, steps=300)
+    # the null distribution scores the network on shuffles: the statistic must be the network's too
+    assert test.estimate.config.linear_fallback is False and test.estimate.linear_critic is None
+
+
+def test_a_network_that_reads_more_than_correlation_shows_is_kept():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(3000, 1))
+    z = x**2 + 0.1 * rng.normal(size=(3000, 1))  # uncorrelated, strongly dependent
+    result = _quiet_estimate(x, z, steps=1000)
+    assert result.linear_critic is None and result.mi > 0.5
+    assert not any("linear critic" in note for note in result.notes)
+
+
+def test_linear_fallback_must_be_a_bool():
+    x, z = np.random.default_rng(8).normal(size=(2, 100, 2))
+    with pytest.raises(mivb.MivbError, match=r"linear_fallback: expected True or False, received linear_fallback='yes'"):
+        mivb.estimate(x, z, linear_fallback="yes")
+
+
+def test_the_model_mi_is_the_gaussian_mi_and_its_note_needs_a_clear_gap():
+    x, z, truth = mivb.correlated_gaussians(100_000, 3, 0.6, seed=9)
+    critic = GaussianCritic.fit(x, z)
+    assert critic.mi == pytest.approx(truth, abs=0.01)  # 3 x -1/2 log(1 - 0.36)
+    ratios = np.full(10, truth)
+    assert plug_in_note("infonce", truth - 0.04, critic, ratios, 128) is None  # under 0.05 nats
+    assert plug_in_note("infonce", 0.95 * truth, critic, ratios, 128) is None  # under 10% of the model's MI
+    note = plug_in_note("infonce", 0.5, critic, ratios, 128)
+    assert f"has MI {critic.mi:.3f} nats" in note and "against the 0.500 that infonce reads on batches of 128" in note
