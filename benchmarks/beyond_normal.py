@@ -19,7 +19,8 @@ both, so the nox session installs bmi with its pins and mivb without its depende
     nox -s beyond_normal -- --tasks student   # the full protocol on the tasks whose id or name has "student"
     nox -s beyond_normal -- --seeds 3         # the full benchmark: 40 tasks x 3 seeds, hours on 2 cores
     nox -s beyond_normal -- --merge A B       # one table and figure from runs in parts (--stem A, --stem B;
-                                              # by estimator, or by seed with --first-seed)
+                                              # by estimator, or by seed with --first-seed); B's runs
+                                              # replace A's of the same estimator, task and seed
 """
 
 from __future__ import annotations
@@ -172,8 +173,15 @@ def figure(rows: list[dict], estimators: list[str], out: Path, args: argparse.Na
 
 
 def merge(args: argparse.Namespace) -> None:
-    """The table and figure of earlier runs' rows, one run per estimator set (the same tasks and seeds)."""
-    rows = [row for stem in args.merge for row in json.loads((RESULTS / f"{stem}.json").read_text())]
+    """The table and figure of earlier runs' rows (runs in parts, by estimator or by seed). A run of
+    the same estimator, task and seed in a later stem replaces an earlier one (a rerun after a
+    change); ``--estimators`` keeps only those."""
+    latest = {}
+    for stem in args.merge:
+        for row in json.loads((RESULTS / f"{stem}.json").read_text()):
+            if row["estimator"] in args.estimators:
+                latest[row["task_id"], row["estimator"], row["seed"]] = row
+    rows = list(latest.values())
     estimators = [e for e in ESTIMATORS if any(r["estimator"] == e for r in rows)]
     args.samples = ", ".join(map(str, sorted({r["n"] for r in rows})))
     counts = sorted({len({r["seed"] for r in rows if r["estimator"] == e}) for e in estimators})

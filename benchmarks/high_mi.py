@@ -5,7 +5,8 @@ Gaussians with 2, 4, 6, 8 and 10 nats (the staircase's data, without fresh sampl
 pairs of d = 50 and d = 100 Gaussians with 1 and 2 nats; the MI is spread evenly over the
 coordinates (mivb.data.rho_for_mi). Per run: the estimate, whose critic it is (the network's, or the
 linear critic's where ``linear_fallback`` chose it on the validation split), its ratio to the truth,
-and which notes it carried. A miss (outside 10% of the truth on the first grid, a factor 1.5 on the second) with
+which notes it carried, and the two plug-in values the linear critic's note gives, when it does (its
+Gaussian model's MI on the training pairs and its mean log ratio on the test pairs). A miss (outside 10% of the truth on the first grid, a factor 1.5 on the second) with
 none of the notes that warn of one is counted as silent: the number users must never get.
 
     python benchmarks/high_mi.py --quick    # torch, infonce and smile, 1 seed: about 10 minutes on 2 cores
@@ -15,6 +16,7 @@ none of the notes that warn of one is counted as silent: the number users must n
 from __future__ import annotations
 
 import argparse
+import re
 import time
 import warnings
 
@@ -49,9 +51,12 @@ def run(args: argparse.Namespace) -> list[dict]:
                 miss = not 1 / tolerance < ratio < tolerance
                 said = [name for name, text in WARNINGS.items() if any(text in note for note in result.notes)]
                 critic = "linear" if result.linear_critic is not None else "network"  # whose value mi is
+                plug_ins = [tuple(map(float, found)) for note in result.notes for found in re.findall(
+                    r"has MI (-?[\d.]+) nats on its training pairs and a mean log ratio of (-?[\d.]+)", note)]
+                in_sample, held_out = plug_ins[0] if plug_ins else (None, None)  # the plug-in note's two values
                 row = {"n": n, "d": d, "truth": truth, "bound": bound, "backend": args.backend, "seed": seed,
                        "estimate": result.mi, "critic": critic, "ratio": ratio, "miss": miss,
-                       "unreliable": result.unreliable,
+                       "unreliable": result.unreliable, "plug_in_training": in_sample, "plug_in_test": held_out,
                        "notes": " ".join(said), "silent_miss": miss and not said, "seconds": seconds}
                 rows.append(row)
                 print(f"{n:>6} {d:>4} {truth:>6.1f} {bound:<8} {seed:>4} {result.mi:>8.3f} {critic:<8} {ratio:>6.2f} "
