@@ -407,9 +407,10 @@ def _add_estimate(commands: Any) -> None:
                      help="data parallelism over N devices of --device's kind, or all (JAX only)")
     run.add_argument("--precision", choices=PRECISIONS, default="float32",
                      help="the critic's compute dtype: float32 (default) or mixed precision (float32 parameters)")
-    run.add_argument("--linear-fallback", action=argparse.BooleanOptionalAction, default=True,
+    run.add_argument("--linear-fallback", action=argparse.BooleanOptionalAction, default=None,
                      help="infonce and nwj on vectors: report a Gaussian (linear) critic's value when it reads "
-                          "clearly more than the network on the validation split (default: %(default)s)")
+                          "clearly more than the network on the validation split (default: only when --critic "
+                          "is not given)")
     run.add_argument("--seed", type=int, default=None, help="makes the result reproducible (default: drawn, "
                      "and printed)")
     run.add_argument("--units", choices=sorted(UNIT_SCALES), default="nats", help="of the printed estimate "

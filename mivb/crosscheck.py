@@ -10,7 +10,7 @@ read 1.67 and 3.13 nats at truths of 2 and 4, the linear critic 1.85 and 3.31; o
 d = 100 at 1 nat the network read 0.02.
 
 For the bounds whose value on a finite batch is a lower bound in expectation for any fixed critic
-(``SELECTABLE_BOUNDS``), ``estimate`` goes further (``linear_fallback=True``, the default): it
+(``SELECTABLE_BOUNDS``), ``estimate`` goes further (``linear_fallback``, on with the default critic): it
 scores both critics on the same validation batches, and when the linear one reads clearly more
 there, it reports the linear critic's test value instead of the network's. The choice is made
 on the validation split, so the test value stays a held-out lower bound of the chosen critic.

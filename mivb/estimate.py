@@ -60,7 +60,7 @@ class EstimateConfig:
     level: float = 0.95
     precision: str = "float32"
     compile: bool = False
-    linear_fallback: bool = True
+    linear_fallback: bool = True  # as resolved: estimate's None means True with the default critic
 
     def to_kwargs(self) -> dict[str, Any]:
         """The arguments of :func:`estimate` that reproduce the result on the same data:
@@ -236,7 +236,7 @@ def estimate(
     devices: int | str | None = None,
     precision: str = "float32",
     compile: bool = False,
-    linear_fallback: bool = True,
+    linear_fallback: bool | None = None,
     progress: bool | None = None,
     callback: Callable[[TrainingProgress], Any] | None = None,
     folds: int | None = None,
@@ -307,9 +307,10 @@ def estimate(
             Gaussian fitted to the training pairs is scored beside the network on the validation
             split; when it reads clearly more there (the network missed dependence that linear
             correlation shows: many dimensions, few pairs), ``mi`` is the linear critic's test
-            value, with a note, and ``result.linear_critic`` is set (True, default). False: always
-            the network's value (a note still says when the linear critic reads more on the test
-            split). See :mod:`mivb.crosscheck`.
+            value, with a note, and ``result.linear_critic`` is set. None (default): so with the
+            default critic, never with a ``critic`` you chose (its value is what you asked for);
+            True or False: always or never. Without it a note still says when the linear critic
+            reads more on the test split. See :mod:`mivb.crosscheck`.
         progress: a progress bar (tqdm: on stderr in a terminal, a widget in a notebook) that ends
             with the reason training stopped; None (default) shows it only when stderr is a
             terminal or in a Jupyter notebook, True always (also on redirected stderr), False never.
@@ -522,7 +523,8 @@ def _configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
         level=check_level(arguments["level"]),
         precision=spec.precision,
         compile=_check_bool("compile", arguments["compile"]),
-        linear_fallback=_check_bool("linear_fallback", arguments["linear_fallback"]),
+        linear_fallback=(arguments["critic"] is None if arguments["linear_fallback"] is None
+                         else _check_bool("linear_fallback", arguments["linear_fallback"])),
     )
 
 

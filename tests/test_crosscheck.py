@@ -157,3 +157,12 @@ def test_the_model_mi_is_the_gaussian_mi_and_its_note_needs_a_clear_gap():
     assert plug_in_note("infonce", 0.95 * truth, critic, ratios, 128) is None  # under 10% of the model's MI
     note = plug_in_note("infonce", 0.5, critic, ratios, 128)
     assert f"has MI {critic.mi:.3f} nats" in note and "against the 0.500 that infonce reads on batches of 128" in note
+
+
+def test_a_critic_you_pass_is_the_one_reported_unless_you_ask_for_the_fallback(thin_gaussians):
+    x, z, _ = thin_gaussians
+    chosen = _quiet_estimate(x, z, critic="separable")
+    assert chosen.linear_critic is None and chosen.config.linear_fallback is False
+    assert any(note.startswith("a linear critic") for note in chosen.notes)
+    asked = _quiet_estimate(x, z, critic="separable", linear_fallback=True)
+    assert asked.linear_critic is not None and asked.mi > chosen.mi + 0.2
