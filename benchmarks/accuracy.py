@@ -6,6 +6,7 @@ writes CSV and JSON to benchmarks/results/.
 
     python benchmarks/accuracy.py --quick     # 3 tasks, 1 size, 2 seeds: a few minutes
     python benchmarks/accuracy.py             # every task, sizes 1k/5k/10k, 3 seeds: hours on 2 cores
+    python benchmarks/accuracy.py --markdown accuracy_grid   # an earlier run's results as a markdown table
 
 --bounds takes any name of mivb.estimators(): the upper bounds and the classical estimators too.
 """
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> list[dict]:
                           f"{row['bias']:>+7.3f} {row['std']:>6.3f} {'yes' if row['solved'] else 'NO':>6} "
                           f"{seconds:>6.1f}", flush=True)
     write(rows, args.stem or ("accuracy_quick" if args.quick else "accuracy"))
+    print(markdown(rows))
     for (bound, backend) in {(r["bound"], r["backend"]) for r in rows}:
         mine = [r for r in rows if r["bound"] == bound and r["backend"] == backend]
         print(f"{bound}/{backend}: solved {sum(r['solved'] for r in mine)} of {len(mine)} task-size pairs")
@@ -80,6 +82,25 @@ def write(rows: list[dict], stem: str) -> None:
     print(f"results written to {RESULTS / stem}.csv and .json")
 
 
+def markdown(rows: list[dict]) -> str:
+    """One row per task and size, one column per (bound, backend): mean ± sd over seeds, ✗ unsolved;
+    then how many task-sizes each column solves and its mean seconds per run."""
+    columns = list(dict.fromkeys((r["bound"], r["backend"]) for r in rows))
+    keys = list(dict.fromkeys((r["task"], r["n"], r["truth"]) for r in rows))
+    cell = {(r["task"], r["n"], r["bound"], r["backend"]): r for r in rows}
+    names = [backend if len({b for b, _ in columns}) == 1 else f"{bound}/{backend}" for bound, backend in columns]
+    lines = ["| task | n | truth | " + " | ".join(names) + " |", "|---|---|---|" + "---|" * len(columns)]
+    for task, n, truth in keys:
+        found = [cell.get((task, n, *column)) for column in columns]
+        lines.append(f"| {task} | {n:,} | {truth:.3f} | " + " | ".join(
+            "" if r is None else f"{r['mean']:.2f} ± {r['std']:.2f}{'' if r['solved'] else ' ✗'}" for r in found) + " |")
+    solved = [[r for r in rows if (r["bound"], r["backend"]) == column] for column in columns]
+    lines.append("| solved | | | " + " | ".join(f"{sum(r['solved'] for r in c)} of {len(c)}" for c in solved) + " |")
+    lines.append("| seconds per run | | | " + " | ".join(f"{np.mean([r['seconds_per_run'] for r in c]):.1f}"
+                                                      for c in solved) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
@@ -88,7 +109,12 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", type=int, default=None)
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--stem", default=None, help="results file name (default: accuracy, or accuracy_quick)")
+    parser.add_argument("--markdown", metavar="STEM", default=None,
+                        help="run nothing: print results/STEM.json as a markdown table")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads((RESULTS / f"{args.markdown}.json").read_text())))
+        return
     trainable = [b for b in ("torch", "jax", "tensorflow") if b in mivb.available_backends()]
     args.backends = args.backends or trainable
     args.bounds = args.bounds or (["infonce", "smile"] if args.quick else ["infonce", "smile", "mine", "nwj"])
