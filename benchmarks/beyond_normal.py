@@ -135,6 +135,18 @@ def table(rows: list[dict], estimators: list[str]) -> None:
               f"{'yes' if not missed else 'no, not ' + ', '.join(missed)}")
 
 
+def markdown(rows: list[dict], estimators: list[str]) -> str:
+    """The table as markdown: the mean over seeds per task and estimator, ✗ unsolved, then the counts."""
+    tasks, mean = means(rows, estimators)
+    lines = ["| task | truth | " + " | ".join(estimators) + " |", "|---|---|" + "---|" * len(estimators)]
+    for task_id, name, truth in tasks:
+        lines.append(f"| {name} | {truth:.3f} | " + " | ".join(
+            f"{mean[task_id, e]:.2f}{'' if solved(mean[task_id, e], truth) else ' ✗'}" for e in estimators) + " |")
+    counts = [sum(solved(mean[t, e], truth) for t, _, truth in tasks) for e in estimators]
+    lines.append("| solved | | " + " | ".join(str(c) for c in counts) + " |")
+    return "\n".join(lines)
+
+
 def figure(rows: list[dict], estimators: list[str], out: Path, args: argparse.Namespace) -> None:
     """The paper's heatmap: a row per task, a column per estimator, the mean estimate written in each
     cell, coloured by log2(estimate / truth) (white: exact; red high, blue low; clipped at 4x)."""
@@ -188,6 +200,7 @@ def merge(args: argparse.Namespace) -> None:
     counts = sorted({len({r["seed"] for r in rows if r["estimator"] == e}) for e in estimators})
     args.seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"  # per estimator
     table(rows, estimators)
+    print(markdown(rows, estimators))
     figure(rows, estimators, args.out, args)
 
 
