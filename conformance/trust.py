@@ -148,8 +148,9 @@ def check_config_round_trip(backend: str) -> None:
 def check_linear_fallback(backend: str) -> None:
     """A critic that misses plain correlation is not reported: 4000 pairs of 40-d Gaussians with 1 nat
     spread over every coordinate. The defaults report the linear critic's InfoNCE (a lower bound, here
-    about 0.9), chosen on the validation split; ``linear_fallback=False`` reports the same network's
-    test value, which the first estimate's note quotes, and notes the linear critic's."""
+    about 0.75), chosen on the validation split and read on larger test batches; ``linear_fallback=False``
+    reports the same network's test value, which the first estimate's note quotes, and notes the
+    linear critic's on the network's batches."""
     x, z, truth = mivb.correlated_gaussians(4000, 40, mivb.data.rho_for_mi(40, 1.0), seed=5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -159,8 +160,10 @@ def check_linear_fallback(backend: str) -> None:
     assert result.linear_critic is not None and network.linear_critic is None
     assert f"the network's test value is {network.mi:.3f}" in reported, (reported, network)
     assert network.mi < result.mi - 0.1 and 0.6 < result.mi < truth, (result, network)
+    # the note reads the linear critic on the network's test batches; the report, on larger ones
     [noted] = [note for note in network.notes if note.startswith("a linear critic")]
-    assert f"reads {result.mi:.3f} nats under infonce on the same test batches" in noted, noted
+    linear = float(noted.split(" reads ")[1].split(" nats")[0])
+    assert network.mi + 0.1 < linear <= result.mi + 0.05, (noted, result)
 
 
 def check_certifiable_limit(backend: str) -> None:

@@ -68,10 +68,10 @@ def difference(joint: Estimate, marginal: Estimate) -> Estimate:
 
 def _paired(joint: Estimate, marginal: Estimate) -> Estimate:
     """The difference of two estimates on one split: the same test batches, so paired by batch."""
-    if joint.kind != "classical":
+    if joint.kind != "classical" and joint.test_values.shape == marginal.test_values.shape:
         values = joint.test_values - marginal.test_values
         stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
-    else:  # classical estimators give one value each
+    else:  # classical estimators give one value each; a linear critic's larger batches pair with nothing
         values = np.array([joint.mi - marginal.mi])
         stderr = math.hypot(joint.stderr, marginal.stderr)
     return replace(joint, mi=float(joint.mi - marginal.mi), stderr=stderr, test_values=values, kind="difference",

@@ -17,7 +17,7 @@ from .bounds import get_bound
 from .catalogue import estimators
 from .classical import CLASSICAL, ClassicalEstimator
 from .critics import CriticConfig, check_critic_takes, check_negative_samples
-from .crosscheck import GaussianCritic, fallback_note, linear_note, linear_values, plug_in_note
+from .crosscheck import GaussianCritic, fallback_note, linear_batch_size, linear_note, linear_values, plug_in_note
 from .diagnosis import diagnose
 from .errors import UnknownNameError, invalid, unknown_name
 from .intervals import check_folds, check_level, crossfit
@@ -577,10 +577,15 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
         batches = held_out_batches(np.random.default_rng(fitted.test_seed), fitted.test_size, config)
         linear = linear_values(fitted.linear_critic, *fitted.test_pairs, batches, config.bound, config.bound_params)
         validation = linear_reads_more(fitted)
-        crosscheck = ([fallback_note(config.bound, validation, float(values.mean()))] if validation is not None
-                      else [note for note in [linear_note(config.bound, values, linear)] if note])
-    if validation is not None:
-        values = linear
+        if validation is None:
+            crosscheck = [note for note in [linear_note(config.bound, values, linear)] if note]
+        else:  # the linear critic, read on larger test batches
+            size = linear_batch_size(fitted.test_size, config.batch_size)
+            crosscheck = [fallback_note(config.bound, validation, float(values.mean()), eval_size, size)]
+            larger = held_out_batches(np.random.default_rng(fitted.test_seed), fitted.test_size,
+                                      replace(config, batch_size=size))
+            values = linear_values(fitted.linear_critic, *fitted.test_pairs, larger, config.bound, config.bound_params)
+            eval_size = size
     mi = float(values.mean())
     stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
     k = config.critic.negative_samples

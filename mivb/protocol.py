@@ -18,7 +18,9 @@ import numpy as np
 from ._progress import Monitor, TrainingProgress
 from .backends import get_backend
 from .bounds import get_bound
-from .crosscheck import SELECTABLE_BOUNDS, GaussianCritic, clearly_above, fit_linear_critic, linear_values
+from .crosscheck import (
+    SELECTABLE_BOUNDS, GaussianCritic, clearly_above, fit_linear_critic, linear_batch_size, linear_values,
+)
 from .diagnosis import TrainingRun, sane
 from .errors import invalid
 from .samples import prepare
@@ -180,8 +182,9 @@ def score(trainer: Any, rng: np.random.Generator, split: str, n: int, config: Es
 
 
 def linear_reads_more(fitted: Fitted) -> tuple[np.ndarray, np.ndarray] | None:
-    """The network's and the linear critic's bound on the same validation batches, when the linear
-    critic reads clearly more there and may be reported instead (``linear_fallback``); else None."""
+    """The network's bound on validation batches and the linear critic's on larger ones
+    (:func:`mivb.crosscheck.linear_batch_size`), when the linear critic reads clearly more, on either
+    batch size, and may be reported instead (``linear_fallback``); else None."""
     config = fitted.config
     if (fitted.linear_critic is None or fitted.validation_pairs is None or not config.linear_fallback
             or config.bound not in SELECTABLE_BOUNDS):
@@ -189,13 +192,19 @@ def linear_reads_more(fitted: Fitted) -> tuple[np.ndarray, np.ndarray] | None:
     n = len(fitted.validation_pairs[0])
     if n < 4:  # no validation split (early_stopping=False), or too few pairs for two batches
         return None
-    batches = held_out_batches(np.random.default_rng(fitted.comparison_seed), n, config, VALIDATION_LIMIT)
-    if len(batches) < 2:
-        return None
     network, _ = score(fitted.trainer, np.random.default_rng(fitted.comparison_seed), "validation", n, config,
                        VALIDATION_LIMIT)
-    linear = linear_values(fitted.linear_critic, *fitted.validation_pairs, batches, config.bound, config.bound_params)
-    return (network, linear) if clearly_above(network, linear) else None
+    if len(network) < 2:
+        return None
+    # Paired on the network's own batches (the sharper test where the gap is the critic's), or on
+    # larger batches (where the gap is also the negatives'): either way the linear critic reads more.
+    linear = {size: linear_values(fitted.linear_critic, *fitted.validation_pairs,
+                                  held_out_batches(np.random.default_rng(fitted.comparison_seed), n,
+                                                   replace(config, batch_size=size), VALIDATION_LIMIT),
+                                  config.bound, config.bound_params)
+              for size in dict.fromkeys((config.batch_size, linear_batch_size(n, config.batch_size)))}
+    reported = linear[linear_batch_size(n, config.batch_size)]
+    return (network, reported) if any(clearly_above(network, values) for values in linear.values()) else None
 
 
 def held_out_batches(rng: np.random.Generator, n: int, config: EstimateConfig, limit: int | None = None) -> np.ndarray:

@@ -166,3 +166,21 @@ def test_a_critic_you_pass_is_the_one_reported_unless_you_ask_for_the_fallback(t
     assert any(note.startswith("a linear critic") for note in chosen.notes)
     asked = _quiet_estimate(x, z, critic="separable", linear_fallback=True)
     assert asked.linear_critic is not None and asked.mi > chosen.mi + 0.2
+
+
+def test_a_conditional_term_read_on_larger_batches_is_subtracted_unpaired():
+    from mivb.conditional import difference
+    from mivb.estimate import Estimate
+
+    def term(values):
+        values = np.asarray(values, dtype=float)
+        return Estimate(mi=float(values.mean()), stderr=float(values.std(ddof=1) / math.sqrt(len(values))),
+                        history=np.zeros(0), bound="infonce", backend="torch", config=EstimateConfig(),
+                        test_values=values)
+
+    joint, marginal = term([1.0, 1.2, 1.1, 1.3]), term(np.linspace(0.2, 0.6, 15))  # the linear critic's 4 batches
+    result = difference(joint, marginal)
+    assert result.mi == pytest.approx(joint.mi - marginal.mi, abs=1e-12)
+    assert result.stderr == pytest.approx(math.hypot(joint.stderr, marginal.stderr), rel=1e-12)
+    paired = difference(joint, term([0.3, 0.5, 0.4, 0.4]))  # the same batches: paired, batch by batch
+    np.testing.assert_allclose(paired.test_values, [0.7, 0.7, 0.7, 0.9])
