@@ -48,7 +48,8 @@ def test_infonce_at_its_ceiling_says_so():
     x, z, true_mi = mivb.correlated_gaussians(3000, 8, 0.99, seed=1)
     assert true_mi > 15
     with pytest.warns(UserWarning, match="ceiling"):
-        result = mivb.estimate(x, z, steps=300, batch_size=16, seed=0)
+        # the network's ceiling: the linear critic, read on larger batches, would have a higher one
+        result = mivb.estimate(x, z, steps=300, batch_size=16, seed=0, linear_fallback=False)
     assert result.ceiling == pytest.approx(math.log(16))
     assert any("ceiling" in note for note in result.notes)
 
