@@ -328,7 +328,7 @@ def estimate(
         folds: cross-fitting for an interval that covers training: the pairs are cut into ``folds``
             parts (at least 2; 5 is a good choice), and each part in turn is the test split of a
             critic trained (with its own seed) on the others, so ``folds`` times the cost of one
-            estimate. ``mi`` is the mean over every pair's test value, ``interval`` a Student-t
+            estimate. ``mi`` is the mean of the folds' estimates, ``interval`` a Student-t
             interval from the spread of the folds' estimates, widened for their shared training
             pairs (Nadeau & Bengio 2003: variance factor 1/K + 1/(K - 1)); ``test_fraction`` is
             then 1/folds. None (default): one split, no interval.

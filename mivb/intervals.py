@@ -58,10 +58,12 @@ def interval_notes(mi: float, interval: tuple[float, float], fold_values: np.nda
 
 
 def crossfit(config: EstimateConfig, per_fold: list[Estimate]) -> Estimate:
-    """One estimate from the folds': every test value pooled, the interval from their spread."""
+    """One estimate from the folds': the mean of their estimates (equal folds: every test pair counts
+    alike, even where a fold reports a linear critic on fewer, larger batches), the interval from their
+    spread; every test batch's value pooled for ``stderr`` and ``test_values``."""
     values = np.concatenate([fold.test_values for fold in per_fold])
     fold_values = np.array([fold.mi for fold in per_fold])
-    mi = float(values.mean())
+    mi = float(fold_values.mean())
     interval = student_interval(mi, fold_values, config.level)
     notes = list(dict.fromkeys(f"fold {k}: {note}" if len(per_fold) > 1 else note
                                for k, fold in enumerate(per_fold) for note in fold.notes))

@@ -184,3 +184,18 @@ def test_a_conditional_term_read_on_larger_batches_is_subtracted_unpaired():
     assert result.stderr == pytest.approx(math.hypot(joint.stderr, marginal.stderr), rel=1e-12)
     paired = difference(joint, term([0.3, 0.5, 0.4, 0.4]))  # the same batches: paired, batch by batch
     np.testing.assert_allclose(paired.test_values, [0.7, 0.7, 0.7, 0.9])
+
+
+def test_folds_average_their_estimates_whatever_batches_each_was_read_on():
+    from mivb.estimate import Estimate
+    from mivb.intervals import crossfit
+
+    def fold(values):
+        values = np.asarray(values, dtype=float)
+        return Estimate(mi=float(values.mean()), stderr=0.01, history=np.zeros(0), bound="infonce",
+                        backend="torch", config=EstimateConfig(), test_values=values)
+
+    # a fold that reports its linear critic on 2 larger batches beside one whose network read 6
+    result = crossfit(EstimateConfig(folds=2), [fold([1.0, 1.2]), fold([0.5] * 6)])
+    assert result.mi == pytest.approx(0.8, abs=1e-12)  # not 0.65, the mean of the 8 batch values
+    assert len(result.test_values) == 8
