@@ -156,10 +156,10 @@ def fallback_note(bound: str, validation: tuple[np.ndarray, np.ndarray], network
     return (f"reported: the linear critic (the log density ratio of a Gaussian fitted to the training pairs), "
             f"which read {linear:.3f} nats under {bound} on the validation split against the network's "
             f"{network:.3f}; the network's test value is {network_test:.3f} (batches of {batch_size}), the linear "
-            f"critic's is read on test batches of {linear_batch} (more negatives, a tighter bound). The network "
-            f"missed dependence that linear correlation shows (too few pairs for its size, many dimensions); "
-            f"result.estimator is still the network, result.pointwise the linear critic's; linear_fallback=False "
-            f"reports the network")
+            f"critic's is read on test batches of {linear_batch} (more negatives, a tighter bound): the network "
+            f"missed dependence that linear correlation shows (too few pairs for its size, many dimensions), or its "
+            f"smaller batches held the bound down. result.estimator is still the network, result.pointwise the "
+            f"linear critic's; linear_fallback=False reports the network")
 
 
 def plug_in_note(bound: str, reported: float, critic: GaussianCritic, log_ratios: np.ndarray,
