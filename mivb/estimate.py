@@ -572,20 +572,19 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
     config, run = fitted.config, fitted.run
     values, eval_size = score(fitted.trainer, np.random.default_rng(fitted.test_seed), "test", fitted.test_size,
                               config)
-    linear, validation, crosscheck = None, None, []
+    validation, crosscheck = None, []
     if fitted.linear_critic is not None and np.isfinite(values).all():
-        batches = held_out_batches(np.random.default_rng(fitted.test_seed), fitted.test_size, config)
-        linear = linear_values(fitted.linear_critic, *fitted.test_pairs, batches, config.bound, config.bound_params)
         validation = linear_reads_more(fitted)
+        # The network's test batches for the note; larger ones when the linear critic is reported.
+        size = eval_size if validation is None else linear_batch_size(fitted.test_size, config.batch_size)
+        batches = held_out_batches(np.random.default_rng(fitted.test_seed), fitted.test_size,
+                                   replace(config, batch_size=size))
+        linear = linear_values(fitted.linear_critic, *fitted.test_pairs, batches, config.bound, config.bound_params)
         if validation is None:
             crosscheck = [note for note in [linear_note(config.bound, values, linear)] if note]
-        else:  # the linear critic, read on larger test batches
-            size = linear_batch_size(fitted.test_size, config.batch_size)
+        else:
             crosscheck = [fallback_note(config.bound, validation, float(values.mean()), eval_size, size)]
-            larger = held_out_batches(np.random.default_rng(fitted.test_seed), fitted.test_size,
-                                      replace(config, batch_size=size))
-            values = linear_values(fitted.linear_critic, *fitted.test_pairs, larger, config.bound, config.bound_params)
-            eval_size = size
+            values, eval_size = linear, size
     mi = float(values.mean())
     stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
     k = config.critic.negative_samples
