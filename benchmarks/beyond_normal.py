@@ -102,8 +102,10 @@ def run(args: argparse.Namespace) -> list[dict]:
 
 def means(rows: list[dict], estimators: list[str]) -> tuple[list[tuple[str, str, float]], dict]:
     """The tasks in run order (id, name, truth) and {(task id, estimator): mean estimate over seeds}."""
-    # by id: a task's closed-form truth can differ in its last digits between runs (merged ones)
-    tasks = list({r["task_id"]: (r["task_id"], r["task"], r["truth"]) for r in reversed(rows)}.values())[::-1]
+    first: dict[str, tuple[str, str, float]] = {}
+    for r in rows:  # by id: a task's closed-form truth can differ in its last digits between merged runs
+        first.setdefault(r["task_id"], (r["task_id"], r["task"], r["truth"]))
+    tasks = list(first.values())
     mean = {}
     for task_id, _, _ in tasks:
         for name in estimators:

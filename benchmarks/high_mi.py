@@ -6,8 +6,9 @@ pairs of d = 50 and d = 100 Gaussians with 1 and 2 nats; the MI is spread evenly
 coordinates (mivb.data.rho_for_mi). Per run: the estimate, whose critic it is (the network's, or the
 linear critic's where ``linear_fallback`` chose it on the validation split), its ratio to the truth,
 which notes it carried, and the two plug-in values the linear critic's note gives, when it does (its
-Gaussian model's MI on the training pairs and its mean log ratio on the test pairs). A miss (outside 10% of the truth on the first grid, a factor 1.5 on the second) with
-none of the notes that warn of one is counted as silent: the number users must never get.
+Gaussian model's MI on the training pairs and its mean log ratio on the test pairs). A miss (outside
+10% of the truth on the first grid, a factor 1.5 on the second) with none of the notes that warn of
+one is counted as silent: the number users must never get.
 
     python benchmarks/high_mi.py --quick    # torch, infonce and smile, 1 seed: about 10 minutes on 2 cores
     python benchmarks/high_mi.py            # 3 seeds: about 30 minutes
