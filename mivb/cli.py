@@ -78,7 +78,7 @@ def estimate_files(args: argparse.Namespace) -> None:
                             early_stopping=early_stopping, patience=args.patience,
                             transform=None if args.transform == "none" else args.transform, seed=args.seed,
                             device=args.device, devices=args.devices, precision=args.precision,
-                            linear_fallback=args.linear_fallback, progress=args.progress, folds=args.folds,
+                            compile=args.compile, linear_fallback=args.linear_fallback, progress=args.progress, folds=args.folds,
                             level=args.level, given=y, **bound_params)
     seconds = time.perf_counter() - start
     if plot is not None:
@@ -407,6 +407,9 @@ def _add_estimate(commands: Any) -> None:
                      help="data parallelism over N devices of --device's kind, or all (JAX only)")
     run.add_argument("--precision", choices=PRECISIONS, default="float32",
                      help="the critic's compute dtype: float32 (default) or mixed precision (float32 parameters)")
+    run.add_argument("--compile", action="store_true",
+                     help="torch only: torch.compile the training step (minutes to compile; pays off on GPUs and "
+                          "long runs; JAX and TensorFlow always compile theirs)")
     run.add_argument("--linear-fallback", action=argparse.BooleanOptionalAction, default=None,
                      help="infonce and nwj on vectors: report a Gaussian (linear) critic's value when it reads "
                           "clearly more than the network on the validation split (default: only when --critic "

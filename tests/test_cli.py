@@ -395,6 +395,22 @@ def test_every_estimate_option_has_a_flag(capsys, files, pairs):
     assert exit_info.value.code == USAGE and "a number of devices or all" in capsys.readouterr().err
 
 
+def test_compile_flag_asks_for_a_compiled_training_step(capsys, files, monkeypatch):
+    import mivb.cli
+
+    asked = []
+    real_estimate = mivb.cli.quiet_estimate
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs["compile"])
+        return real_estimate(*args, **{**kwargs, "compile": False})  # inductor takes minutes on a CPU
+
+    monkeypatch.setattr(mivb.cli, "quiet_estimate", spy)
+    for flags in ([], ["--compile"]):
+        assert run(capsys, "estimate", files / "x.npy", files / "z.npy", *QUICK, *flags)[0] == 0
+    assert asked == [False, True]
+
+
 def test_epochs_follow_the_split_of_the_flags(capsys, files):
     # 500 pairs at 0.3/0.2: 250 training pairs, 7 batches of 32; without early stopping 0.3: 350, 10 batches
     assert steps_for_epochs(2, 500, 32, 0.3, 0.2) == 14 and steps_for_epochs(2, 500, 32, 0.3, 0.0) == 20
