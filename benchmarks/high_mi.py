@@ -30,7 +30,7 @@ HIGH_DIMENSION = [(10_000, d, mi) for d in (50, 100) for mi in (1.0, 2.0)]
 # The notes that say an estimate may be far off: a ceiling, a linear critic reading more (or its
 # plug-in MI above the value reported from it), an unreliable value, a critic still rising or overfitting.
 WARNINGS = {"ceiling": "near its ceiling", "linear": "a linear critic", "plug-in": "may be well below the MI",
-            "certifiable": "about the most a lower bound",
+            "certifiable": "about the most a lower bound", "clip": "above smile's clip",
             "rising": "still rising", "overfits": "overfits"}
 
 

@@ -179,6 +179,20 @@ def check_certifiable_limit(backend: str) -> None:
                for note in result.notes), result.notes
 
 
+def check_clip_note(backend: str) -> None:
+    """smile's clip makes the value where many held-out ratios exceed it: 3,000 pairs of 4-d Gaussians
+    with 6 nats, where smile overshoots; none on 1 nat, where few pairs come near the clip."""
+    for mi, noted in ((6.0, True), (1.0, False)):
+        x, z, truth = mivb.correlated_gaussians(3000, 4, mivb.data.rho_for_mi(4, mi), seed=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = mivb.estimate(x, z, backend=backend, bound="smile", seed=0, progress=False)
+        notes = [note for note in result.notes if "held-out pairs have a log density ratio above smile's clip 5" in note]
+        assert bool(notes) == noted, (truth, result)
+        if noted:
+            assert result.mi > truth and result.unreliable, result
+
+
 TRUST_CHECKS = {
     "interval-cross-fitted": check_interval,
     "independence-test": check_independence_test,
@@ -189,4 +203,5 @@ TRUST_CHECKS = {
     "config-round-trip": check_config_round_trip,
     "linear-fallback": check_linear_fallback,
     "certifiable-limit-note": check_certifiable_limit,
+    "smile-clip-note": check_clip_note,
 }

@@ -18,7 +18,7 @@ from .catalogue import estimators
 from .classical import CLASSICAL, ClassicalEstimator
 from .critics import CriticConfig, check_critic_takes, check_negative_samples
 from .crosscheck import GaussianCritic, fallback_note, linear_batch_size, linear_note, linear_values, plug_in_note
-from .diagnosis import diagnose
+from .diagnosis import CLIP_CHECK_PAIRS, clip_note, diagnose
 from .errors import UnknownNameError, invalid, unknown_name
 from .intervals import check_folds, check_level, crossfit
 from .protocol import CHUNK_STEPS, Fitted, fit, held_out_batches, linear_reads_more, score, split_sizes
@@ -89,8 +89,10 @@ class Estimate:
     or the held-out value itself is non-finite or outside what the data allows (below -1 nat, or
     above ``2 log n + 10``), or a lower bound without a ceiling (``smile``, ``dv``, ...) reads more
     than log(test pairs), about the most its held-out pairs can certify, where DV-type estimates
-    overshoot. Other notes (a ceiling, a rising curve, overfitting, a linear critic reading more than
-    the trained one on the same test batches) leave it False.
+    overshoot, or so many held-out pairs have a log ratio above ``smile``'s clip that the clip
+    lifts the value by over 0.5 nats (a note from 0.25). Other notes (a ceiling, a rising curve,
+    overfitting, a linear critic reading more than the trained one on the same test batches) leave
+    it False.
 
     ``kind`` says what the number is: ``"lower"`` or ``"upper"`` (a bound on I(X; Z), to the extent
     its critic allows: a lower bound's held-out value is a lower bound on the MI of the data's
@@ -592,6 +594,12 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
                                               config.bound_params)
     notes, unreliable = diagnose(config, run, mi, stderr, ceiling, fitted.n_pairs, fitted.x_is_z,
                                  fitted.test_size)
+    clip = get_bound(config.bound).resolve_params(config.bound_params).get("clip")
+    if clip is not None and fitted.test_size >= 2 and math.isfinite(mi):
+        log_ratios = fitted.trainer.trained().pointwise(*(a[:CLIP_CHECK_PAIRS] for a in fitted.test_pairs))
+        note, clip_decides = clip_note(config.bound, clip, log_ratios)
+        notes += [note] if note else []
+        unreliable = unreliable or clip_decides
     if validation is not None:
         log_ratios = fitted.linear_critic.log_ratio(*fitted.test_pairs)
         crosscheck += [note for note in [plug_in_note(config.bound, mi, fitted.linear_critic, log_ratios, eval_size)]
