@@ -78,8 +78,8 @@ def estimate_files(args: argparse.Namespace) -> None:
                             early_stopping=early_stopping, patience=args.patience,
                             transform=None if args.transform == "none" else args.transform, seed=args.seed,
                             device=args.device, devices=args.devices, precision=args.precision,
-                            compile=args.compile, linear_fallback=args.linear_fallback, progress=args.progress, folds=args.folds,
-                            level=args.level, given=y, **bound_params)
+                            compile=args.compile, linear_fallback=args.linear_fallback, progress=args.progress,
+                            folds=args.folds, level=args.level, given=y, **bound_params)
     seconds = time.perf_counter() - start
     if plot is not None:
         plot_estimate(result, units=args.units, path=plot)

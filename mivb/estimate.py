@@ -596,8 +596,8 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
                                  fitted.test_size)
     clip = get_bound(config.bound).resolve_params(config.bound_params)["clip"] if config.bound == "smile" else None
     if clip is not None and fitted.test_size >= 2 and math.isfinite(mi):
-        log_ratios = fitted.trainer.trained().pointwise(*(a[:CLIP_CHECK_PAIRS] for a in fitted.test_pairs))
-        note, clip_decides = clip_note(config.bound, clip, log_ratios)
+        network_ratios = fitted.trainer.trained().pointwise(*(a[:CLIP_CHECK_PAIRS] for a in fitted.test_pairs))
+        note, clip_decides = clip_note(config.bound, clip, network_ratios)
         notes += [note] if note else []
         unreliable = unreliable or clip_decides
     if validation is not None:
