@@ -135,6 +135,14 @@ def typing(session: nox.Session) -> None:
 
 
 @nox.session
+def lint(session: nox.Session) -> None:
+    """ruff's default rules over the whole repository (its version pinned in constraints/ci.txt, so
+    that the rules do not change under CI; the exceptions are in pyproject.toml)."""
+    install(session, "ruff")
+    session.run("ruff", "check", ".")
+
+
+@nox.session
 @nox.parametrize(("backend", "end"), [(backend, end) for backend in ("numpy", "jax", "tensorflow")
                                       for end in ("lowest", "newest")])
 def ends(session: nox.Session, backend: str, end: str) -> None:

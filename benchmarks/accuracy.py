@@ -22,9 +22,9 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import tasks as task_catalogue
 
 import mivb
-import tasks as task_catalogue
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -27,9 +27,9 @@ import time
 from datetime import date
 from pathlib import Path
 
+import handwritten
 import numpy as np
 
-import handwritten
 import mivb
 from mivb.estimate import CHUNK_STEPS, EstimateConfig
 from mivb.schedule import batch_schedule, shift_schedule

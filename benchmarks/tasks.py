@@ -10,8 +10,8 @@ unchanged. Conditional tasks are jointly Gaussian triples (X, Z, Y) whose target
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from scipy import special, stats

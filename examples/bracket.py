@@ -17,9 +17,9 @@ run, 0.111 and 0.636 against truths 0.141 and 0.669).
 from __future__ import annotations
 
 import numpy as np
+from _common import output_folder, parser, pyplot
 
 import mivb
-from _common import output_folder, parser, pyplot
 
 BOUNDS = ("smile", "l1out", "club")
 

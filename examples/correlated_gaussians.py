@@ -13,9 +13,9 @@ per bound, like the original's figures.
 from __future__ import annotations
 
 import numpy as np
+from _common import output_folder, parser, pyplot
 
 import mivb
-from _common import output_folder, parser, pyplot
 
 BOUNDS = ("mine", "nwj", "infonce", "dv", "js", "smile")
 

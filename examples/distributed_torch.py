@@ -21,11 +21,11 @@ import time
 import numpy as np
 import torch
 import torch.distributed as dist
+from _common import output_folder, parser
+from mivb_torch import DistributedMIEstimator, MIEstimator, launch
 
 import mivb
 from mivb.data import rho_for_mi
-from mivb_torch import DistributedMIEstimator, MIEstimator, launch
-from _common import output_folder, parser
 
 DIM, TRUE_MI, GLOBAL_BATCH = 5, 2.0, 128
 CRITIC = {"kind": "separable", "hidden": (64, 64), "embedding": 16}

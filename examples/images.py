@@ -12,9 +12,10 @@ TensorFlow, as each framework's convolutions expect.
 
 from __future__ import annotations
 
+from _common import output_folder, parser, pyplot
+
 import mivb
 from mivb.data import gaussian_images, rho_for_mi
-from _common import output_folder, parser, pyplot
 
 DIM = 4
 

@@ -15,10 +15,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from _common import parser
+from mivb_jax import MIEstimator, adaptive_clip_scale
 
 import mivb
-from mivb_jax import MIEstimator, adaptive_clip_scale
-from _common import parser
 
 
 def train(beta: float, steps: int, seed: int) -> float:

@@ -22,8 +22,6 @@ import math
 import mivb_tensorflow  # before TensorFlow: it keeps TensorFlow's import notices off the terminal
 import numpy as np
 import tensorflow as tf
-
-import mivb
 from _common import parser as common_parser
 
 MODES = 2.0 * np.stack([np.cos(np.arange(8) * math.pi / 4), np.sin(np.arange(8) * math.pi / 4)], axis=1)

@@ -11,10 +11,10 @@ scale of BOUNDS.md) keeps the output informative about z. The critic is updated 
 from __future__ import annotations
 
 import torch
+from _common import parser
+from mivb_torch import MIEstimator, adaptive_clip_scale
 
 import mivb
-from mivb_torch import MIEstimator, adaptive_clip_scale
-from _common import parser
 
 
 def train(beta: float, steps: int, seed: int) -> float:
@@ -27,7 +27,7 @@ def train(beta: float, steps: int, seed: int) -> float:
         z = data[torch.randint(0, len(data), (128,))]
         x = encoder(z) + 0.1 * torch.randn(128, 2)
         loss = (x ** 2).mean()
-        mi, mi_for_grads = estimator(x, z)
+        _, mi_for_grads = estimator(x, z)
         scale = adaptive_clip_scale(loss, mi_for_grads, encoder.parameters())
         optimiser.zero_grad()
         (loss - beta * scale * mi_for_grads).backward()

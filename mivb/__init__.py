@@ -1,7 +1,8 @@
 """mivb: mutual information from variational bounds, in PyTorch, JAX and TensorFlow."""
 
-from .backends import BackendSpec, available_backends, get_backend
 from . import clipping, ema, reference, scores
+from ._progress import TrainingProgress
+from .backends import BackendSpec, available_backends, get_backend
 from .bounds import BOUNDS, Bound, MovingAverage, Totals, bound, register_bound, unregister_bound
 from .catalogue import EstimatorInfo, estimators
 from .critics import CriticConfig
@@ -10,7 +11,6 @@ from .errors import BackendNotAvailableError, InvalidArgumentError, InvalidTypeE
 from .estimate import Estimate, EstimateConfig, estimate
 from .independence import IndependenceTest, independence_test
 from .spec import EstimatorSpec
-from ._progress import TrainingProgress
 
 __all__ = [
     "BOUNDS",
@@ -38,8 +38,8 @@ __all__ = [
     "estimate",
     "estimators",
     "gaussian_mi",
-    "independence_test",
     "get_backend",
+    "independence_test",
     "reference",
     "register_bound",
     "scores",

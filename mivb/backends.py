@@ -14,9 +14,10 @@ import importlib
 import importlib.metadata
 import importlib.util
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 from .errors import BackendNotAvailableError, InvalidTypeError, MivbError, describe, unknown_name
 from .ops import ArrayOps
@@ -92,7 +93,7 @@ BUILTIN = (
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def registered() -> dict[str, BackendSpec]:
     """Every known backend, built-in first, then those other packages register."""
     specs = {spec.name: spec for spec in BUILTIN}
@@ -125,7 +126,7 @@ def get_backend(name: str) -> Adapter:
     return _load(specs[name])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(spec: BackendSpec) -> ModuleType:
     # Cached: later calls (inside a tf.function or jax.jit trace, too) touch no import machinery.
     if not installed(spec.framework) or not installed(spec.adapter):

@@ -12,9 +12,10 @@ Bounds live in a registry; :func:`register_bound` adds one, as the built-in boun
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 

@@ -33,10 +33,10 @@ from .datafiles import FORMATS, HEADER_READERS, load_samples, npz_array_names
 from .errors import BackendNotAvailableError, InvalidTypeError, MivbError, invalid
 from .estimate import Estimate, estimate, split_sizes
 from .intervals import check_folds
-from .spec import PRECISIONS
 from .plotting import PLOT_INSTALL, UNIT_SCALES, PlottingNotAvailableError, check_plot_path, plot_demo, plot_estimate
 from .samples import TRANSFORMS, as_samples
 from .schedule import check_positive_int
+from .spec import PRECISIONS
 
 # The command's defaults are estimate()'s own, so the two can never disagree.
 DEFAULTS = {name: p.default for name, p in inspect.signature(estimate).parameters.items()}

@@ -7,7 +7,7 @@ regularises; ``scale = 1`` when ``g_I`` is zero. Norms are global L2 norms over 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .ops import Array, ArrayOps
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import invalid, unknown_name
 
@@ -108,7 +109,7 @@ def critic_config(critic: str | CriticConfig | Mapping[str, Any], **overrides: A
     elif isinstance(critic, Mapping):
         unknown = set(critic) - set(CriticConfig.__dataclass_fields__) | ({"module"} & set(critic))
         if unknown:
-            raise unknown_name("critic", sorted(unknown)[0], set(CriticConfig.__dataclass_fields__) - {"module"})
+            raise unknown_name("critic", min(unknown), set(CriticConfig.__dataclass_fields__) - {"module"})
         config = CriticConfig(**critic)
     elif callable(critic):
         config = CriticConfig(kind="module", module=UserModule(critic))

@@ -9,6 +9,7 @@ on values and runs unchanged under jit.
 from __future__ import annotations
 
 import math
+
 from .errors import invalid
 from .ops import Array, ArrayOps
 

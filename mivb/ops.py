@@ -7,7 +7,8 @@ framework's autodiff intact: ``stop_gradient`` is the only operation that cuts i
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 Array = Any
 

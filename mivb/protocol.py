@@ -19,7 +19,12 @@ from ._progress import Monitor, TrainingProgress
 from .backends import get_backend
 from .bounds import get_bound
 from .crosscheck import (
-    SELECTABLE_BOUNDS, GaussianCritic, clearly_above, fit_linear_critic, linear_batch_size, linear_values,
+    SELECTABLE_BOUNDS,
+    GaussianCritic,
+    clearly_above,
+    fit_linear_critic,
+    linear_batch_size,
+    linear_values,
 )
 from .diagnosis import TrainingRun, sane
 from .errors import invalid
@@ -95,8 +100,8 @@ def fit(x: np.ndarray, z: np.ndarray, config: EstimateConfig, labels: bool, prog
 
 def split_sizes(n: int, test_fraction: float, validation_fraction: float) -> tuple[int, int, int]:
     """How many of ``n`` pairs go to training, validation and test."""
-    n_test = int(round(n * test_fraction))
-    n_validation = int(round(n * validation_fraction))
+    n_test = round(n * test_fraction)
+    n_validation = round(n * validation_fraction)
     return n - n_test - n_validation, n_validation, n_test
 
 

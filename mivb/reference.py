@@ -8,7 +8,7 @@ an adapter's autodiff is checked against calculus, not against itself.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -84,7 +84,7 @@ def _to_numpy(argument: str, owner: str | None, samples: Any) -> np.ndarray:
         raise
     except MemoryError:
         raise
-    except Exception as error:  # noqa: BLE001 - every framework has its own conversion errors
+    except Exception as error:  # every framework has its own conversion errors
         if isinstance(error, ValueError) and "inhomogeneous" in str(error):
             raise invalid(argument, "a rectangular array of shape (n,) or (n, d): every sample of the same "
                           "length (found rows of different lengths)", samples) from error
@@ -133,7 +133,7 @@ def prepare(transform: str | None, train: np.ndarray, *others: np.ndarray, argum
     out that the other values become indistinguishable in float32; ``"gaussianize"`` is the cure.
     """
     if transform is None:
-        outputs = list((train, *others))
+        outputs = [train, *others]
     elif transform == "gaussianize" or (transform == "auto" and train.ndim == 2):
         outputs = gaussianize(train, *others, argument=argument, cast=False)
     else:

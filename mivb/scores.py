@@ -9,8 +9,9 @@ object answers for one rank's rows of a matrix spread over several devices (``of
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .errors import InvalidTypeError, invalid
 from .ops import Array, ArrayOps

@@ -67,7 +67,7 @@ class EstimatorSpec:
     @classmethod
     def create(cls, bound: str, critic: str | CriticConfig | Mapping[str, Any] | None, learning_rate: Any,
                ema_decay: Any, seed: Any, bound_params: Mapping[str, Any], *,
-               learning_rate_argument: str = "lr", precision: Any = "float32") -> "EstimatorSpec":
+               learning_rate_argument: str = "lr", precision: Any = "float32") -> EstimatorSpec:
         """Validate every argument; each mistake is a :class:`mivb.MivbError` naming it. ``critic``
         None: the critic the bound needs, else a separable one."""
         definition = get_bound(bound)

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import tasks  # noqa: E402
+import tasks
 
 
 def monte_carlo_mi(joint, marginal_x, marginal_z, x, z):

@@ -7,7 +7,7 @@ import pytest
 
 import mivb
 
-QUICK = dict(steps=60, batch_size=32, seed=0)
+QUICK = {"steps": 60, "batch_size": 32, "seed": 0}
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import pytest
 import mivb
 from mivb import reference
 
+
 def test_infonce_reaches_log_n_with_a_perfect_critic():
     # X uniform on 4 symbols and Z = X: I = log 4. The optimal critic scores matching pairs far
     # above the rest; on a batch holding each symbol once InfoNCE reaches log N = I exactly.

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-BLOCKS = re.findall(r"<!-- runs -->\n```python\n(.*?)```", README, flags=re.S)
+BLOCKS = re.findall(r"<!-- runs -->\n```python\n(.*?)```", README, flags=re.DOTALL)
 
 
 def test_readme_has_runnable_blocks():

@@ -19,9 +19,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the repository's conformance package, outside mivb
 
-import mivb  # noqa: E402
-from conformance.checks import checks_for  # noqa: E402
-from conformance.example_bound import TEMPERED_DV  # noqa: E402
+import mivb
+from conformance.checks import checks_for
+from conformance.example_bound import TEMPERED_DV
 
 
 @pytest.fixture(autouse=True)
@@ -80,7 +80,7 @@ def test_estimate_and_the_estimator_train_the_registered_bound():
 
 def test_the_distributed_estimator_computes_the_registered_bound_on_the_global_batch(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run([sys.executable, __file__, str(tmp_path)], env=env, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, __file__, str(tmp_path)], env=env, check=False, capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     x, z = global_batch()

@@ -18,11 +18,13 @@ additions. The state is replicated on every device.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 
 from mivb.errors import invalid
 from mivb.scores import MatrixScores, PairedScores, Scores

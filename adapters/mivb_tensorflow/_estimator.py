@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np

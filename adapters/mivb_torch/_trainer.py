@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import torch

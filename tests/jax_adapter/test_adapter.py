@@ -10,15 +10,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from mivb_jax import MIEstimator, adaptive_clip_scale, build_critic, from_numpy
+from mivb_jax._critics import shifted
+from mivb_jax._estimator import train_steps
+from mivb_jax._trainer import resolve_device
 
 import mivb
 from mivb import reference
 from mivb.critics import CriticConfig
 from mivb.data import gaussian_images, rho_for_mi
-from mivb_jax import MIEstimator, adaptive_clip_scale, build_critic, from_numpy
-from mivb_jax._critics import shifted
-from mivb_jax._estimator import train_steps
-from mivb_jax._trainer import resolve_device
 
 RTOL_FLOAT32 = 1e-5
 
@@ -435,12 +435,12 @@ def saved_state(tmp_path, **kwargs):
 
 
 @pytest.mark.parametrize("other, difference", [
-    (dict(dim_x=4), "shapes="),
-    (dict(critic={"hidden": (32, 32)}), "critic="),
-    (dict(critic={"activation": "tanh"}), "critic="),
-    (dict(bound="infonce"), "bound="),
-    (dict(bound="smile", clip=2.0), "bound="),
-    (dict(lr=1e-3), "learning_rate="),
+    ({"dim_x": 4}, "shapes="),
+    ({"critic": {"hidden": (32, 32)}}, "critic="),
+    ({"critic": {"activation": "tanh"}}, "critic="),
+    ({"bound": "infonce"}, "bound="),
+    ({"bound": "smile", "clip": 2.0}, "bound="),
+    ({"lr": 1e-3}, "learning_rate="),
 ])
 def test_a_state_of_another_estimator_does_not_load(tmp_path, other, difference):
     from mivb_jax import load_state

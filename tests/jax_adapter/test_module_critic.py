@@ -3,11 +3,11 @@
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import mivb_jax
 import numpy as np
 import pytest
 
 import mivb
-import mivb_jax
 
 X, Z, TRUTH = mivb.correlated_gaussians(3000, 4, mivb.data.rho_for_mi(4, 1.0), seed=0)
 

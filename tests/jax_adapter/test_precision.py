@@ -4,9 +4,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from mivb_jax import MIEstimator
 
 import mivb
-from mivb_jax import MIEstimator
 
 
 def pairs(n=64, dim=3):

@@ -9,12 +9,12 @@ import mivb_tensorflow
 import numpy as np
 import pytest
 import tensorflow as tf
+from mivb_tensorflow import MIEstimator, adaptive_clip_scale, build_critic
+from mivb_tensorflow._critics import shifted
 
 import mivb
 from mivb import reference
 from mivb.critics import CriticConfig
-from mivb_tensorflow import MIEstimator, adaptive_clip_scale, build_critic
-from mivb_tensorflow._critics import shifted
 
 RTOL_FLOAT32 = 1e-5
 
@@ -357,10 +357,10 @@ def test_importing_the_adapter_leaves_the_environment_as_tensorflow_leaves_it():
 
 
 @pytest.mark.parametrize("other, difference", [
-    (dict(critic={"hidden": (16,), "activation": "tanh"}), "critic="),
-    (dict(bound="nwj"), "bound="),
-    (dict(dim_x=4), "shapes="),
-    (dict(lr=1e-3), "learning_rate="),
+    ({"critic": {"hidden": (16,), "activation": "tanh"}}, "critic="),
+    ({"bound": "nwj"}, "bound="),
+    ({"dim_x": 4}, "shapes="),
+    ({"lr": 1e-3}, "learning_rate="),
 ])
 def test_a_checkpoint_of_another_estimator_is_refused_before_anything_is_restored(tmp_path, other, difference):
     saved = MIEstimator(3, 3, bound="mine", critic={"hidden": (16,)}, seed=1)

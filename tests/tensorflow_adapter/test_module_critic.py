@@ -1,12 +1,12 @@
 """Your own Keras layer as the critic of estimate and MIEstimator."""
 
 import keras
+import mivb_tensorflow
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import mivb
-import mivb_tensorflow
 from mivb.critics import CriticConfig, UserModule
 
 X, Z, TRUTH = mivb.correlated_gaussians(3000, 4, mivb.data.rho_for_mi(4, 1.0), seed=0)

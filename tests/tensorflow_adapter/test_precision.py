@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from mivb_tensorflow import MIEstimator
 
 import mivb
-from mivb_tensorflow import MIEstimator
 
 
 def pairs(n=64, dim=3):

@@ -1,14 +1,13 @@
 """The compiled torch path, and a chunk of training that never waits on the device."""
 
-import numpy as np
 import pytest
 import torch
+from mivb_torch import MIEstimator
+from mivb_torch._trainer import Trainer
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import mivb
 from mivb.estimate import EstimateConfig
-from mivb_torch import MIEstimator
-from mivb_torch._trainer import Trainer
 
 # The graph capture and autograd of the default compiler, without its code generation (minutes on
 # this CPU): what differs between the compiled and the eager step is the captured graph.
@@ -49,8 +48,8 @@ class HostSyncs(TorchDispatchMode):
     ``bool(t)``, ``float(t)``), and the operators whose output size depends on values (a boolean
     mask as an index among them: on CPU its ``nonzero`` runs below the dispatcher, unseen)."""
 
-    SYNCING = {"_local_scalar_dense", "nonzero", "masked_select", "unique", "_unique2", "item"}
-    INDEXING = {"index", "index_put", "index_put_"}
+    SYNCING = frozenset({"_local_scalar_dense", "nonzero", "masked_select", "unique", "_unique2", "item"})
+    INDEXING = frozenset({"index", "index_put", "index_put_"})
 
     def __init__(self):
         super().__init__()

@@ -6,10 +6,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from mivb_torch import MIEstimator, adaptive_clip_scale
 
 import mivb
 from mivb import reference
-from mivb_torch import MIEstimator, adaptive_clip_scale
 
 
 def batch(n=16, dim=3, rho=0.8, seed=0, dtype=torch.float64):

@@ -1,12 +1,12 @@
 """Your own nn.Module as the critic of estimate and MIEstimator."""
 
+import mivb_torch
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
 import mivb
-import mivb_torch
 
 X, Z, TRUTH = mivb.correlated_gaussians(3000, 4, mivb.data.rho_for_mi(4, 1.0), seed=0)
 

@@ -5,9 +5,9 @@ import io
 import numpy as np
 import pytest
 import torch
+from mivb_torch import MIEstimator
 
 import mivb
-from mivb_torch import MIEstimator
 
 
 def pairs(n=64, dim=3):
