@@ -111,23 +111,23 @@ not bring the inner modes back. Nor does the term pull samples inward: through a
 input that maximises the MI over a box is discrete with its heaviest points on the box's edges (the
 amplitude-limited Gaussian channel, Smith 1971). A bounded term does better: a 25-way code heard
 through that channel, weighted 3, keeps every group it separates sharp on its own mode (median 94%
-high quality over 5 seeds, with 14 modes against 5 for the plain GAN above), but it fixes which modes it
-covers in the first 2,500 steps. The figure shows the rest: the MI term holds the
-samples apart only while it pushes, and it pushes them apart everywhere, within modes as between
-them. I(G(z); z) of a deterministic generator has no finite maximum; the estimate grows with any
-spread the critic can resolve, so the samples repel one another like charges in a box and stay on
-the border of the square the discriminator allows (the covered modes are mostly the 16 outer ones;
-the inner nine starve). A finite term does not change
-that: with output noise as wide as a mode, I(X; z) is finite, but its maximum over the square is
-reached by spreading the samples evenly across it (log 8^2 - log(2 pi e 0.05^2) = 7.3 nats), far
-above the data's log 25 = 3.2, so the term still pays for every spread the GAN allows. Adaptive
-clipping keeps the push no larger than the GAN's gradient, so neither force wins: a stronger MI term
-covers more modes with fewer sharp samples, a weaker or vanishing one lets the GAN collapse again.
-PacGAN reaches its numbers with far longer training (above); VEEGAN's 24.6 modes come with 40% high
-quality, below the 53% here. Within this example's budget (15 minutes for 5 seeds of both runs on 2
-CPU cores) the regulariser buys coverage (median 16 modes against 5) at the price of sharpness (53%
-high quality against the plain runs' 74%). GAN training is chaotic: other seeds, thread counts or
-library versions give other numbers, and the three backends start from different random weights.
+high quality over 5 seeds, with 14 modes against 5 for the plain GAN above), but it fixes which
+modes it covers in the first 2,500 steps. The figure shows the rest: the MI term holds the samples
+apart only while it pushes, and it pushes them apart everywhere, within modes as between them.
+I(G(z); z) of a deterministic generator has no finite maximum; the estimate grows with any spread
+the critic can resolve, so the samples repel one another like charges in a box and stay on the
+border of the square the discriminator allows (the covered modes are mostly the 16 outer ones; the
+inner nine starve). A finite term does not change that: with output noise as wide as a mode, I(X; z)
+is finite, but its maximum over the square is reached by spreading the samples evenly across it
+(log 8^2 - log(2 pi e 0.05^2) = 7.3 nats), far above the data's log 25 = 3.2, so the term still pays for
+every spread the GAN allows. Adaptive clipping keeps the push no larger than the GAN's gradient, so
+neither force wins: a stronger MI term covers more modes with fewer sharp samples, a weaker or
+vanishing one lets the GAN collapse again. PacGAN reaches its numbers with far longer training
+(above); VEEGAN's 24.6 modes come with 40% high quality, below the 53% here. Within this example's
+budget (15 minutes for 5 seeds of both runs on 2 CPU cores) the regulariser buys coverage (median 16
+modes against 5) at the price of sharpness (53% high quality against the plain runs' 74%). GAN
+training is chaotic: other seeds, thread counts or library versions give other numbers, and the
+three backends start from different random weights.
 """
 
 from __future__ import annotations
