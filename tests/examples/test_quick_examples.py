@@ -31,11 +31,15 @@ def test_gan_variants_runs_every_knob(tmp_path):
 
     script = EXAMPLES.parent / "benchmarks" / "gan_variants.py"
     out = tmp_path / "samples.npz"
-    flags = ["--steps", "80", "--codes", "5", "--channel-start", "0.05", "--ramp", "40", "--channel", "0.5", "--r1", "1"]
-    result = subprocess.run([sys.executable, str(script), *flags, "--out", str(out)], check=False,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(r"\| @10: \d+/25 \d+%  @20: .* @80: \d+/25 \d+% \| \d+ s$", result.stdout.strip()), result.stdout
-    samples = np.load(out)
-    assert sorted(samples.files, key=int) == ["10", "20", "40", "60", "80"]
-    assert samples["80"].shape == (2500, 2) and np.isfinite(samples["80"]).all()
+    runs = (["--codes", "5", "--channel-start", "0.05", "--ramp", "40", "--channel", "0.5", "--r1", "1",
+             "--init-scale", "10"],
+            ["--continuous", "2", "--channel", "0.5", "--warmup", "20", "--beta", "3", "--beta-end", "0.5"])
+    for flags in runs:
+        result = subprocess.run([sys.executable, str(script), "--steps", "80", *flags, "--out", str(out)], check=False,
+                                env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        last = result.stdout.strip()
+        assert re.search(r"\| @10: \d+/25 \d+%  @20: .* @80: \d+/25 \d+% \| \d+ s$", last), result.stdout
+        samples = np.load(out)
+        assert sorted(samples.files, key=int) == ["10", "20", "40", "60", "80"]
+        assert samples["80"].shape == (2500, 2) and np.isfinite(samples["80"]).all()
