@@ -159,7 +159,7 @@ def quality(samples: np.ndarray) -> tuple[int, float]:
 
 
 # ---- one training function per backend: the same GAN, the same MI term, the same schedule ------------
-# Each returns the generator's samples on `probe` (fixed noise) at every step in `checkpoints`.
+# Each returns the generator's samples on `probe` (fixed inputs: noise and codes) at every step in `checkpoints`.
 
 def train_torch(beta: float, steps: int, seed: int, probe: np.ndarray, checkpoints: set[int]) -> dict:
     import torch
