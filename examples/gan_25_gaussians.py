@@ -5,21 +5,22 @@ Gaussians centred on {-4, -2, 0, 2, 4}^2 with standard deviation 0.05. Evaluatio
 generated samples; a sample within 3 standard deviations of a mode is high quality, and a mode is
 covered when some sample lies within 3 standard deviations of it.
 
-The GAN: non-saturating loss; generator and discriminator MLPs with three hidden ReLU layers of
-128; batch 128; Adam (0.5, 0.9) with learning rates 5e-4 (generator) and 2e-3 (discriminator), both
+The GAN: non-saturating loss; generator and discriminator MLPs with three hidden ReLU layers of 128;
+batch 128; Adam (0.5, 0.9) with learning rates 5e-4 (generator) and 2e-3 (discriminator), both
 decaying linearly to 0. The generator's input is 10 Gaussian numbers beside a one-hot code c of 50
-values, as in MINE's own GAN experiments (Belghazi et al. 2018, section 5.1: a code beside the
-noise, and the MI between the code and the output); its output layer starts 10 times larger than
-the framework's default, so that its first samples span the square. The regularised run adds
-MINE's term: the generator minimises ``gan_loss - beta * scale * I(G(z, c) + 0.5 N; c)``, the MI
-between the code and the output heard through a Gaussian channel of standard deviation 0.5 (a
-quarter of the modes' spacing), estimated by mivb's ``MIEstimator`` (bound ``mine``, a separable
-critic with hidden layers (256, 256), Adam 1e-3, EMA decay 0.99, one critic step per batch);
-``scale`` is MINE's adaptive gradient clipping (``adaptive_clip_scale``: the MI gradient is never
-larger than the GAN's), beta = 3. Both runs share seeds, networks, inputs, data and schedule: the
-plain run is the same GAN without the term. The data stream (real batches, generator inputs,
-channel noise) and the evaluation are shared by the backends; each backend's training function
-only builds the networks and the step, the same in PyTorch, JAX and TensorFlow (``--backend``).
+values, as in MINE's own GAN experiments (Belghazi et al. 2018, section 5.1, as recalled here: the
+paper could not be opened to check; a code beside the noise, and the MI between the code and the
+output); its output layer starts 10 times larger than the framework's default, so that its first
+samples span the square. The regularised run adds MINE's term: the generator minimises ``gan_loss -
+beta * scale * I(G(z, c) + 0.5 N; c)``, the MI between the code and the output heard through a
+Gaussian channel of standard deviation 0.5 (a quarter of the modes' spacing), estimated by mivb's
+``MIEstimator`` (bound ``mine``, a separable critic with hidden layers (256, 256), Adam 1e-3, EMA
+decay 0.99, one critic step per batch); ``scale`` is MINE's adaptive gradient clipping
+(``adaptive_clip_scale``: the MI gradient is never larger than the GAN's), beta = 3. Both runs share
+seeds, networks, inputs, data and schedule: the plain run is the same GAN without the term. The data
+stream (real batches, generator inputs, channel noise) and the evaluation are shared by the
+backends; each backend's training function only builds the networks and the step, the same in
+PyTorch, JAX and TensorFlow (``--backend``).
 
     python examples/gan_25_gaussians.py                  # 5 seeds x 6000 steps, plain and with MI
     python examples/gan_25_gaussians.py --backend jax    # the same in JAX
