@@ -18,8 +18,11 @@ seed it ends on a few of the eight modes, and on all eight with the MI term.
 from __future__ import annotations
 
 import math
+import os
 
-import mivb_tensorflow  # before TensorFlow: it keeps TensorFlow's import notices off the terminal
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's import: quieter start-up (2.21 still prints oneDNN's notice)
+
+import mivb_tensorflow
 import numpy as np
 import tensorflow as tf
 from _common import parser as common_parser
