@@ -12,7 +12,7 @@ def parser(description: str) -> argparse.ArgumentParser:
     root.add_argument("--quick", action="store_true", help="a small run that checks the qualitative result")
     root.add_argument("--backend", default=None, help="torch, jax or tensorflow (default: first installed)")
     root.add_argument("--out", default="out", help="folder for plots and tables")
-    root.add_argument("--seed", type=int, default=0)
+    root.add_argument("--seed", type=int, default=0, help="random seed (the first one where a script runs several)")
     return root
 
 
