@@ -33,7 +33,7 @@ def stream(seed: int, steps: int):
     """Each step's real batch and Gaussian noise: the example's stream before it gained its code."""
     rng = np.random.default_rng(seed)
     for _ in range(steps):
-        real = example.MODES[rng.integers(0, 25, example.BATCH)] + example.STD * rng.standard_normal(
+        real = example.MODES[rng.integers(0, len(example.MODES), example.BATCH)] + example.STD * rng.standard_normal(
             (example.BATCH, 2), np.float32)
         yield real, rng.standard_normal((example.BATCH, example.NOISE), np.float32)
 

@@ -174,7 +174,7 @@ def quality(samples: np.ndarray) -> tuple[int, float]:
 
 
 # ---- one training function per backend: the same GAN, the same MI term, the same schedule ------------
-# Each returns the generator's samples on `probe` (fixed inputs: noise and codes) at every step in `checkpoints`.
+# Each returns the generator's samples on `probe` (fixed noise and codes) at every step in `checkpoints`.
 
 def train_torch(beta: float, steps: int, seed: int, probe: np.ndarray, checkpoints: set[int]) -> dict:
     import torch
@@ -267,7 +267,7 @@ def train_jax(beta: float, steps: int, seed: int, probe: np.ndarray, checkpoints
 
 
 def train_tensorflow(beta: float, steps: int, seed: int, probe: np.ndarray, checkpoints: set[int]) -> dict:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's import: fewer start-up notices in the table
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's import: fewer notices in the table
     import mivb_tensorflow
     import tensorflow as tf
 

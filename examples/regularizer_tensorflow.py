@@ -20,7 +20,8 @@ from __future__ import annotations
 import math
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow's import: quieter start-up (2.21 still prints oneDNN's notice)
+# Before TensorFlow's import: a quieter start-up (TensorFlow 2.21 still prints its oneDNN notice).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import mivb_tensorflow
 import numpy as np

@@ -38,8 +38,8 @@ def test_gan_variants_runs_every_knob(tmp_path):
         result = subprocess.run([sys.executable, str(script), "--steps", "80", *flags, "--out", str(out)], check=False,
                                 env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
-        last = result.stdout.strip()
-        assert re.search(r"\| @10: \d+/25 \d+%  @20: .* @80: \d+/25 \d+% \| \d+ s$", last), result.stdout
+        printed = result.stdout.strip()
+        assert re.search(r"\| @10: \d+/25 \d+%  @20: .* @80: \d+/25 \d+% \| \d+ s$", printed), result.stdout
         samples = np.load(out)
         assert sorted(samples.files, key=int) == ["10", "20", "40", "60", "80"]
         assert samples["80"].shape == (2500, 2) and np.isfinite(samples["80"]).all()
