@@ -30,7 +30,7 @@ class ScoreCase:
         columns = self.n if self.k is None else self.k + 1
         if self.pattern == "zeros":
             scores = np.zeros((self.n, columns))
-        elif self.pattern == "extreme":  # every score at +-scale: the overflow test of BOUNDS.md
+        elif self.pattern == "extreme":  # every score at +-scale: the overflow test of docs/bounds.md
             scores = self.scale * rng.choice([-1.0, 1.0], size=(self.n, columns))
         else:
             scores = self.scale * np.tanh(rng.standard_normal((self.n, columns)))

@@ -37,7 +37,7 @@ from .invariants import INVARIANTS
 from .precision import precision_checks
 from .trust import TRUST_CHECKS
 
-# Relative tolerance by dtype (BOUNDS.md: float64 to 1e-10, float32 to 1e-5). Sums of many terms
+# Relative tolerance by dtype (docs/bounds.md: float64 to 1e-10, float32 to 1e-5). Sums of many terms
 # can cancel, so the absolute slack is the same relative tolerance applied to the largest term.
 RTOL = {"float64": 1e-10, "float32": 1e-5}
 # A full matrix is reduced directly (its diagonal masked), its (p, G) as given: the same terms

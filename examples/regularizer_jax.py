@@ -2,7 +2,7 @@
 
 A linear encoder x = W z + b + noise is trained to keep its output small (loss = mean x^2), which
 alone drives x towards pure noise. Adding -beta * scale * I(x; z) (MINE, beta = 1, the clipping
-scale of BOUNDS.md) keeps the output informative about z. The estimator is pure functions over
+scale of docs/bounds.md) keeps the output informative about z. The estimator is pure functions over
 an explicit state, so the whole step (encoder and critic) is one compiled function.
 
     python examples/regularizer_jax.py            # 12 seconds measured on 2 CPU cores

@@ -2,7 +2,7 @@
 
 A linear encoder x = W z + noise is trained to keep its output small (loss = mean x^2), which
 alone drives x towards pure noise. Adding -beta * scale * I(x; z) (MINE, beta = 1, the clipping
-scale of BOUNDS.md) keeps the output informative about z. The critic is updated every step.
+scale of docs/bounds.md) keeps the output informative about z. The critic is updated every step.
 
     python examples/regularizer_torch.py            # 20 seconds measured on 2 CPU cores
     python examples/regularizer_torch.py --quick    # about 10 seconds; asserts the MI term helps

@@ -1,4 +1,4 @@
-"""The bounds of BOUNDS.md: each defined once, as a function of a few reductions of its scores.
+"""The bounds of docs/bounds.md: each defined once, as a function of a few reductions of its scores.
 
 A :class:`Bound` has two parts. ``statistics`` reduces the scores to a few scalars, each a sum or
 a logsumexp, so that the scalars of several shards of one batch combine exactly (sums add,
@@ -54,7 +54,7 @@ class Totals:
         return self.values[key] / (self.rows * self.negatives_per_row)
 
     def log_mean_exp(self, key: str) -> Array:
-        """A logsumexp over the N * K negatives, as the log of their mean exp (BOUNDS.md's LME)."""
+        """A logsumexp over the N * K negatives, as the log of their mean exp (LME of docs/bounds.md)."""
         return self.values[key] - math.log(self.rows * self.negatives_per_row)
 
 
@@ -196,7 +196,7 @@ def get_bound(name: Any) -> Bound:
 def with_gradient_of(ops: ArrayOps, value: Array, surrogate: Array) -> Array:
     """A scalar whose value is ``value`` exactly and whose gradient is that of ``surrogate``.
 
-    Equal to BOUNDS.md's ``surrogate + stop_gradient(value - surrogate)``, but written so the
+    Equal to docs/bounds.md's ``surrogate + stop_gradient(value - surrogate)``, but written so the
     forward value is bit-for-bit ``value`` (``s - s`` is exactly zero in IEEE arithmetic), also
     when the surrogate is infinite (``inf - inf`` would be NaN: the zero is put in its place).
     """
@@ -261,9 +261,10 @@ def bound(name: str, *scores: Array, baseline: Array | None = None, **params: An
     Call it as ``bound(name, scores)`` with the full (N, N) matrix ``scores[i, j] = T(x_i, z_j)``,
     or as ``bound(name, pos, neg)`` with the positive scores ``pos`` (N,) and the negative scores
     ``neg`` (N, K). The backend is that of the arrays (NumPy, torch, JAX or TensorFlow) and the
-    result is a scalar of the same framework: its value is the bound of BOUNDS.md and, in the
-    frameworks with autodiff, its gradient is the one training follows (for example ``js`` and
-    ``smile`` follow the Jensen-Shannon objective, ``mine`` its EMA-corrected surrogate).
+    result is a scalar of the same framework: its value is the bound as [the bounds][the-bounds]
+    define it and, in the frameworks with autodiff, its gradient is the one training follows (for
+    example ``js`` and ``smile`` follow the Jensen-Shannon objective, ``mine`` its EMA-corrected
+    surrogate).
 
     NaN scores are an error for NumPy arrays. Framework tensors are not checked (a NaN gives NaN):
     inside a training loop a check would cost a device-to-host synchronisation every step.
@@ -273,7 +274,7 @@ def bound(name: str, *scores: Array, baseline: Array | None = None, **params: An
 
     Args:
         name: a registered bound: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js``, ``smile``, or
-            one added with :func:`register_bound`; see ``mivb.BOUNDS``.
+            one added with [`register_bound`][mivb.register_bound]; see ``mivb.BOUNDS``.
         *scores: either the full matrix, or ``pos`` and ``neg``. For the upper bounds (``club``,
             ``l1out``) the scores are log-densities of a variational conditional, row i holding
             ``log q(z_i | x_j)`` for every j (its positive ``log q(z_i | x_i)``).
@@ -284,7 +285,7 @@ def bound(name: str, *scores: Array, baseline: Array | None = None, **params: An
             its state (``log_ema`` for ``mine``: the updated moving average in log space, a number
             or a scalar of the scores' framework; unset, the batch's own average stands in).
 
-    Example:
+    Examples:
         >>> import numpy as np, mivb
         >>> round(float(mivb.bound("infonce", np.eye(3) * 2.0)), 6)
         0.859068
@@ -362,11 +363,14 @@ def jensen_shannon(t: Totals) -> Array:
 
 
 def _dv(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    """Donsker & Varadhan 1983: ``mean(p) - LME(G)`` (docs/bounds.md, "The lower bounds")."""
     value = t.mean("pos") - t.log_mean_exp("neg")
     return value, value
 
 
 def _mine(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    """Belghazi et al. 2018 (MINE): ``dv``'s value; the gradient follows ``mean(p) - exp(LME(G) - sg(log_ema))``
+    (docs/bounds.md, "MINE's moving average")."""
     ops, lme = t.ops, t.log_mean_exp("neg")
     log_ema = state["log_ema"]
     average = ops.where(ops.isnan(log_ema), lme, log_ema)  # unset: the batch's own average stands in
@@ -374,6 +378,7 @@ def _mine(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> t
 
 
 def _nwj(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    """Nguyen, Wainwright & Jordan 2010: ``mean(p) - exp(LME(G) - 1)`` (docs/bounds.md, "The lower bounds")."""
     value = t.mean("pos") - t.ops.exp(t.log_mean_exp("neg") - 1.0)
     return value, value
 
@@ -383,6 +388,8 @@ def _infonce_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics
 
 
 def _infonce(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    """van den Oord et al. 2018: ``mean_i[p_i - logsumexp(p_i, G_i)] + log(K + 1)``, at most ``log(K + 1)``
+    (docs/bounds.md, "The lower bounds")."""
     value = t.mean("rows") + math.log(t.negatives_per_row + 1)
     return value, value
 
@@ -392,6 +399,8 @@ def _js_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
 
 
 def _js(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    """Hjelm et al. 2019, read off as Poole et al. 2019: ``1 + mean(p) - exp(LME(G))``; the gradient follows
+    the Jensen-Shannon objective (docs/bounds.md, "The lower bounds")."""
     return 1.0 + t.mean("pos") - t.ops.exp(t.log_mean_exp("neg")), jensen_shannon(t)
 
 
@@ -403,6 +412,8 @@ def _smile_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
 
 
 def _smile(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    """Song & Ermon 2020: ``mean(p) - LME(clip(G, -c, c))``; the gradient follows the Jensen-Shannon objective
+    (docs/bounds.md, "The lower bounds")."""
     return t.mean("pos") - t.log_mean_exp("neg"), jensen_shannon(t)
 
 
@@ -420,6 +431,8 @@ def _tuba_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
 
 
 def _tuba(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    """Poole et al. 2019 (TUBA): ``1 + mean(p - b) - exp(LME(G - b))`` with the log-baseline ``b``
+    (docs/bounds.md, "More lower bounds")."""
     value = 1.0 + t.mean("pos") - t.ops.exp(t.log_mean_exp("neg"))
     return value, value
 
@@ -441,6 +454,8 @@ def _alpha_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
 
 
 def _alpha(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    """Poole et al. 2019, eq. 12 (I_alpha): ``1 + mean(p - B) - mean(exp(G - B))``, ``B`` mixing the
+    leave-one-out scores and the baseline (docs/bounds.md, "More lower bounds")."""
     value = 1.0 + t.mean_negatives("joint") - t.ops.exp(t.log_mean_exp("marginal"))
     return value, value
 
@@ -456,6 +471,7 @@ def _club_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
 
 
 def _club(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    """Cheng et al. 2020 (CLUB): ``mean(p) - mean(G)`` on log-densities of q(z | x) (docs/bounds.md, "Upper bounds")."""
     value = t.mean("pos") - t.mean_negatives("neg")
     return value, value
 
@@ -466,11 +482,15 @@ def _l1out_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
 
 
 def _l1out(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    """Poole et al. 2019, eq. 17 (L1Out): ``mean_i[p_i - logsumexp_k G_ik] + log K`` (docs/bounds.md,
+    "Upper bounds")."""
     value = t.mean("pos") - t.mean("rows") + math.log(t.negatives_per_row)
     return value, value
 
 
 def _ba(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
+    """Barber & Agakov 2003: ``H(Z) + mean(p)``, ``p_i = log q(z_i | x_i)`` of a classifier (docs/bounds.md,
+    "More lower bounds")."""
     value = t.mean("pos") + params["entropy"]
     return value, value
 

@@ -1,6 +1,6 @@
 """Pointwise MI: a trained critic's estimate of log r(x, z) = log p(x, z) / (p(x) p(z)) for each pair.
 
-A bound's optimal critic determines r, but each bound pins it down differently (BOUNDS.md):
+A bound's optimal critic determines r, but each bound pins it down differently (docs/bounds.md):
 
 - ``nwj``'s optimal critic is ``1 + log r``, ``js``'s is ``log r`` and ``tuba``'s is
   ``1 + log r + b(x)`` (its log-baseline): the critic alone gives each pair's ratio.

@@ -1,4 +1,4 @@
-"""Critic scores in the two layouts of BOUNDS.md, and the reductions every bound is made of.
+"""Critic scores in the two layouts of docs/bounds.md, and the reductions every bound is made of.
 
 A bound never sees the layout: it asks a :class:`MatrixScores` or a :class:`PairedScores` for a
 few sums and logsumexps over the positive and the negative scores. The full matrix answers them

@@ -254,7 +254,7 @@ def _as_array(a: Any) -> jax.Array:
 
 
 def adaptive_clip_scale(grads_loss: Any, grads_mi: Any) -> jax.Array:
-    """The factor of ``loss + beta * scale * mi`` (MINE's adaptive gradient clipping, BOUNDS.md).
+    """The factor of ``loss + beta * scale * mi`` (MINE's adaptive gradient clipping, docs/bounds.md).
 
     ``grads_loss`` and ``grads_mi`` are the gradient pytrees of the loss and of the MI term with
     respect to the same parameters (as ``jax.grad`` returns them); the factor carries no gradient.

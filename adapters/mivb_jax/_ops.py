@@ -44,7 +44,7 @@ def to_numpy(x, argument="x"):
 def from_numpy(x, like=None):
     x = np.asarray(x)
     if x.dtype == np.float64 and not jax.config.jax_enable_x64:
-        # JAX would silently round to float32; BOUNDS.md computes float64 inputs in float64.
+        # JAX would silently round to float32; docs/bounds.md computes float64 inputs in float64.
         raise invalid("x", "float32 data, or float64 with JAX's 64-bit mode on "
                       "(jax.config.update('jax_enable_x64', True) or JAX_ENABLE_X64=1)", x, error=InvalidTypeError)
     return jax.device_put(x, None if like is None else next(iter(like.devices())))

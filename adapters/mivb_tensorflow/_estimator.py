@@ -265,7 +265,7 @@ class MIEstimator(tf.Module):
 
 
 def adaptive_clip_scale(grads_loss: Sequence[tf.Tensor | None], grads_mi: Sequence[tf.Tensor | None]) -> tf.Tensor:
-    """The factor of ``loss + beta * scale * mi`` (MINE's adaptive gradient clipping, BOUNDS.md).
+    """The factor of ``loss + beta * scale * mi`` (MINE's adaptive gradient clipping, docs/bounds.md).
 
     Takes the gradients of ``loss`` and of the MI term with respect to one list of variables, as
     ``tape.gradient`` returns them from a persistent tape (None, for a variable a term does not

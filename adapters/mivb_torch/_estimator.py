@@ -228,7 +228,7 @@ def compile_options(compile: Any) -> dict[str, Any] | None:
 
 
 def adaptive_clip_scale(loss: torch.Tensor, mi: torch.Tensor, params: Iterable[torch.Tensor]) -> torch.Tensor:
-    """The factor of ``loss + beta * scale * mi`` (MINE's adaptive gradient clipping, BOUNDS.md).
+    """The factor of ``loss + beta * scale * mi`` (MINE's adaptive gradient clipping, docs/bounds.md).
 
     Gradients of ``loss`` and ``mi`` with respect to ``params`` are taken without consuming the
     graph; the factor carries no gradient.
