@@ -1,7 +1,7 @@
 """The backend registry: which adapters exist, which can run here, and which one owns an array.
 
 Built-in backends are listed below; other packages add theirs through the ``mivb.backends`` entry
-point group, each entry naming a :class:`BackendSpec`. Nothing here imports a framework: a
+point group, each entry naming a [`BackendSpec`][]. Nothing here imports a framework: a
 framework counts as installed when its import spec is found, and an array can only belong to a
 framework already imported (``sys.modules``), whose adapter then answers with ``isinstance``; so
 ``import mivb`` stays free of torch, jax and tensorflow.
@@ -43,9 +43,9 @@ CAPABILITIES = {
 
 
 class Trainer(Protocol):
-    """What :func:`mivb.estimate` drives: a critic over named splits of the data, kept on the device.
+    """What [`mivb.estimate`][mivb.estimate.estimate] drives: a critic over named splits of the data, kept on the device.
 
-    ``Trainer(config, shapes, splits)``: ``config`` an :class:`mivb.EstimateConfig` (``config.spec``
+    ``Trainer(config, shapes, splits)``: ``config`` an [`mivb.EstimateConfig`][] (``config.spec``
     gives the estimator's arguments), ``shapes`` the feature shapes of x and z, ``splits`` maps a
     split's name ("train", "validation", "test") to its float32 (x, z) NumPy arrays.
     """

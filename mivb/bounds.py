@@ -1,12 +1,12 @@
 """The bounds of docs/bounds.md: each defined once, as a function of a few reductions of its scores.
 
-A :class:`Bound` has two parts. ``statistics`` reduces the scores to a few scalars, each a sum or
+A [`Bound`][] has two parts. ``statistics`` reduces the scores to a few scalars, each a sum or
 a logsumexp, so that the scalars of several shards of one batch combine exactly (sums add,
-logsumexps logsumexp). ``value`` turns the combined :class:`Totals` into the reported value and
+logsumexps logsumexp). ``value`` turns the combined [`Totals`][] into the reported value and
 the surrogate whose gradient training follows. One device and data parallelism share both parts:
 the only difference is whether the statistics are gathered from other ranks before ``value``.
 
-Bounds live in a registry; :func:`register_bound` adds one, as the built-in bounds below do.
+Bounds live in a registry; [`register_bound`][] adds one, as the built-in bounds below do.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ class Bound:
     Args:
         name: what users pass as ``bound=``.
         statistics: ``(scores, params) -> {key: (scalar, SUM or LOGSUMEXP)}``, from the reductions
-            of :class:`mivb.scores.MatrixScores` / :class:`~mivb.scores.PairedScores`.
+            of [`mivb.scores.MatrixScores`][] / [`PairedScores`][].
         value: ``(totals, params, state) -> (value, surrogate)``: the reported value and the
             quantity whose gradient training follows (the same object when they agree).
         summary, paper: one line each, listed by ``mivb bounds``.
@@ -98,14 +98,14 @@ class Bound:
             upper bounds fit q(z | x) by maximum likelihood, then read the bound off it); None: the
             surrogate of ``value``.
         params: the bound's parameters and their defaults.
-        check_params: raises a :class:`mivb.MivbError` for a bad parameter value.
-        state: a :class:`MovingAverage` the estimator keeps for this bound, or None.
+        check_params: raises a [`mivb.MivbError`][] for a bad parameter value.
+        state: a [`MovingAverage`][] the estimator keeps for this bound, or None.
         reference: ``(pos, neg, params, state) -> (value, d_pos, d_neg)`` in float64, the training
             gradient in closed form; the conformance suite checks every backend against it.
         max_value: ``(K, params) -> the largest value the bound can take`` with K negatives per row,
             for a bound with a ceiling; ``estimate`` notes an estimate near it.
         log_ratio: ``(scores, baseline) -> log r per pair`` from a chunk's full score matrix, when
-            the bound's optimal critic determines the log density ratio (:mod:`mivb.pointwise`);
+            the bound's optimal critic determines the log density ratio (``mivb.pointwise``);
             None: no pointwise MI.
     """
 
@@ -158,7 +158,7 @@ def register_bound(bound: Bound, *, replace: bool = False) -> Bound:
     estimators and distributed estimators, ``mivb bounds``, and the conformance suite (against
     ``bound.reference`` when it has one). Returns ``bound``.
 
-    Example:
+    Examples:
         >>> import numpy as np, mivb
         >>> from mivb.bounds import SUM, LOGSUMEXP
         >>> half_dv = mivb.Bound(
@@ -274,7 +274,7 @@ def bound(name: str, *scores: Array, baseline: Array | None = None, **params: An
 
     Args:
         name: a registered bound: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js``, ``smile``, or
-            one added with [`register_bound`][mivb.register_bound]; see ``mivb.BOUNDS``.
+            one added with [`register_bound`][]; see ``mivb.BOUNDS``.
         *scores: either the full matrix, or ``pos`` and ``neg``. For the upper bounds (``club``,
             ``l1out``) the scores are log-densities of a variational conditional, row i holding
             ``log q(z_i | x_j)`` for every j (its positive ``log q(z_i | x_i)``).

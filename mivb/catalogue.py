@@ -25,7 +25,7 @@ def estimators() -> dict[str, EstimatorInfo]:
     """Every name ``mivb.estimate``'s ``bound=`` takes, with its kind, summary, paper and parameters:
     the lower bounds, the upper bounds, then the classical estimators.
 
-    Example:
+    Examples:
         >>> import mivb
         >>> {name: info.kind for name, info in mivb.estimators().items() if name in ("smile", "club", "ksg")}
         {'smile': 'lower', 'club': 'upper', 'ksg': 'classical'}

@@ -1,15 +1,15 @@
 """Classical, training-free MI estimators of vector samples: KSG and the Gaussian model.
 
-- :func:`ksg`: the k-nearest-neighbour estimator of Kraskov, Stoegbauer and Grassberger,
+- ``ksg``: the k-nearest-neighbour estimator of Kraskov, Stoegbauer and Grassberger,
   "Estimating mutual information", Phys. Rev. E 69, 066138 (2004), their algorithm 1.
-- :func:`gaussian`: the MI of the jointly Gaussian distribution with the samples' covariance,
+- ``gaussian``: the MI of the jointly Gaussian distribution with the samples' covariance,
   -1/2 sum log(1 - rho_i^2) over the canonical correlations rho_i of Hotelling, "Relations between
   two sets of variates", Biometrika 28, 321 (1936); computed as in Bjoerck and Golub, "Numerical
   methods for computing angles between linear subspaces", Math. Comp. 27, 579 (1973).
 
 Both take NumPy arrays of shape (n,) or (n, d), return ``(mi_nats, stderr)`` and need no
-framework. :func:`ksg` needs SciPy (``pip install "mivb[classical]"``), imported when it is called,
-so ``import mivb`` never needs it; :func:`gaussian` needs only NumPy.
+framework. ``ksg`` needs SciPy (``pip install "mivb[classical]"``), imported when it is called,
+so ``import mivb`` never needs it; ``gaussian`` needs only NumPy.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ ENCODERS = {
 
 
 class UserModule:
-    """A critic module a user brings, held by a :class:`CriticConfig`; configurations holding one are
+    """A critic module a user brings, held by a [`CriticConfig`][]; configurations holding one are
     equal only when they hold the very same module (its parameters are the user's, not a copy)."""
 
     def __init__(self, module: Any):
@@ -101,7 +101,7 @@ class CriticConfig:
 
 
 def critic_config(critic: str | CriticConfig | Mapping[str, Any], **overrides: Any) -> CriticConfig:
-    """Coerce a kind name, a mapping or a config into a :class:`CriticConfig`, then apply overrides."""
+    """Coerce a kind name, a mapping or a config into a [`CriticConfig`][], then apply overrides."""
     if isinstance(critic, CriticConfig):
         config = critic
     elif isinstance(critic, str):

@@ -87,7 +87,7 @@ class GaussianCritic:
         return float(-0.5 * np.log(1.0 - self.rho**2).sum())
 
     def log_ratio(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
-        """T(x_i, z_i) for each pair: the diagonal of :meth:`scores`, without the matrix."""
+        """T(x_i, z_i) for each pair: the diagonal of ``scores``, without the matrix."""
         a, b = self._canonical(x, z)
         rho, unexplained = self.rho, 1.0 - self.rho**2
         return ((a * b) @ (rho / unexplained) - 0.5 * (a**2 + b**2) @ (rho**2 / unexplained)

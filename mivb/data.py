@@ -49,6 +49,6 @@ def render_images(latents: np.ndarray, size: int = 16, channels_last: bool = Fal
 
 def gaussian_images(n: int, dim: int, rho: float, size: int = 16, channels_last: bool = False,
                     seed: int | None = 0) -> tuple[np.ndarray, np.ndarray, float]:
-    """Correlated Gaussian latents drawn as images (see :func:`render_images`), and their MI."""
+    """Correlated Gaussian latents drawn as images (see ``render_images``), and their MI."""
     x, z, true_mi = correlated_gaussians(n, dim, rho, seed=seed)
     return (render_images(x, size, channels_last, seed=1), render_images(z, size, channels_last, seed=2), true_mi)

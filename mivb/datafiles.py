@@ -6,7 +6,7 @@ boolean arrays are read as float64, as every CSV value is.
 
 For the same reason a file's header is not trusted: the size it declares is compared with the
 bytes the file holds before anything is allocated, and every way a file can be damaged (a bad
-zip, a bad CRC, an encrypted member, bytes that are not UTF-8) is a :class:`mivb.MivbError`.
+zip, a bad CRC, an encrypted member, bytes that are not UTF-8) is a [`mivb.MivbError`][].
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ CHUNK_BYTES = 1 << 20
 
 def load_array(source: str, argument: str) -> np.ndarray:
     """The array that ``source`` names: ``file.npy``, ``file.csv``, ``file.npz:name``, or ``file.npz``
-    holding a single array. Every problem is a :class:`mivb.MivbError` naming ``argument``."""
+    holding a single array. Every problem is a [`mivb.MivbError`][] naming ``argument``."""
     path, name = _split_array_name(source)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:

@@ -31,7 +31,7 @@ class UnknownNameError(InvalidArgumentError):
 
 
 class Shown:
-    """A received value already put in words, for values :func:`describe` cannot render."""
+    """A received value already put in words, for values ``describe`` cannot render."""
 
     def __init__(self, text: str) -> None:
         self.text = text

@@ -85,7 +85,7 @@ def gradient(name: str, pos: np.ndarray, neg: np.ndarray, log_ema: float | None 
 def oracle(name: str, pos: np.ndarray, neg: np.ndarray, params: dict, state: dict,
            baseline: np.ndarray | None = None) -> tuple:
     """``(value, d_pos, d_neg)`` of a built-in bound, and ``d_baseline`` for those with a baseline:
-    what :attr:`mivb.Bound.reference` returns."""
+    what the ``reference`` of a [`mivb.Bound`][] returns."""
     if name in WITH_BASELINE:
         return baseline_oracle(name, pos, neg, baseline, **params)
     if name in UPPER:

@@ -1,4 +1,4 @@
-"""Checking and preparing the sample arrays handed to :func:`mivb.estimate`."""
+"""Checking and preparing the sample arrays handed to [`mivb.estimate`][mivb.estimate.estimate]."""
 
 from __future__ import annotations
 
@@ -225,7 +225,7 @@ def gaussianize(train: np.ndarray, *others: np.ndarray, argument: str, cast: boo
     invertible on the training range; only values outside it (a fraction of about 2/n) are tied.
     Each feature is first divided by a power of two (exact) that brings its training values into
     (-1, 1), so that no difference of values overflows, whatever their scale. float32 out unless
-    ``cast`` is False (float64, for :func:`prepare`'s checks).
+    ``cast`` is False (float64, for ``prepare``'s checks).
     """
     flat = train.reshape(len(train), -1)
     _check_not_constant(flat, argument, train)
@@ -257,7 +257,7 @@ def standardize(train: np.ndarray, *others: np.ndarray, argument: str, cast: boo
     centred, divided by a second power of two bringing the deviations into (-1, 1), centred
     again and divided by its standard deviation; so data of scale 1e300 or 1e-300, or
     1 + 1e-12 * noise, comes out with mean 0 and standard deviation 1. float32 out unless ``cast``
-    is False (the data's precision, for :func:`prepare`'s checks).
+    is False (the data's precision, for ``prepare``'s checks).
     """
     columns = _columns(train)
     _check_not_constant(columns, argument, train)

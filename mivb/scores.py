@@ -1,6 +1,6 @@
 """Critic scores in the two layouts of docs/bounds.md, and the reductions every bound is made of.
 
-A bound never sees the layout: it asks a :class:`MatrixScores` or a :class:`PairedScores` for a
+A bound never sees the layout: it asks a [`MatrixScores`][] or a [`PairedScores`][] for a
 few sums and logsumexps over the positive and the negative scores. The full matrix answers them
 directly, masking its diagonal, so no copy of its N * (N - 1) negatives is ever built; the same
 object answers for one rank's rows of a matrix spread over several devices (``offset``).
@@ -61,7 +61,7 @@ class MatrixScores:
         return self.logsumexp_negatives_of(f(self.scores))
 
     def sum_negatives_of(self, entries: Array) -> Array:
-        """The sum of ``entries`` (laid out like :meth:`negatives`) at the negatives."""
+        """The sum of ``entries`` (laid out like [`negatives`][]) at the negatives."""
         return self.ops.sum(self._masked(entries, 0.0))
 
     def logsumexp_negatives_of(self, entries: Array) -> Array:

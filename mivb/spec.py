@@ -3,7 +3,7 @@
 Everything an estimator needs that is not a framework's: which bound with which parameters, which
 critic, the optimiser's step size, MINE's decay, the seed; plus the framework-neutral steps of
 each batch (which layout the critic's scores take, the objective, the schedules of ``fit`` and
-``evaluate``). An adapter's estimator holds a :class:`EstimatorSpec` and adds only the network,
+``evaluate``). An adapter's estimator holds a [`EstimatorSpec`][] and adds only the network,
 the optimiser and the state.
 """
 
@@ -54,7 +54,7 @@ def check_seed(seed: Any) -> int | None:
 
 @dataclass(frozen=True)
 class EstimatorSpec:
-    """What defines an estimator, independent of its framework. Build it with :meth:`create`."""
+    """What defines an estimator, independent of its framework. Build it with [`create`][]."""
 
     bound: str = "mine"
     bound_params: Mapping[str, Any] = field(default_factory=dict)
@@ -68,7 +68,7 @@ class EstimatorSpec:
     def create(cls, bound: str, critic: str | CriticConfig | Mapping[str, Any] | None, learning_rate: Any,
                ema_decay: Any, seed: Any, bound_params: Mapping[str, Any], *,
                learning_rate_argument: str = "lr", precision: Any = "float32") -> EstimatorSpec:
-        """Validate every argument; each mistake is a :class:`mivb.MivbError` naming it. ``critic``
+        """Validate every argument; each mistake is a [`mivb.MivbError`][] naming it. ``critic``
         None: the critic the bound needs, else a separable one."""
         definition = get_bound(bound)
         config = critic_config(critic if critic is not None else definition.critic or "separable")
@@ -108,13 +108,13 @@ class EstimatorSpec:
                   world_size: int = 1) -> tuple[Array, Array, dict[str, Array]]:
         """The batch's ``(value, mi_for_grads, state)``; ``train`` folds the batch into the bound's state;
         ``critic_step``: the gradient is the one the critic's own step follows; ``selection``: the
-        value is the one that ranks critics on held-out data (:func:`mivb.bounds.objective`)."""
+        value is the one that ranks critics on held-out data (``mivb.bounds.objective``)."""
         return objective(self.definition, scores, self.bound_params, state,
                          decay=self.ema_decay if train else None, gather=gather, world_size=world_size,
                          critic_step=critic_step, selection=selection)
 
     def pointwise(self, scores_of: Callable[[np.ndarray], tuple[Any, Any]], n: int) -> np.ndarray:
-        """Each of ``n`` pairs' log density ratio (:mod:`mivb.pointwise`), from ``scores_of(indices)``:
+        """Each of ``n`` pairs' log density ratio (``mivb.pointwise``), from ``scores_of(indices)``:
         a chunk's full score matrix and log-baselines (None without), as NumPy arrays."""
         return in_chunks(log_ratio_rule(self.bound), scores_of, n)
 

@@ -4,7 +4,7 @@
 polars DataFrame) or a mapping of names to arrays (a dict, an ``np.load`` archive). A name selects
 one column (one feature) or one array of the mapping (as it is: (n,), (n, d) or images); a list
 of names stacks them as features. The selected values then pass the checks any samples pass
-(:func:`mivb.samples.as_samples`): a column of strings or integers is refused like an array of
+(``mivb.samples.as_samples``): a column of strings or integers is refused like an array of
 them, except as ``ba``'s labels.
 """
 

@@ -22,6 +22,7 @@ that the files it saves land there.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import logging
 import os
@@ -151,3 +152,69 @@ def test_stated_true_mi_is_what_the_code_gives(path):
 
 def test_readme_states_a_true_mi():
     assert TRUTH.search((ROOT / "README.md").read_text()), "README's first example no longer states its true MI"
+
+
+# ---- The API reference (docs/api*.md, rendered by mkdocstrings from the docstrings) ----------------
+
+SOURCES = sorted([*ROOT.glob("mivb/**/*.py"), *ROOT.glob("adapters/**/*.py")])
+# A Sphinx role (":func:`estimate`") is shown literally by mkdocstrings: cross-references are written
+# [`estimate`][mivb.estimate.estimate], or [`update`][] for a name in the docstring's own scope.
+SPHINX_ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|attr|data|exc|obj|const|ref|doc|term):`")
+# Google style's section is "Examples:"; "Example:" renders as a note whose >>> lines run together.
+SINGULAR_EXAMPLE = re.compile(r"^\s*Example:\s*$", re.MULTILINE)
+REFERENCE_PAGES = sorted(DOCS.glob("api*.md"))
+DIRECTIVE = re.compile(r"^::: ([\w.]+)\s*$", re.MULTILINE)
+
+
+def _docstrings(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of the module's, every class's and every function's docstring."""
+    tree = ast.parse(path.read_text())
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                found.append((body[0].lineno, body[0].value.value))
+    return found
+
+
+def test_docstrings_use_no_sphinx_roles_and_render_their_examples():
+    assert SOURCES
+    found = []
+    for path in SOURCES:
+        for line, text in _docstrings(path):
+            for pattern, what in ((SPHINX_ROLE, "a Sphinx role"), (SINGULAR_EXAMPLE, '"Example:" (write "Examples:")')):
+                for match in pattern.finditer(text):
+                    found.append(f"{path.relative_to(ROOT)}:{line + text.count(chr(10), 0, match.start())}: {what}")
+    assert not found, "docstrings mkdocstrings cannot render:\n" + "\n".join(found)
+
+
+def _public_names() -> dict[str, list[str]]:
+    """Each package's __all__, read from its source: no framework is imported."""
+    packages = {"mivb": ROOT / "mivb" / "__init__.py"}
+    packages.update({path.parent.name: path for path in sorted(ROOT.glob("adapters/mivb_*/__init__.py"))})
+    names = {}
+    for package, path in packages.items():
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+                names[package] = list(ast.literal_eval(node.value))
+    return names
+
+
+def test_every_public_name_is_in_the_api_reference():
+    documented = {match for page in REFERENCE_PAGES for match in DIRECTIVE.findall(page.read_text())}
+    public = _public_names()
+    assert set(public) == {"mivb", "mivb_torch", "mivb_jax", "mivb_tensorflow"}, sorted(public)
+    # mivb.estimate is both a module and the function its package imports; griffe reads the module, so the
+    # reference documents the function by its module's path.
+    missing = [f"{package}.{name}" for package, names in public.items() for name in names
+               if f"{package}.{name}" not in documented and f"{package}.{name}.{name}" not in documented]
+    assert not missing, f"public names missing from {[page.name for page in REFERENCE_PAGES]}: {missing}"
+    internal = sorted(path for path in documented if any(part.startswith("_") for part in path.split(".")))
+    assert not internal, f"the API reference documents internals: {internal}"
+
+
+def test_the_api_reference_pages_are_in_the_site_nav():
+    nav = (ROOT / "mkdocs.yml").read_text()
+    assert REFERENCE_PAGES and all(f" {page.name}\n" in nav for page in REFERENCE_PAGES)

@@ -1,8 +1,8 @@
-"""The JAX backend of mivb: bounds on jax.Arrays, equinox critics, and a functional :class:`MIEstimator`.
+"""The JAX backend of mivb: bounds on jax.Arrays, equinox critics, and a functional [`MIEstimator`][].
 
 Every bound works on ``jax.Array``s through ``mivb.bound`` under ``jax.jit``, ``jax.vmap`` and
-``jax.grad`` (no Python branch depends on a value). Training code gets :class:`MIEstimator`:
-pure ``init`` / ``apply`` / ``update`` functions over an :class:`MIState` pytree (critic params,
+``jax.grad`` (no Python branch depends on a value). Training code gets [`MIEstimator`][]:
+pure ``init`` / ``apply`` / ``update`` functions over an [`MIState`][] pytree (critic params,
 optax Adam state, the bound's state such as MINE's ``log_ema``, PRNG key). ``mivb.estimate(..., backend="jax")`` runs each
 chunk of steps as one jitted ``jax.lax.scan``.
 

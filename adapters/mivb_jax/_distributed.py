@@ -1,6 +1,6 @@
 """Data-parallel MI estimation with ``jax.sharding``: the batch split over a mesh of devices.
 
-:class:`ShardedMIEstimator` is :class:`MIEstimator` with sharding annotations: inside ``jax.jit``
+[`ShardedMIEstimator`][] is [`MIEstimator`][] with sharding annotations: inside ``jax.jit``
 each batch is split along a mesh axis, and the score matrix is laid out by rows, so each device
 computes its own rows against all N columns (XLA all-gathers the critic's column features: z's,
 or for a conditional critic q's moments of x; the rows and their baseline stay local) and the
@@ -55,16 +55,16 @@ def replicate(tree: Any, mesh: Mesh) -> Any:
 
 
 class ShardedMIEstimator(MIEstimator):
-    """:class:`MIEstimator` whose batches are split over the devices of ``mesh`` (data parallelism).
+    """[`MIEstimator`][] whose batches are split over the devices of ``mesh`` (data parallelism).
 
     Each device scores its rows of the batch against every column of the global batch, so the
     negatives span all devices, and the result is the single-device result on the whole batch.
     The batch size must be divisible by the number of devices along ``axis``.
 
     Args:
-        mesh: the devices (default: a mesh over every local device, see :func:`data_mesh`).
+        mesh: the devices (default: a mesh over every local device, see [`data_mesh`][]).
         axis: the mesh axis the batch is split along.
-        other arguments: those of :class:`MIEstimator`.
+        other arguments: those of [`MIEstimator`][].
     """
 
     def __init__(self, dim_x, dim_z, *, mesh: Mesh | None = None, axis: str = "batch", **kwargs: Any):

@@ -38,15 +38,15 @@ class MIState(NamedTuple):
 
 
 class MIEstimator:
-    """A trainable MI estimator for JAX training code, as pure functions over an :class:`MIState`.
+    """A trainable MI estimator for JAX training code, as pure functions over an [`MIState`][].
 
     The object holds only what never changes (bound, critic structure, optimiser); every method
     is a pure function of an explicit state, so it runs under ``jax.jit``, ``jax.vmap`` and
-    ``jax.grad``. :meth:`apply` returns ``MIOutput(mi, mi_for_grads)``: the bound's value (no
+    ``jax.grad``. [`apply`][] returns ``MIOutput(mi, mi_for_grads)``: the bound's value (no
     gradient) and the differentiable term to add to a loss, whose gradient is the one BOUNDS.md
     prescribes (for ``mine``, the surrogate with the EMA as this batch would update it; the state
-    keeps the EMA as it was). :meth:`update` takes one Adam step on the critic, maximising the
-    bound, and returns the new state, MINE's EMA included. :meth:`apply` and :meth:`update` on the
+    keeps the EMA as it was). [`update`][] takes one Adam step on the critic, maximising the
+    bound, and returns the new state, MINE's EMA included. [`apply`][] and [`update`][] on the
     same state draw the same sampled negatives.
 
     Args:
@@ -128,7 +128,7 @@ class MIEstimator:
         return MIState(params, self.optimizer.init(params), bound_state, key)
 
     def scores(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None):
-        """The batch's scores: a :class:`mivb.scores.MatrixScores` or :class:`~mivb.scores.PairedScores`."""
+        """The batch's scores: a [`mivb.scores.MatrixScores`][] or [`PairedScores`][]."""
         critic = eqx.combine(state.params, self.static)
         if self.config.negative_samples is not None and shifts is None:
             self.spec.check_batch_size(x.shape[0])
@@ -140,7 +140,7 @@ class MIEstimator:
 
     def objective(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None, *,
                   train: bool = True, critic_step: bool = False, selection: bool = False):
-        """The batch's ``(value, mi_for_grads, bound_state)``, ``bound_state`` being what :meth:`update`
+        """The batch's ``(value, mi_for_grads, bound_state)``, ``bound_state`` being what [`update`][]
         would store; ``train=False`` (evaluation) reads the state without folding this batch in;
         ``critic_step``: ``mi_for_grads`` follows what the critic's step maximises (for the upper
         bounds, q(z | x)'s likelihood); ``selection``: the value is the one that ranks critics (for the
@@ -171,7 +171,7 @@ class MIEstimator:
 
     def train_steps(self, state: MIState, x: jax.Array, z: jax.Array, batches: jax.Array,
                     shifts: jax.Array | None = None) -> tuple[MIState, jax.Array]:
-        """One :meth:`update` per row of ``batches`` (indices into x and z), compiled as one scan."""
+        """One [`update`][] per row of ``batches`` (indices into x and z), compiled as one scan."""
         return train_steps(self, state, x, z, batches, shifts)
 
     def batch_values(self, state: MIState, x: jax.Array, z: jax.Array, batches: jax.Array,
@@ -195,7 +195,7 @@ class MIEstimator:
         return float(jnp.mean(self.batch_values(state, x, z, jnp.asarray(evaluation_batches(x.shape[0], batch_size)))))
 
     def pointwise(self, state: MIState, x: Any, z: Any) -> np.ndarray:
-        """Each pair's estimated log density ratio log p(x, z) / (p(x) p(z)) (:mod:`mivb.pointwise`)."""
+        """Each pair's estimated log density ratio log p(x, z) / (p(x) p(z)) (``mivb.pointwise``)."""
         x, z = _as_array(x), _as_array(z)
         critic = eqx.combine(state.params, self.static)
 
@@ -219,7 +219,7 @@ class Trained(NamedTuple):
 @partial(jax.jit, static_argnums=0)
 def train_steps(estimator: MIEstimator, state: MIState, x: jax.Array, z: jax.Array, batches: jax.Array,
                 shifts: jax.Array | None) -> tuple[MIState, jax.Array]:
-    """:meth:`MIEstimator.update` on each row of sample indices in turn, compiled as one scan."""
+    """[`MIEstimator.update`][] on each row of sample indices in turn, compiled as one scan."""
 
     def step(state, schedule):
         index, step_shifts = schedule
@@ -272,7 +272,7 @@ def save_state(path: str | os.PathLike, state: MIState, estimator: MIEstimator) 
 
     Besides the arrays (the PRNG key as its raw key data) the file holds, as JSON, the estimator's
     identity: feature shapes, bound and its parameters, critic configuration, learning rate and
-    EMA decay, which :func:`load_state` checks.
+    EMA decay, which [`load_state`][] checks.
     """
     _check_estimator(estimator)
     raw = _raw_state("state", state)
@@ -283,13 +283,13 @@ def save_state(path: str | os.PathLike, state: MIState, estimator: MIEstimator) 
 
 
 def load_state(path: str | os.PathLike, estimator: MIEstimator) -> MIState:
-    """Read a state written by :func:`save_state` for ``estimator``.
+    """Read a state written by [`save_state`][] for ``estimator``.
 
     The file must have been saved by an estimator like this one (same feature shapes, bound and
     parameters, critic configuration, learning rate and EMA decay; the seed may differ), and each
     of its arrays must have the shape and dtype ``estimator.init`` gives. Anything else, or a file
-    that is missing, truncated or not written by :func:`save_state`, is a
-    :class:`mivb.InvalidArgumentError` naming what differs; nothing is loaded half-way.
+    that is missing, truncated or not written by [`save_state`][], is a
+    [`mivb.InvalidArgumentError`][] naming what differs; nothing is loaded half-way.
     """
     _check_estimator(estimator)
     members = _read_npz(path)

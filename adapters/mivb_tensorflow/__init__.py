@@ -1,4 +1,4 @@
-"""The TensorFlow backend of mivb: bounds on tensors, critics as Keras 3 layers, and :class:`MIEstimator`.
+"""The TensorFlow backend of mivb: bounds on tensors, critics as Keras 3 layers, and [`MIEstimator`][].
 
 Importing it leaves the environment alone: TensorFlow's own settings (``TF_CPP_MIN_LOG_LEVEL`` to
 quiet its start-up notices, ``TF_ENABLE_ONEDNN_OPTS``) stay the user's to set, before TensorFlow

@@ -31,7 +31,7 @@ class FanInUniform(keras.initializers.Initializer):
 
 
 class TorchInit:
-    """A Keras layer (mixed in before it) initialised as torch initialises its own: see :class:`FanInUniform`."""
+    """A Keras layer (mixed in before it) initialised as torch initialises its own: see ``FanInUniform``."""
 
     def __init__(self, *args, seeds: keras.random.SeedGenerator | None = None, **kwargs):
         super().__init__(*args, kernel_initializer=FanInUniform(seeds), bias_initializer=FanInUniform(seeds),

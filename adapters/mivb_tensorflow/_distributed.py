@@ -4,7 +4,7 @@ Inside ``strategy.run``, each replica holds its own n pairs of a global batch of
 critic's column features (z's; for a conditional critic, q's moments of x) are gathered from every
 replica with ``ReplicaContext.all_gather``, which is differentiable (its gradient is summed over
 replicas), so a replica scores its n rows against all N columns; the bound's statistics are
-combined over replicas (:func:`mivb.bounds.objective` with a ``gather``). Every replica gets the
+combined over replicas (``mivb.bounds.objective`` with a ``gather``). Every replica gets the
 bound's value on the global batch and MINE's EMA of the global batch. Gradients: a replica's
 gradient is W times the gradient through its own rows, so the **mean** over replicas is the
 single-device gradient. ``tf.distribute`` optimisers **sum** the replicas' gradients: divide the

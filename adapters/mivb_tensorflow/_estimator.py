@@ -24,10 +24,10 @@ class MIOutput(NamedTuple):
 
 
 class SavedIdentity(tf.train.experimental.PythonState):
-    """What a checkpoint of an :class:`MIEstimator` must match to be restored into another, as JSON.
+    """What a checkpoint of an [`MIEstimator`][] must match to be restored into another, as JSON.
 
     ``tf.train.Checkpoint`` restores Python state before any variable, so a checkpoint of another
-    estimator is refused (:meth:`deserialize` raises) while every variable still holds its value.
+    estimator is refused (``deserialize`` raises) while every variable still holds its value.
     """
 
     def __init__(self, expected: dict[str, Any]):
@@ -51,14 +51,14 @@ class MIEstimator(tf.Module):
 
     Calling it on a batch returns ``MIOutput(mi, mi_for_grads)``: the bound's value (no gradient)
     and the differentiable term to add to a loss, whose gradient is the one BOUNDS.md prescribes
-    (for ``mine``, the EMA-corrected surrogate). :meth:`update` takes one Adam step on the critic
+    (for ``mine``, the EMA-corrected surrogate). [`update`][] takes one Adam step on the critic
     and stores MINE's EMA. The critic (a Keras layer), its optimiser, the EMA (variable
     ``log_ema`` for ``mine``, NaN while unset) and the sampler of negatives are all saved by
     ``tf.train.Checkpoint(estimator=...)``. Batches need a static size N inside ``tf.function``.
 
     A checkpoint also records the estimator's identity (feature shapes, bound and its parameters,
     critic configuration, learning rate, EMA decay; not the seed). ``Checkpoint.restore`` into an
-    estimator that differs raises :class:`mivb.InvalidArgumentError` naming the first difference,
+    estimator that differs raises [`mivb.InvalidArgumentError`][] naming the first difference,
     before any variable of the checkpoint is assigned, wherever the estimator sits in the
     checkpoint (beside a model, in a ``tf.train.CheckpointManager``); nothing needs calling after
     ``restore``. Checkpoints written before mivb recorded the identity restore unchecked (the
@@ -144,7 +144,7 @@ class MIEstimator(tf.Module):
         return [*self.critic.weights, *self.optimizer.variables, *state, self.negatives.state]
 
     def scores(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None):
-        """The batch's scores: a :class:`mivb.scores.MatrixScores` or :class:`~mivb.scores.PairedScores`."""
+        """The batch's scores: a [`mivb.scores.MatrixScores`][] or [`PairedScores`][]."""
         k = self.config.negative_samples
         if k is not None and shifts is None:
             self.spec.check_batch_size(x.shape[0])
@@ -153,7 +153,7 @@ class MIEstimator(tf.Module):
 
     def objective(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None, *, train: bool = True,
                   critic_step: bool = False, selection: bool = False):
-        """The batch's ``(value, mi_for_grads, state)``, ``state`` being what :meth:`update` would store;
+        """The batch's ``(value, mi_for_grads, state)``, ``state`` being what [`update`][] would store;
         ``train=False`` (evaluation) reads the bound's state without folding this batch in;
         ``critic_step``: ``mi_for_grads`` follows what the critic's step maximises (for the upper
         bounds, q(z | x)'s likelihood); ``selection``: the value is the one that ranks critics (for the
@@ -180,7 +180,7 @@ class MIEstimator(tf.Module):
         return tf.stop_gradient(value)
 
     def train_steps(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None):
-        """One :meth:`update` per row of ``batches`` (indices into x and z), in one graph; the values.
+        """One [`update`][] per row of ``batches`` (indices into x and z), in one graph; the values.
 
         One trace per batch size (and number of sampled negatives): the data and the number of rows
         may change from call to call (a shorter last chunk, another split) without a new trace.
@@ -192,7 +192,7 @@ class MIEstimator(tf.Module):
         """The bound on each row of ``batches`` (``selection``: what ranks critics), in one graph; neither
         critic nor state changes.
 
-        Traced like :meth:`train_steps`: once per batch size (and ``selection``), whatever the data or
+        Traced like [`train_steps`][]: once per batch size (and ``selection``), whatever the data or
         number of rows.
         """
         return self._batch_values(x, z, *self._schedule(batches, shifts), selection)
@@ -251,7 +251,7 @@ class MIEstimator(tf.Module):
         return float(tf.reduce_mean(self.batch_values(x, z, tf.constant(evaluation_batches(x.shape[0], batch_size)))))
 
     def pointwise(self, x: Any, z: Any) -> np.ndarray:
-        """Each pair's estimated log density ratio log p(x, z) / (p(x) p(z)) (:mod:`mivb.pointwise`)."""
+        """Each pair's estimated log density ratio log p(x, z) / (p(x) p(z)) (``mivb.pointwise``)."""
         x, z = self._as_tensor(x), self._as_tensor(z)
         return self.spec.pointwise(lambda i: self._full_scores(tf.gather(x, i), tf.gather(z, i)), x.shape[0])
 

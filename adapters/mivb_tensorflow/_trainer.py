@@ -34,7 +34,7 @@ def resolve_device(device: str | None) -> str:
 
 
 class Trainer:
-    """What ``mivb.estimate`` drives: an :class:`MIEstimator` over data held on the device.
+    """What ``mivb.estimate`` drives: an [`MIEstimator`][] over data held on the device.
 
     Each chunk of steps runs as one compiled ``tf.function`` loop, so Python is entered once a chunk.
     """

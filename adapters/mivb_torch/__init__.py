@@ -1,4 +1,4 @@
-"""The PyTorch backend of mivb: bounds on tensors, critics as ``nn.Module``s, and :class:`MIEstimator`."""
+"""The PyTorch backend of mivb: bounds on tensors, critics as ``nn.Module``s, and [`MIEstimator`][]."""
 
 from ._critics import build_critic
 from ._distributed import DistributedMIEstimator, all_gather, launch, sharded_bound, sharded_scores

@@ -3,7 +3,7 @@
 Each process (rank) holds its own n pairs of a global batch of N = W * n. The columns of the
 score matrix (the critic's embeddings g(z), or a joint critic's features of z) are all-gathered
 with a differentiable all-gather, so a rank scores its n rows against all N columns; the bound's
-statistics are then combined over ranks (:func:`mivb.bounds.objective` with a ``gather``). Every rank gets the value of the
+statistics are then combined over ranks (``mivb.bounds.objective`` with a ``gather``). Every rank gets the value of the
 bound on the whole global batch, MINE's EMA of the global batch, and gradients whose average over
 ranks (what ``DistributedDataParallel`` computes) is the single-device gradient on the global batch.
 
@@ -121,7 +121,7 @@ def _stats(statistics: torch.Tensor, group: Any) -> torch.Tensor:
 
 
 class DistributedMIEstimator(MIEstimator):
-    """:class:`MIEstimator` on a global batch spread over the ranks of a ``torch.distributed`` group.
+    """[`MIEstimator`][] on a global batch spread over the ranks of a ``torch.distributed`` group.
 
     Each rank calls it on its own n pairs (the same n on every rank). The negatives are the whole
     global batch of N = W * n pairs: the rank's rows are scored against every rank's columns
@@ -143,7 +143,7 @@ class DistributedMIEstimator(MIEstimator):
 
     Args:
         process_group: the group to spread over (default: the whole world).
-        other arguments: those of :class:`MIEstimator`.
+        other arguments: those of [`MIEstimator`][].
     """
 
     def __init__(self, dim_x, dim_z, *, process_group: Any = None, **kwargs: Any):

@@ -27,7 +27,7 @@ class MIEstimator(nn.Module):
 
     Calling it on a batch returns ``MIOutput(mi, mi_for_grads)``: the bound's value (detached) and
     the differentiable term to add to a loss, whose gradient is the one BOUNDS.md prescribes (for
-    ``mine``, the EMA-corrected surrogate). :meth:`update` takes one optimiser step on the critic.
+    ``mine``, the EMA-corrected surrogate). [`update`][] takes one optimiser step on the critic.
     The critic, MINE's EMA (buffer ``log_ema``) and the optimiser state are all in ``state_dict``.
 
     Args:
@@ -95,7 +95,7 @@ class MIEstimator(nn.Module):
         return {key: getattr(self, key) for key in self.spec.definition.state_names}
 
     def scores(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None):
-        """The batch's scores: a :class:`mivb.scores.MatrixScores` or :class:`~mivb.scores.PairedScores`."""
+        """The batch's scores: a [`mivb.scores.MatrixScores`][] or [`PairedScores`][]."""
         if self.config.negative_samples is not None and shifts is None:
             shifts = self._draw_shifts(x)
         with self.autocast(x.device):
@@ -114,7 +114,7 @@ class MIEstimator(nn.Module):
 
     def objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None, *, train: bool = True,
                   critic_step: bool = False, selection: bool = False):
-        """The batch's ``(value, mi_for_grads, state)``, ``state`` being what :meth:`update` would store;
+        """The batch's ``(value, mi_for_grads, state)``, ``state`` being what [`update`][] would store;
         ``train=False`` (evaluation) reads the bound's state without folding this batch in;
         ``critic_step``: ``mi_for_grads`` follows what the critic's step maximises (for the upper
         bounds, q(z | x)'s likelihood); ``selection``: the value is the one that ranks critics (for the
@@ -159,7 +159,7 @@ class MIEstimator(nn.Module):
 
     def train_steps(self, x: torch.Tensor, z: torch.Tensor, batches: torch.Tensor,
                     shifts: torch.Tensor | None = None) -> torch.Tensor:
-        """One :meth:`update` per row of ``batches`` (indices into x and z); the values, on the device."""
+        """One [`update`][] per row of ``batches`` (indices into x and z); the values, on the device."""
         return torch.stack([self.update(x[index], z[index], None if shifts is None else shifts[step])
                             for step, index in enumerate(batches)])
 
@@ -184,7 +184,7 @@ class MIEstimator(nn.Module):
 
     @torch.no_grad()
     def pointwise(self, x: Any, z: Any) -> np.ndarray:
-        """Each pair's estimated log density ratio log p(x, z) / (p(x) p(z)) (:mod:`mivb.pointwise`)."""
+        """Each pair's estimated log density ratio log p(x, z) / (p(x) p(z)) (``mivb.pointwise``)."""
         x, z = self._as_tensor(x), self._as_tensor(z)
         return self.spec.pointwise(lambda i: self._full_scores(x[i], z[i]), x.shape[0])
 

@@ -28,7 +28,7 @@ def resolve_device(device: str | None) -> torch.device:
 
 
 class Trainer:
-    """What ``mivb.estimate`` drives: an :class:`MIEstimator` over splits held on the device."""
+    """What ``mivb.estimate`` drives: an [`MIEstimator`][] over splits held on the device."""
 
     def __init__(self, config, shapes: tuple, splits: Mapping[str, tuple[np.ndarray, np.ndarray]]):
         self.device = resolve_device(config.device)
