@@ -22,7 +22,7 @@ from .errors import InvalidTypeError, invalid
 
 if TYPE_CHECKING:
     from .diagnosis import TrainingRun
-    from .estimate import EstimateConfig
+    from .result import EstimateConfig
 
 LOGGER = logging.getLogger("mivb")
 

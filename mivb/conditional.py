@@ -14,16 +14,16 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from .classical import CLASSICAL
 from .errors import invalid
 from .intervals import crossfit
+from .pipeline import classical, seed_or_drawn, trained
+from .result import Estimate
 from .samples import as_samples, check_paired
-
-if TYPE_CHECKING:
-    from .estimate import Estimate
 
 # nats: below zero by less than this, a difference is the bounds' usual low bias (0.01 to 0.02 nats
 # on a common cause, benchmarks/conditional.py), not a sign of trouble.
@@ -32,8 +32,6 @@ NEGLIGIBLE = 0.05
 
 def conditional(x: Any, z: Any, given: Any, arguments: dict[str, Any]) -> Estimate:
     """``estimate(x, z, given=y)``: the two terms, then their difference (see the module)."""
-    from .estimate import estimate, seed_or_drawn
-
     x_all, z_all, y_all = as_samples("x", x), as_samples("z", z), as_samples("given", given)
     check_paired(x_all, z_all)
     if len(y_all) != len(x_all):
@@ -42,12 +40,12 @@ def conditional(x: Any, z: Any, given: Any, arguments: dict[str, Any]) -> Estima
         if array.ndim != 2:
             raise invalid(name, "vectors, shape (n, d) or (n,), for conditional MI (z and given are joined "
                           "feature by feature)", array)
-    options = {key: value for key, value in arguments.items() if key not in ("given", "bound_params")}
-    options["seed"] = seed_or_drawn(arguments["seed"])
+    term_arguments = {**arguments, "given": None, "seed": seed_or_drawn(arguments["seed"])}
+    term = classical if arguments["bound"] in CLASSICAL else trained
     with warnings.catch_warnings():  # the terms' notes are reported once, on the difference
         warnings.simplefilter("ignore")
-        joint = estimate(x_all, np.concatenate([z_all, y_all], axis=1), **options, **arguments["bound_params"])
-        marginal = estimate(x_all, y_all, **options, **arguments["bound_params"])
+        joint = term(x_all, np.concatenate([z_all, y_all], axis=1), term_arguments)
+        marginal = term(x_all, y_all, term_arguments)
     result = difference(joint, marginal)
     for note in result.notes:
         warnings.warn(note, stacklevel=3)

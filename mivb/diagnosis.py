@@ -16,7 +16,7 @@ import numpy as np
 from .bounds import get_bound
 
 if TYPE_CHECKING:
-    from .estimate import EstimateConfig
+    from .result import EstimateConfig
 
 # nats: a bound with a ceiling is biased low near it. InfoNCE's bias grows as its value nears
 # log(K + 1): on 20,000 pairs of d = 20 Gaussians with 8 nats of MI the default returned 4.47

@@ -12,9 +12,11 @@ import numpy as np
 from .catalogue import estimators
 from .classical import CLASSICAL
 from .errors import invalid, unknown_name
-from .estimate import Estimate, classical_inputs, estimate, result, seed_or_drawn, trained_inputs
+from .estimate import estimate
 from .intervals import check_level
+from .pipeline import classical_inputs, result, seed_or_drawn, trained_inputs
 from .protocol import fit, score
+from .result import Estimate
 from .schedule import check_positive_int
 from .tables import from_table
 

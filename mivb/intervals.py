@@ -20,7 +20,7 @@ import numpy as np
 from .errors import invalid
 
 if TYPE_CHECKING:
-    from .estimate import Estimate, EstimateConfig
+    from .result import Estimate, EstimateConfig
 
 WIDE_FLOOR = 0.05  # nats: an interval narrower than this is informative whatever the estimate
 

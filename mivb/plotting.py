@@ -10,14 +10,46 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .errors import PlottingNotAvailableError, invalid, unknown_name
 
-if TYPE_CHECKING:
-    from .estimate import Estimate
+
+class _Level(Protocol):
+    @property
+    def level(self) -> float: ...
+
+
+class PlottedEstimate(Protocol):
+    """What a plot reads of a :class:`mivb.Estimate`. A protocol, not an import of the class:
+    ``Estimate.plot`` imports this module, which would otherwise import it back in a circle."""
+
+    @property
+    def mi(self) -> float: ...
+    @property
+    def stderr(self) -> float: ...
+    @property
+    def history(self) -> np.ndarray: ...
+    @property
+    def bound(self) -> str: ...
+    @property
+    def backend(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def config(self) -> _Level: ...
+    @property
+    def ceiling(self) -> float | None: ...
+    @property
+    def diverged_at(self) -> int | None: ...
+    @property
+    def interval(self) -> tuple[float, float] | None: ...
+    @property
+    def per_fold(self) -> tuple[PlottedEstimate, ...]: ...
+    @property
+    def terms(self) -> tuple[PlottedEstimate, ...]: ...
 
 PLOT_INSTALL = 'pip install "mivb[plot]"'
 UNIT_SCALES = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
@@ -43,7 +75,7 @@ def check_plot_path(path: str | Path) -> Path:
     return path
 
 
-def plot_estimate(result: Estimate, ax: Any = None, truth: float | None = None, *, units: str = "nats",
+def plot_estimate(result: PlottedEstimate, ax: Any = None, truth: float | None = None, *, units: str = "nats",
                   path: str | Path | None = None) -> Any:
     """Draw one estimate: the training value per step (and its moving average), the held-out
     estimate with its standard error, its interval (with ``folds``: a hatched band labelled with
@@ -66,7 +98,7 @@ def plot_estimate(result: Estimate, ax: Any = None, truth: float | None = None, 
     return ax
 
 
-def plot_demo(results: Sequence[Estimate], truth: float, path: str | Path) -> Path:
+def plot_demo(results: Sequence[PlottedEstimate], truth: float, path: str | Path) -> Path:
     """Write one panel per bound (training curve, held-out estimate, truth) side by side, on a
     shared value axis so the bounds compare at a glance."""
     if not results:
@@ -124,7 +156,7 @@ QUANTITIES = {"lower": "lower bound", "upper": "upper bound", "classical": "esti
               "difference": "I(X; Z | Y) and its terms"}
 
 
-def _draw(ax: Any, result: Estimate, truth: float | None, scale: float, units: str) -> None:
+def _draw(ax: Any, result: PlottedEstimate, truth: float | None, scale: float, units: str) -> None:
     levels: list[float] = []
     curves: list[np.ndarray] = []
     folds = f" (fold 1 of {len(result.per_fold)})" if result.per_fold else ""

@@ -32,7 +32,7 @@ from .samples import prepare
 from .schedule import Batches, shift_schedule
 
 if TYPE_CHECKING:
-    from .estimate import EstimateConfig
+    from .result import EstimateConfig
 
 CHUNK_STEPS = 100  # the most steps per call into the backend: one host transfer each
 VALIDATION_LIMIT = 4096  # validation pairs scored per check: enough to rank critics, cheap every chunk

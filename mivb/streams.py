@@ -25,7 +25,7 @@ from .protocol import Fitted, random_streams, train
 from .samples import as_samples, check_paired, prepare
 
 if TYPE_CHECKING:
-    from .estimate import Estimate
+    from .result import Estimate
 
 HELD_OUT_PAIRS = (4096, 2048)  # test and validation pairs taken from a stream of unknown length
 NO_LIMIT = 10**9  # pairs: a stream's length is unknown, so the sanity limit on values is 2 log(1e9) + 10
@@ -99,7 +99,7 @@ def estimate_stream(batches: Any, arguments: dict[str, Any]) -> Estimate:
     """``estimate(batches)``: the held-out protocol on a stream (see the module)."""
     from .backends import get_backend
     from .bounds import get_bound
-    from .estimate import _configure, result
+    from .pipeline import configure, result
 
     for name in ("folds", "given"):
         if arguments[name] is not None:
@@ -111,7 +111,7 @@ def estimate_stream(batches: Any, arguments: dict[str, Any]) -> Estimate:
     first = stream.peek()
     if first is None:
         raise invalid("x", "an iterable of (x, z) batches with at least one batch", batches)
-    config = _configure(arguments, *stream.first)
+    config = configure(arguments, *stream.first)
     n_test, n_validation = _held_out(batches, len(first[0]), config)
     test, validation = stream.pairs(n_test), stream.pairs(n_validation)
     if len(validation[0]) < n_validation:

@@ -1,0 +1,248 @@
+"""The steps of :func:`mivb.estimate` on arrays, for ``estimate`` and for the features built on it
+(conditional MI, streams, folds, the independence test): check the arguments into an
+:class:`EstimateConfig` (:func:`configure`), check the samples (:func:`trained_inputs`,
+:func:`classical_inputs`), run one estimate (:func:`trained`, :func:`classical`), and score a
+fitted critic (:func:`result`).
+
+``arguments`` is ``estimate``'s keyword arguments as a dict (``bound_params`` holding the bound's).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ._progress import check_callback, check_progress
+from .backends import BackendNotAvailableError, available_backends, backend_name_of, get_backend, installed, registered
+from .bounds import get_bound
+from .classical import CLASSICAL, ClassicalEstimator
+from .critics import check_critic_takes, check_negative_samples
+from .crosscheck import fallback_note, linear_batch_size, linear_note, linear_values, plug_in_note
+from .diagnosis import CLIP_CHECK_PAIRS, clip_note, diagnose
+from .errors import invalid, unknown_name
+from .intervals import check_folds, check_level, crossfit
+from .protocol import Fitted, fit, held_out_batches, linear_reads_more, score
+from .result import Estimate, EstimateConfig
+from .samples import as_labels, as_samples, check_paired, check_transform, label_entropy, prepare
+from .schedule import check_positive_int
+from .spec import EstimatorSpec
+
+BACKEND_VARIABLE = "MIVB_BACKEND"  # the default backend, like KERAS_BACKEND
+DEVICE_VARIABLE = "MIVB_DEVICE"  # the default device, "cuda" for example
+
+
+def trained_inputs(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[EstimateConfig, np.ndarray, np.ndarray, bool]:
+    """The configuration and the checked samples for a bound's critic; whether z holds class labels."""
+    check_progress(arguments["progress"])
+    check_callback(arguments["callback"])
+    labels = get_bound(arguments["bound"]).critic == "classifier"
+    if labels:  # z holds class labels: one-hot rows, and H(Z) from their counts
+        z, counts = as_labels("z", z)
+        arguments = {**arguments, "bound_params": {"entropy": label_entropy(counts), **arguments["bound_params"]}}
+    config = configure(arguments, x, z)
+    x_all, z_all = as_samples("x", x), as_samples("z", z)
+    check_paired(x_all, z_all)
+    check_critic_takes(config.critic, x_all, z_all)
+    return config, x_all, z_all, labels
+
+
+def trained(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
+    """A bound's estimate: train a critic, read the bound off the test split (each fold's in turn)."""
+    config, x_all, z_all, labels = trained_inputs(x, z, arguments)
+    if config.folds is None:
+        return result(fit(x_all, z_all, config, labels, arguments["progress"], arguments["callback"]))
+    per_fold = [result(fit(x_all, z_all, config, labels, arguments["progress"], arguments["callback"], fold),
+                       warn=False) for fold in range(config.folds)]
+    combined = crossfit(config, per_fold)
+    for note in combined.notes:
+        warnings.warn(note, stacklevel=3)
+    return combined
+
+
+def classical_inputs(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[ClassicalEstimator, dict[str, Any],
+                                                                         np.ndarray, np.ndarray, str | None]:
+    """A classical estimator, its parameters, the transformed samples, and the transform."""
+    estimator = CLASSICAL[arguments["bound"]]
+    if arguments["folds"] is not None:
+        raise invalid("folds", f"None for the classical estimator {estimator.name!r}, which trains nothing and "
+                      f"runs once on all pairs", arguments["folds"])
+    params = estimator.resolve_params(arguments["bound_params"])
+    x_all, z_all = as_samples("x", x), as_samples("z", z)
+    check_paired(x_all, z_all)
+    transform = check_transform(arguments["transform"])
+    xs, zs = prepare(transform, x_all, argument="x")[0], prepare(transform, z_all, argument="z")[0]
+    return estimator, params, xs, zs, transform
+
+
+def classical(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
+    """A classical estimator on all pairs, after the transform: no training, no split."""
+    estimator, params, xs, zs, transform = classical_inputs(x, z, arguments)
+    mi, stderr = estimator.function(xs, zs, **params)
+    config = EstimateConfig(bound=estimator.name, bound_params=params, backend="numpy", steps=0,
+                            transform=transform, seed=seed_or_drawn(arguments["seed"]))
+    notes, unreliable = [], not math.isfinite(mi)
+    if unreliable:
+        notes.append(f"{estimator.name} gives {mi}: the data do not suit it")
+    for note in notes:
+        warnings.warn(note, stacklevel=3)
+    return Estimate(mi=mi, stderr=stderr, history=np.zeros(0), bound=estimator.name, backend="numpy", config=config,
+                    test_values=np.array([mi]), notes=tuple(notes), unreliable=unreliable, kind="classical",
+                    stop_reason="none (a classical estimator, on all pairs)")
+
+
+def seed_or_drawn(seed: Any) -> Any:
+    """The seed given, or one drawn at random (recorded in the result's config)."""
+    return int(np.random.SeedSequence().generate_state(1)[0] >> 1) if seed is None else seed
+
+
+def configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
+    """Every argument of a bound's estimate checked once, into the configuration it runs with; the
+    backend chosen from ``x`` and ``z`` when none is given."""
+    seed = seed_or_drawn(arguments["seed"])
+    spec = EstimatorSpec.create(arguments["bound"], arguments["critic"], arguments["learning_rate"],
+                                arguments["ema_decay"], seed, arguments["bound_params"],
+                                learning_rate_argument="learning_rate", precision=arguments["precision"])
+    critic = spec.critic
+    if arguments["negative_samples"] is not None:
+        critic = replace(critic, negative_samples=arguments["negative_samples"])
+    batch_size = check_positive_int("batch_size", arguments["batch_size"])
+    if batch_size < 2:
+        raise invalid("batch_size", "at least 2 pairs per batch", batch_size)
+    check_negative_samples(critic, batch_size)
+    fractions = {name: arguments[name] for name in ("test_fraction", "validation_fraction")}
+    for name, fraction in fractions.items():
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
+            raise invalid(name, "a fraction strictly between 0 and 1", fraction)
+    if sum(fractions.values()) >= 1.0:
+        raise invalid("validation_fraction", f"at most 1 - test_fraction = {1 - fractions['test_fraction']:g}",
+                      fractions["validation_fraction"])
+    _check_bool("early_stopping", arguments["early_stopping"])
+    devices = arguments["devices"]
+    if devices not in (None, 1, "all") and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
+        raise invalid("devices", "None (one device), 'all' or a positive number of devices", devices)
+    backend = _choose_backend(arguments["backend"], x, z)
+    if devices not in (None, 1) and "shards" not in get_backend(backend).capabilities:
+        sharding = ", ".join(repr(name) for name in available_backends() if "shards" in get_backend(name).capabilities)
+        raise invalid("devices", f"None with backend {backend!r}, which runs estimate on one device (data "
+                      f"parallelism in estimate: {sharding or 'no installed backend'}; see README, many devices)",
+                      devices)
+    device = arguments["device"]
+    if device is None and backend == "torch" and backend_name_of(x) == "torch":
+        device = str(x.device)  # the tensors' own device: CUDA tensors train on their GPU
+    device = device or os.environ.get(DEVICE_VARIABLE) or None
+    return EstimateConfig(
+        bound=spec.bound,
+        bound_params=dict(spec.bound_params),
+        critic=critic,
+        backend=backend,
+        device=device,
+        devices=devices,
+        steps=check_positive_int("steps", arguments["steps"]),
+        batch_size=batch_size,
+        learning_rate=spec.learning_rate,
+        ema_decay=spec.ema_decay,
+        test_fraction=float(fractions["test_fraction"]),
+        validation_fraction=float(fractions["validation_fraction"]),
+        early_stopping=arguments["early_stopping"],
+        patience=check_positive_int("patience", arguments["patience"]),
+        transform=check_transform(arguments["transform"]),
+        seed=spec.seed,
+        folds=check_folds(arguments["folds"]),
+        level=check_level(arguments["level"]),
+        precision=spec.precision,
+        compile=_check_bool("compile", arguments["compile"]),
+        linear_fallback=(arguments["critic"] is None if arguments["linear_fallback"] is None
+                         else _check_bool("linear_fallback", arguments["linear_fallback"])),
+    )
+
+
+def _check_bool(argument: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise invalid(argument, "True or False", value)
+    return value
+
+
+def training_backends() -> list[str]:
+    """The installed backends that can train a critic, in registration order."""
+    return [name for name in available_backends() if "trains" in get_backend(name).capabilities]
+
+
+def _choose_backend(backend: str | None, x: Any, z: Any) -> str:
+    """The argument; else the inputs' framework; else ``MIVB_BACKEND``; else the first installed that trains."""
+    if backend is None:
+        owner = backend_name_of(x) or backend_name_of(z)
+        if owner is not None and "trains" in get_backend(owner).capabilities:
+            return owner
+        if os.environ.get(BACKEND_VARIABLE):
+            return _training_backend(BACKEND_VARIABLE, os.environ[BACKEND_VARIABLE])
+        for name in available_backends():  # imports one framework at most: the first that trains
+            if "trains" in get_backend(name).capabilities:
+                return name
+        hints = "; ".join(f"{spec.name}: {spec.install}" for spec in registered().values()
+                          if not installed(spec.framework))
+        raise BackendNotAvailableError(f"backend: estimate trains a critic and needs a framework that can, none "
+                                       f"of which is installed; fix with one of: {hints}")
+    return _training_backend("backend", backend)
+
+
+def _training_backend(argument: str, backend: str) -> str:
+    if backend not in registered():
+        raise unknown_name(argument, backend, registered())
+    adapter = get_backend(backend)
+    if "trains" not in adapter.capabilities:
+        raise invalid(argument, f"a backend that can train a critic ({', '.join(map(repr, training_backends()))} "
+                      f"are installed here); {backend!r} computes bounds only", backend)
+    return backend
+
+
+def result(fitted: Fitted, warn: bool = True) -> Estimate:
+    """The estimate of a fitted critic: the bound on its test split, with the notes on it."""
+    config, run = fitted.config, fitted.run
+    values, eval_size = score(fitted.trainer, np.random.default_rng(fitted.test_seed), "test", fitted.test_size,
+                              config)
+    validation, crosscheck = None, []
+    if fitted.linear_critic is not None and np.isfinite(values).all():
+        validation = linear_reads_more(fitted)
+        # The network's test batches for the note; larger ones when the linear critic is reported.
+        size = eval_size if validation is None else linear_batch_size(fitted.test_size, config.batch_size)
+        batches = held_out_batches(np.random.default_rng(fitted.test_seed), fitted.test_size,
+                                   replace(config, batch_size=size))
+        linear = linear_values(fitted.linear_critic, *fitted.test_pairs, batches, config.bound, config.bound_params)
+        if validation is None:
+            crosscheck = [note for note in [linear_note(config.bound, values, linear)] if note]
+        else:
+            crosscheck = [fallback_note(config.bound, validation, float(values.mean()), eval_size, size)]
+            values, eval_size = linear, size
+    mi = float(values.mean())
+    stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
+    k = config.critic.negative_samples
+    ceiling = get_bound(config.bound).ceiling(eval_size - 1 if k is None else min(k, eval_size - 1),
+                                              config.bound_params)
+    notes, unreliable = diagnose(config, run, mi, stderr, ceiling, fitted.n_pairs, fitted.x_is_z,
+                                 fitted.test_size)
+    clip = get_bound(config.bound).resolve_params(config.bound_params)["clip"] if config.bound == "smile" else None
+    if clip is not None and fitted.test_size >= 2 and math.isfinite(mi):
+        network_ratios = fitted.trainer.trained().pointwise(*(a[:CLIP_CHECK_PAIRS] for a in fitted.test_pairs))
+        note, clip_decides = clip_note(config.bound, clip, network_ratios)
+        notes += [note] if note else []
+        unreliable = unreliable or clip_decides
+    if validation is not None:
+        log_ratios = fitted.linear_critic.log_ratio(*fitted.test_pairs)
+        crosscheck += [note for note in [plug_in_note(config.bound, mi, fitted.linear_critic, log_ratios, eval_size)]
+                       if note]
+    notes = fitted.notes + notes + crosscheck
+    if warn:
+        for note in notes:
+            warnings.warn(note, stacklevel=4)  # estimate's caller: estimate -> trained -> result
+    return Estimate(mi=mi, stderr=stderr, history=run.history, bound=config.bound, backend=config.backend,
+                    kind=get_bound(config.bound).kind,
+                    config=config, test_values=values, ceiling=ceiling, notes=tuple(notes),
+                    diverged_at=run.diverged_at, validation=run.validation, best_step=run.best_step,
+                    stopped_early=run.stopped_early, unreliable=unreliable, stop_reason=fitted.stop_reason,
+                    estimator=fitted.trainer.trained(), prepare_new=fitted.prepare_new,
+                    linear_critic=fitted.linear_critic if validation is not None else None)
