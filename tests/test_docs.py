@@ -218,3 +218,24 @@ def test_every_public_name_is_in_the_api_reference():
 def test_the_api_reference_pages_are_in_the_site_nav():
     nav = (ROOT / "mkdocs.yml").read_text()
     assert REFERENCE_PAGES and all(f" {page.name}\n" in nav for page in REFERENCE_PAGES)
+
+
+# ---- Install text (docs/index.md#install is its one source) ---------------------------------------
+
+INSTALL_COMMAND = re.compile(r"^python -m pip install -e (\S+)(.*)$", re.MULTILINE)
+
+
+def test_install_commands_install_what_ci_tests():
+    """Every command that installs mivb passes the constraints file, the TensorFlow page installs the
+    CPU-only wheel its comment names, and nothing claims that an extra pins torch's CPU build (PyPI's
+    torch for Linux is the CUDA build)."""
+    pages = [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]
+    commands = [(page.name, *match) for page in pages for match in INSTALL_COMMAND.findall(page.read_text())]
+    assert len(commands) >= 4, commands  # README, index and the three getting-started pages at least
+    unconstrained = [(page, extras) for page, extras, rest in commands if "-c constraints/ci.txt" not in rest]
+    assert not unconstrained, f"install commands without -c constraints/ci.txt: {unconstrained}"
+    tensorflow = [extras for page, extras, _ in commands if page == "getting-started-tensorflow.md"]
+    assert tensorflow == ['".[tensorflow-cpu]"'], tensorflow
+    for page in pages:
+        claim = re.search(r"pins? the CPU|pins the CPU build|each extra pins", page.read_text())
+        assert claim is None, f"{page.name}: '{claim.group(0)}', but the torch extra is torch>=2.4, any build"
