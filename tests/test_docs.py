@@ -239,3 +239,12 @@ def test_install_commands_install_what_ci_tests():
     for page in pages:
         claim = re.search(r"pins? the CPU|pins the CPU build|each extra pins", page.read_text())
         assert claim is None, f"{page.name}: '{claim.group(0)}', but the torch extra is torch>=2.4, any build"
+
+
+def test_readme_cites_mivb_as_the_citing_page_does():
+    """README's BibTeX entry for mivb is the docs page's, at the version pyproject.toml declares."""
+    entry = re.compile(r"```bibtex\n(@software\{mivb,.*?\n\})\n```", re.DOTALL)
+    readme, page = (entry.search(text) for text in ((ROOT / "README.md").read_text(), (DOCS / "citing.md").read_text()))
+    assert readme and page and readme.group(1) == page.group(1)
+    version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.MULTILINE).group(1)
+    assert f"version = {{{version}}}" in page.group(1), f"the citation's version is not {version}"
