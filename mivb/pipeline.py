@@ -1,8 +1,8 @@
-"""The steps of :func:`mivb.estimate` on arrays, for ``estimate`` and for the features built on it
-(conditional MI, streams, folds, the independence test): check the arguments into an
-:class:`EstimateConfig` (:func:`configure`), check the samples (:func:`trained_inputs`,
-:func:`classical_inputs`), run one estimate (:func:`trained`, :func:`classical`), and score a
-fitted critic (:func:`result`).
+"""The steps of [`mivb.estimate`][mivb.estimate.estimate] on arrays, for ``estimate`` and for the
+features built on it (conditional MI, streams, folds, the independence test): check the arguments
+into an ``EstimateConfig`` (``configure``), check the samples (``trained_inputs``,
+``classical_inputs``), run one estimate (``trained``, ``classical``), and score a fitted critic
+(``result``).
 
 ``arguments`` is ``estimate``'s keyword arguments as a dict (``bound_params`` holding the bound's).
 """

@@ -23,7 +23,7 @@ class _Level(Protocol):
 
 
 class PlottedEstimate(Protocol):
-    """What a plot reads of a :class:`mivb.Estimate`. A protocol, not an import of the class:
+    """What a plot reads of a [`mivb.Estimate`][]. A protocol, not an import of the class:
     ``Estimate.plot`` imports this module, which would otherwise import it back in a circle."""
 
     @property

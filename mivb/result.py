@@ -1,5 +1,5 @@
-"""What :func:`mivb.estimate` returns (:class:`Estimate`) and the configuration that made it
-(:class:`EstimateConfig`).
+"""What [`mivb.estimate`][mivb.estimate.estimate] returns ([`Estimate`][mivb.Estimate]) and the
+configuration that made it ([`EstimateConfig`][mivb.EstimateConfig]).
 
 The ground floor of ``estimate``: the protocol, the diagnosis, the intervals, the plots and the
 steps of ``estimate`` all read these records, and this module imports none of them (plotting only
@@ -28,7 +28,7 @@ __all__ = ["Estimate", "EstimateConfig"]
 class EstimateConfig:
     """Everything that determined an estimate; with the same data it reproduces the result.
 
-    The defaults are those of :func:`estimate`; an adapter's ``Trainer`` reads the training fields.
+    The defaults are those of [`estimate`][mivb.estimate.estimate]; an adapter's ``Trainer`` reads the training fields.
     """
 
     bound: str = "infonce"
@@ -54,7 +54,7 @@ class EstimateConfig:
     linear_fallback: bool = True  # as resolved: estimate's None means True with the default critic
 
     def to_kwargs(self) -> dict[str, Any]:
-        """The arguments of :func:`estimate` that reproduce the result on the same data:
+        """The arguments of [`estimate`][mivb.estimate.estimate] that reproduce the result on the same data:
         ``mivb.estimate(x, z, **result.config.to_kwargs())``."""
         return {**{f.name: getattr(self, f.name) for f in fields(self) if f.name != "bound_params"},
                 **self.bound_params}
@@ -72,7 +72,7 @@ class EstimateConfig:
 
 @dataclass(frozen=True)
 class Estimate:
-    """The result of :func:`mivb.estimate`. ``mi`` is in nats; ``bits`` converts it.
+    """The result of [`mivb.estimate`][mivb.estimate.estimate]. ``mi`` is in nats; ``bits`` converts it.
 
     ``unreliable`` is True, with a note saying why, when the number cannot be trusted as an
     estimate: training diverged (a non-finite value, or a finite one no bound on this many pairs
@@ -106,12 +106,12 @@ class Estimate:
 
     ``linear_critic`` is set when ``mi`` and ``test_values`` are not the network's but those of
     the Gaussian critic that read clearly more on the validation split (``linear_fallback``, a note
-    says so); :meth:`pointwise` then reads the ratio off it. ``estimator`` is still the network.
+    says so); [`pointwise`][mivb.Estimate.pointwise] then reads the ratio off it. ``estimator`` is still the network.
 
     ``estimator`` is the trained estimator, framework-native (a torch or TensorFlow
     ``MIEstimator``; for JAX ``mivb_jax.Trained``, a named tuple ``(estimator, state)``), on
     inputs transformed as the training pairs were: ``prepare_new(x, z)`` maps raw pairs so, and
-    :meth:`pointwise` does it for you.
+    [`pointwise`][mivb.Estimate.pointwise] does it for you.
 
     ``stopped_early`` is True when training ended before ``config.steps``: early stopping, or a
     ``callback`` that returned True. ``stop_reason`` says why training ended, in the words the
@@ -165,9 +165,9 @@ class Estimate:
         """Each pair's estimated log density ratio log p(x, z) / (p(x) p(z)) in nats, from the trained
         critic (its mean over pairs of the joint estimates the MI), as a float64 NumPy array.
 
-        ``x`` and ``z`` are raw pairs like those given to :func:`estimate`: the transform fitted on
+        ``x`` and ``z`` are raw pairs like those given to [`estimate`][mivb.estimate.estimate]: the transform fitted on
         the training pairs is applied first. How each bound's critic gives the ratio is in
-        :mod:`mivb.pointwise`: ``nwj``, ``js`` and ``tuba`` read it off the critic; ``dv``, ``mine``,
+        ``mivb.pointwise``: ``nwj``, ``js`` and ``tuba`` read it off the critic; ``dv``, ``mine``,
         ``smile``, ``infonce``, ``alpha``, ``club`` and ``l1out`` normalise it over the other pairs
         given (at least 2; many give a better normaliser); ``ba`` and the classical estimators have
         none. With ``folds``, the first fold's critic.
