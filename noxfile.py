@@ -256,8 +256,10 @@ def docs(session: nox.Session) -> None:
     page left out of the nav, a docstring griffe cannot read) fails it. The API reference is read from the
     sources, so no framework is installed here; the pages' code blocks run in the tests sessions
     (tests/test_docs.py). Pass ``-- serve`` to preview the site."""
+    # ruff formats the signatures in the API reference; django-static-mathjax is a copy of MathJax
+    # (no Django) that mkdocs_hooks.py serves with the site, so formulas render offline
     install(session, "-e", ".", "mkdocs>=1.6,<2", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26",
-            "ruff")  # ruff formats the signatures in the API reference
+            "ruff", "django-static-mathjax>=3.2")
     env = {"NO_MKDOCS_2_WARNING": "1"}  # mkdocs-material's banner about its successor, not a build warning
     if session.posargs == ["serve"]:
         session.run("mkdocs", "serve", env=env)

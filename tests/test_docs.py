@@ -248,3 +248,16 @@ def test_readme_cites_mivb_as_the_citing_page_does():
     assert readme and page and readme.group(1) == page.group(1)
     version = re.search(r'^version = "([^"]+)"', (ROOT / "pyproject.toml").read_text(), re.MULTILINE).group(1)
     assert f"version = {{{version}}}" in page.group(1), f"the citation's version is not {version}"
+
+
+def test_the_site_loads_no_script_from_elsewhere():
+    """Formulas render offline: MathJax is served with the site (mkdocs_hooks.py), from a package the
+    docs session installs at the version constraints/ci.txt pins."""
+    config = (ROOT / "mkdocs.yml").read_text()
+    scripts = re.search(r"^extra_javascript:\n((?:  - .*\n)+)", config, re.MULTILINE)
+    assert scripts and "javascripts/mathjax/tex-svg-full.js" in scripts.group(1)
+    assert "://" not in scripts.group(1), scripts.group(1)
+    assert "mkdocs_hooks.py" in config
+    assert 'MATHJAX = "javascripts/mathjax/tex-svg-full.js"' in (ROOT / "mkdocs_hooks.py").read_text()
+    assert "django-static-mathjax" in (ROOT / "noxfile.py").read_text()
+    assert re.search(r"^django-static-mathjax==", (ROOT / "constraints" / "ci.txt").read_text(), re.MULTILINE)
