@@ -19,7 +19,7 @@ def test_every_estimator_is_listed_with_its_kind_and_paper():
     kinds = {name: info.kind for name, info in catalogue.items()}
     assert kinds == {"dv": "lower", "mine": "lower", "nwj": "lower", "infonce": "lower", "js": "lower",
                      "smile": "lower", "tuba": "lower", "alpha": "lower", "ba": "lower", "club": "upper", "l1out": "upper",
-                     "ksg": "classical", "gaussian": "classical"}
+                     "ksg": "classical", "gaussian": "classical", "copula": "estimate"}
     assert all(info.paper and info.summary for info in catalogue.values())
     assert catalogue["alpha"].params == {"alpha": 0.01} and catalogue["ksg"].params == {"k": 3}
 
