@@ -214,12 +214,12 @@ def estimate(
         return auto(x, z, arguments)
     if not isinstance(bound, str) or bound not in estimators():
         raise unknown_name("bound", bound, [AUTO, *estimators()])
+    if bound == COPULA:
+        return copula(x, z, arguments)
     if given is not None:
         return conditional(x, z, given, arguments)
     if bound in CLASSICAL:
         return classical(x, z, arguments)
-    if bound == COPULA:
-        return copula(x, z, arguments)
     return trained(x, z, arguments)
 
 

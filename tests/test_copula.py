@@ -1,0 +1,122 @@
+"""The Gaussian copula family (mivb/copula.py) and estimate's default, which reports it where the
+network reads no more than the copula's critic on the validation split."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import mivb
+from mivb.copula import copula_mi, log_det_offset
+from mivb.crosscheck import GaussianCritic
+from mivb.data import rho_for_mi
+
+
+def _student(n: int, dimensions: int, dof: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A multivariate Student-t with identity dispersion, split in two halves: no linear correlation
+    at all, dependence only through the shared scale."""
+    rng = np.random.default_rng(seed)
+    samples = rng.standard_normal((n, 2 * dimensions)) / np.sqrt(rng.chisquare(dof, (n, 1)) / dof)
+    return samples[:, :dimensions].astype(np.float32), samples[:, dimensions:].astype(np.float32)
+
+
+def test_the_log_det_offset_is_the_wisharts():
+    # d = 1: n s^2 / sigma^2 is chi-square with n - 1 degrees of freedom, E log chi2_k = psi(k/2) + log 2.
+    from scipy.special import digamma
+
+    assert math.isclose(log_det_offset(1, 50), math.log(2 / 50) + digamma(49 / 2), rel_tol=1e-12)
+
+
+def test_the_bias_correction_centres_independent_gaussians_on_zero():
+    # 400 draws of 60 independent pairs of 5 + 5 dimensions: the plug-in reads about d_x d_z / (2n) =
+    # 0.21 nats above the truth 0; the corrected value's mean is 0 within its Monte Carlo error.
+    rng = np.random.default_rng(0)
+    plug_in, corrected = [], []
+    for _ in range(400):
+        x, z = rng.standard_normal((60, 5)), rng.standard_normal((60, 5))
+        critic = GaussianCritic.fit(x, z)
+        plug_in.append(critic.mi)
+        corrected.append(copula_mi(critic, 60)[0])
+    error = np.std(corrected) / math.sqrt(len(corrected))
+    assert np.mean(plug_in) > 0.2
+    assert abs(np.mean(corrected)) < 4 * error, (np.mean(corrected), error)
+
+
+@pytest.mark.parametrize(("dimensions", "n", "truth", "tolerance"), [(20, 20_000, 10.0, 0.2), (100, 10_000, 1.0, 0.15)])
+def test_copula_reads_gaussians_at_any_mi_and_many_dimensions(dimensions, n, truth, tolerance):
+    x, z, true_mi = mivb.correlated_gaussians(n, dimensions, rho_for_mi(dimensions, truth), seed=3)
+    result = mivb.estimate(x, z, bound="copula", seed=0)
+    assert result.kind == "estimate" and result.bound == "copula" and result.backend == "numpy"
+    assert abs(result.mi - true_mi) < tolerance, result
+    # Its own critic's held-out InfoNCE is a lower bound, capped at log of its batches of 1,024.
+    assert result.lower.kind == "lower" and result.lower.mi < min(true_mi, math.log(1024)) + 0.05
+    assert "lower=" in repr(result)
+
+
+def test_copula_is_unchanged_by_monotone_maps_of_each_feature():
+    x, z, _ = mivb.correlated_gaussians(4000, 3, 0.7, seed=1)
+    plain = mivb.estimate(x, z, bound="copula", seed=0)
+    mapped = mivb.estimate(np.exp(x.astype(np.float64)), z.astype(np.float64) ** 3, bound="copula", seed=0)
+    assert math.isclose(plain.mi, mapped.mi, rel_tol=1e-6), (plain, mapped)
+
+
+def test_copula_folds_give_an_interval_around_the_truth():
+    x, z, truth = mivb.correlated_gaussians(6000, 4, 0.6, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no note on clean Gaussian data
+        result = mivb.estimate(x, z, bound="copula", folds=3, seed=0)
+    low, high = result.interval
+    assert len(result.per_fold) == 3 and low < truth < high and high - low < 0.2, (result, truth)
+
+
+def test_copula_pointwise_is_the_gaussian_log_ratio():
+    x, z, truth = mivb.correlated_gaussians(20_000, 2, 0.8, seed=4)
+    result = mivb.estimate(x, z, bound="copula", seed=0)
+    assert abs(result.pointwise(x[:5000], z[:5000]).mean() - truth) < 0.05
+
+
+@pytest.mark.parametrize(("options", "match"), [
+    ({"transform": "standardize"}, "transform: expected one of 'auto', 'gaussianize'"),
+    ({"given": np.zeros((500, 1))}, "given: expected None for bound='copula'"),
+    ({"test_fraction": 1.5}, "test_fraction: expected a fraction"),
+])
+def test_copula_refuses_what_it_cannot_model(options, match):
+    x, z, _ = mivb.correlated_gaussians(500, 2, 0.5, seed=0)
+    with pytest.raises(mivb.MivbError, match=match):
+        mivb.estimate(x, z, bound="copula", **options)
+
+
+def test_copula_refuses_images_and_too_few_pairs_per_dimension():
+    images = np.zeros((500, 1, 8, 8), np.float32)
+    with pytest.raises(mivb.MivbError, match="x: expected vectors"):
+        mivb.estimate(images, images, bound="copula")
+    x, z, _ = mivb.correlated_gaussians(300, 30, 0.5, seed=0)
+    with pytest.raises(mivb.MivbError, match=r"x: expected at least 5 \(d_x \+ d_z\) training pairs"):
+        mivb.estimate(x, z, bound="copula")
+
+
+def test_the_default_reports_the_copula_on_gaussians_with_the_network_beside_it():
+    x, z, truth = mivb.correlated_gaussians(20_000, 20, rho_for_mi(20, 8.0), seed=5)
+    result = mivb.estimate(x, z, seed=0, steps=600, progress=False)
+    assert result.bound == "copula" and result.kind == "estimate" and result.config.bound == "auto"
+    assert abs(result.mi - truth) < 0.2, result
+    assert result.lower.bound == "infonce" and result.lower.kind == "lower" and result.lower.mi < truth
+    assert result.estimator is not None and len(result.history) > 0  # the network, trained on the same split
+    again = mivb.estimate(x, z, **result.config.to_kwargs(), progress=False)
+    assert again.mi == result.mi and again.bound == "copula"
+
+
+def test_the_default_reports_the_network_where_it_reads_more_than_the_copula():
+    # A shared scale: uncorrelated features, so the copula reads about 0; the network reads more.
+    x, z = _student(10_000, 5, 3.0, seed=0)
+    result = mivb.estimate(x, z, seed=0, steps=1500, progress=False)
+    assert result.bound == "infonce" and result.kind == "lower" and result.lower is None
+    assert result.mi > 0.1 and abs(mivb.estimate(x, z, bound="copula", seed=0).mi) < 0.05
+
+
+def test_bound_auto_is_the_default_by_name():
+    x, z, _ = mivb.correlated_gaussians(3000, 2, 0.8, seed=0)
+    named = mivb.estimate(x, z, bound="auto", seed=1, steps=200, progress=False)
+    default = mivb.estimate(x, z, seed=1, steps=200, progress=False)
+    assert named.mi == default.mi and named.bound == default.bound == "copula"
