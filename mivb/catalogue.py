@@ -36,7 +36,10 @@ def estimators() -> dict[str, EstimatorInfo]:
         >>> {name: info.kind for name, info in mivb.estimators().items() if name in ("smile", "club", "ksg")}
         {'smile': 'lower', 'club': 'upper', 'ksg': 'classical'}
     """
-    entries = [*BOUNDS.values(), *CLASSICAL.values(), *MODELS]
+    entries = [*(EstimatorInfo(bound.name, bound.kind, bound.summary, bound.paper, dict(bound.params))
+                 for bound in BOUNDS.values()),
+               *(EstimatorInfo(classical.name, classical.kind, classical.summary, classical.paper,
+                               dict(classical.params)) for classical in CLASSICAL.values()),
+               *MODELS]
     order = {"lower": 0, "upper": 1, "classical": 2, "estimate": 3}
-    return {entry.name: EstimatorInfo(entry.name, entry.kind, entry.summary, entry.paper, dict(entry.params))
-            for entry in sorted(entries, key=lambda entry: order[entry.kind])}
+    return {entry.name: entry for entry in sorted(entries, key=lambda entry: order[entry.kind])}

@@ -173,7 +173,7 @@ def sample_sources(x: str, z: str | None) -> tuple[str, str]:
     names = npz_array_names(x)
     if names is None or not {"x", "z"} <= set(names):
         raise invalid("z", f"a file of Z samples ({', '.join(FORMATS)}), unless X is a .npz archive holding "
-                      "arrays named x and z", z)
+                      "arrays named x and z (columns of one CSV: data.csv:a,b data.csv:c)", z)
     return f"{x}:x", f"{x}:z"
 
 
@@ -301,12 +301,16 @@ def demo_plot_path(requested: str | None) -> Path | None:
         return None
 
 
+# The flag of `mivb estimate` that sets each estimator parameter; ba's entropy is counted from the labels.
+PARAMETER_FLAGS = {"clip": "--clip", "alpha": "--alpha", "k": "--neighbours"}
+
+
 def list_bounds(args: argparse.Namespace) -> None:
     for info in estimators().values():
-        params = ", ".join(f"{k}={v}" for k, v in info.params.items())
+        params = ", ".join(f"{PARAMETER_FLAGS[k]} {v}" for k, v in info.params.items() if k in PARAMETER_FLAGS)
         gradient = f"; gradient follows {BOUNDS[info.name].gradient}" if info.name in BOUNDS else ""
         print(f"{info.name:<8} {info.kind:<9} {info.summary} ({info.paper}){gradient}"
-              + (f"; parameters: {params}" if params else ""))
+              + (f"; default: {params}" if params else ""))
 
 
 def list_backends(args: argparse.Namespace) -> None:
@@ -340,7 +344,8 @@ def _add_estimate(commands: Any) -> None:
     run = commands.add_parser(
         "estimate", help="estimate I(X; Z) in nats (or bits) from paired samples in two files",
         description=f"Estimate I(X; Z) from paired samples: row i of X goes with row i of Z. Files: {files} "
-                    "(name an array of an archive as file.npz:name; a CSV may have one header line; integer "
+                    "(name an array of an archive as file.npz:name, columns of a CSV as file.csv:a,b, by "
+                    "the names of its header line or 0-based indices; integer "
                     "or boolean arrays are refused, as mivb.estimate refuses them: save floats). By default "
                     f"a critic trains on {1 - test - validation:.0%} of the pairs, {validation:.0%} decide when "
                     f"training stops (early stopping), and the estimate is the bound on the other {test:.0%}, "
@@ -436,14 +441,24 @@ def _devices(text: str) -> int | str:
 
 
 def _add_demo(commands: Any) -> None:
-    run = commands.add_parser("demo", help="estimate the MI of correlated Gaussians and compare with the truth")
+    run = commands.add_parser(
+        "demo", help="estimate the MI of correlated Gaussians and compare with the truth",
+        description="Draw correlated Gaussians whose MI is known, estimate it with each bound, and print each "
+                    "estimate beside the truth (and plot the training curves, when matplotlib is installed).",
+        epilog=EXIT_STATUSES)
+    # ba reads class labels, which the Gaussians are not
+    on_vectors = sorted(name for name, bound in BOUNDS.items() if bound.critic != "classifier")
     run.add_argument("--backend", default=None, help="torch, jax or tensorflow (default: first installed)")
-    run.add_argument("--bounds", nargs="+", default=["infonce", "smile", "mine"], choices=sorted(BOUNDS))
-    run.add_argument("--dim", type=int, default=10)
-    run.add_argument("--mi", type=float, default=3.0, help="true MI in nats")
-    run.add_argument("--samples", type=int, default=20_000)
-    run.add_argument("--steps", type=int, default=2000)
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--bounds", nargs="+", default=["infonce", "smile", "mine"], choices=on_vectors,
+                     metavar="BOUND", help=f"the bounds to estimate with, each in turn: {', '.join(on_vectors)} "
+                                           "(default: infonce smile mine)")
+    run.add_argument("--dim", type=int, default=10, help="dimensions of X and of Z (default: %(default)s)")
+    run.add_argument("--mi", type=float, default=3.0, help="true MI in nats (default: %(default)s)")
+    run.add_argument("--samples", type=int, default=20_000, help="pairs drawn (default: %(default)s)")
+    run.add_argument("--steps", type=int, default=2000,
+                     help="the most training steps of each bound's critic (default: %(default)s)")
+    run.add_argument("--seed", type=int, default=0,
+                     help="draws the data, split and critics (default: %(default)s)")
     plots = run.add_mutually_exclusive_group()
     plots.add_argument("--plot", metavar="FILE", default=None,
                        help=f"where to write the plot of the training curves (default: {DEMO_PLOT}, when "

@@ -145,13 +145,16 @@ def auto(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
     arguments = {**arguments, "bound": "infonce"}
     config, x_all, z_all, labels = trained_inputs(x, z, arguments)
     folds = [None] if config.folds is None else list(range(config.folds))
-    networks, copulas = [], []
+    networks: list[Estimate] = []
+    copulas: list[Estimate] = []
     for fold in folds:
         fitted = fit(x_all, z_all, config, labels, arguments["progress"], arguments["callback"], fold)
         networks.append(result(fitted, warn=False))
-        copulas.append(choose(fitted, networks[-1]))
-    chosen = copulas if all(c is not None for c in copulas) else networks
-    estimate = chosen[0] if config.folds is None else crossfit(replace(chosen[0].config), chosen)
+        copulas += [copula for copula in [choose(fitted, networks[-1])] if copula is not None]
+    chosen = networks
+    if len(copulas) == len(networks):
+        chosen, config = copulas, replace(config, bound=AUTO)
+    estimate = chosen[0] if config.folds is None else crossfit(config, chosen)
     for note in estimate.notes:
         warnings.warn(note, stacklevel=3)
     return estimate

@@ -39,8 +39,9 @@ CHUNK_BYTES = 1 << 20
 
 
 def load_array(source: str, argument: str) -> np.ndarray:
-    """The array that ``source`` names: ``file.npy``, ``file.csv``, ``file.npz:name``, or ``file.npz``
-    holding a single array. Every problem is a [`mivb.MivbError`][] naming ``argument``."""
+    """The array that ``source`` names: ``file.npy``, ``file.csv``, ``file.npz:name``, ``file.npz``
+    holding a single array, or ``file.csv:a,b``, columns of a CSV (header names or 0-based indices).
+    Every problem is a [`mivb.MivbError`][] naming ``argument``."""
     path, name = _split_array_name(source)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
@@ -53,7 +54,7 @@ def load_array(source: str, argument: str) -> np.ndarray:
         elif suffix == ".npz":
             array = _read_npz(path, name, argument, source)
         else:
-            array = _read_csv(path, argument, source)
+            array = _read_csv(path, argument, source, name)
     except OSError as error:
         raise invalid(argument, f"a readable file ({error.strerror or error})", source) from None
     if array.dtype.kind not in NUMERIC_KINDS:
@@ -84,7 +85,7 @@ def npz_array_names(source: str) -> list[str] | None:
 
 def _split_array_name(source: str) -> tuple[Path, str | None]:
     archive, separator, name = source.rpartition(":")
-    if separator and archive.lower().endswith(".npz"):
+    if separator and archive.lower().endswith((".npz", ".csv")):
         return Path(archive), name
     return Path(source), None
 
@@ -186,17 +187,35 @@ def _read_member(read: Callable[[], Any], argument: str, source: str) -> np.ndar
                       source) from None
 
 
-def _read_csv(path: Path, argument: str, source: str) -> np.ndarray:
-    """Comma-separated numbers; a first line with no number in it is a header and is skipped."""
+def _read_csv(path: Path, argument: str, source: str, columns: str | None = None) -> np.ndarray:
+    """Comma-separated numbers; a first line with no number in it is a header and is skipped.
+    ``columns`` (``"a,b"``: header names or 0-based indices) selects columns, in that order."""
     lines = _read_text(path, argument, source).splitlines()
     first = next((i for i, line in enumerate(lines) if _is_data(line)), None)
     header = first is not None and not any(_is_number(field) for field in lines[first].split(","))
     if first is None or not any(_is_data(line) for line in lines[first + header:]):
         raise invalid(argument, "a CSV file with at least one row of numbers", source)
+    names = [field.strip() for field in lines[first].split(",")] if header else []
     try:
-        return np.loadtxt(lines, delimiter=",", skiprows=first + header, ndmin=2, dtype=np.float64)
+        table = np.loadtxt(lines, delimiter=",", skiprows=first + header, ndmin=2, dtype=np.float64)
     except ValueError as error:
         raise invalid(argument, f"comma-separated numbers ({_short(error).rstrip('.')})", source) from None
+    if columns is None:
+        return table
+    return table[:, [_column_index(column, names, table.shape[1], path, argument, source)
+                     for column in columns.split(",")]]
+
+
+def _column_index(column: str, names: list[str], count: int, path: Path, argument: str, source: str) -> int:
+    """A column of a CSV named by its header's name or by its 0-based index."""
+    column = column.strip()
+    if column in names:
+        return names.index(column)
+    if column.isdigit() and int(column) < count:
+        return int(column)
+    header = f"a name of its header ({', '.join(names)}) or " if names else ""
+    raise invalid(argument, f"columns of {path} named by {header}a 0-based index below {count}, "
+                  f"separated by commas ({column!r} is neither)", source)
 
 
 def _read_text(path: Path, argument: str, source: str) -> str:

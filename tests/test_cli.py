@@ -104,6 +104,43 @@ def test_mixed_formats_give_the_python_api_result(capsys, files, api_result):
     assert status == 0 and json.loads(out)["mi"] == api_result.mi
 
 
+def test_columns_of_one_csv_are_x_and_z(capsys, tmp_path, pairs, api_result):
+    """data.csv:a,b names columns by the header's names or 0-based indices, in the order given."""
+    x, z, _ = pairs
+    np.savetxt(tmp_path / "table.csv", np.hstack([z[:, :1], x, z[:, 1:]]), delimiter=",", header="z0,x0,x1,z1",
+               comments="")
+    table = tmp_path / "table.csv"
+    status, out, _ = run(capsys, "estimate", f"{table}:x0,x1", f"{table}:z0,3", *QUICK, "--json")
+    assert status == 0 and json.loads(out)["mi"] == api_result.mi
+    assert np.array_equal(load_array(f"{table}:z1,z0", "z"), z[:, ::-1])
+    err = data_error(capsys, "estimate", f"{table}:x0,x2", f"{table}:z0", *QUICK)
+    assert err == (f"mivb: x: expected columns of {table} named by a name of its header (z0, x0, x1, z1) or a "
+                   f"0-based index below 4, separated by commas ('x2' is neither), received x='{table}:x0,x2'\n")
+    assert "data.csv:a,b data.csv:c" in data_error(capsys, "estimate", table, *QUICK)
+
+
+def test_bounds_names_the_flags_that_set_each_parameter(capsys):
+    from mivb.cli import parser
+
+    status, out, _ = run(capsys, "bounds")
+    estimate_flags = {flag for action in parser()._subparsers._group_actions[0].choices["estimate"]._actions
+                      for flag in action.option_strings}
+    named = re.findall(r"--[\w-]+", out)
+    assert status == 0 and {"--clip", "--alpha", "--neighbours"} <= set(named) <= estimate_flags
+    assert "k=3" not in out and "--neighbours 3" in out
+
+
+def test_demo_help_describes_every_option_and_offers_only_bounds_it_can_run(capsys):
+    from mivb.cli import parser
+
+    demo = parser()._subparsers._group_actions[0].choices["demo"]
+    assert demo.description and all(action.help for action in demo._actions)
+    assert "ba" not in next(action for action in demo._actions if "--bounds" in action.option_strings).choices
+    with pytest.raises(SystemExit) as exit_info:  # argparse: not a choice
+        main(["demo", "--bounds", "ba", "--no-plot"])
+    assert exit_info.value.code == USAGE and "invalid choice: 'ba'" in capsys.readouterr().err
+
+
 def test_csv_header_detection_comments_and_integers(tmp_path):
     (tmp_path / "one.csv").write_text("\ufeff# made by hand\nvalue\n1\n2.5\n-3e1\n")
     assert np.array_equal(load_array(str(tmp_path / "one.csv"), "z"), [[1.0], [2.5], [-30.0]])
@@ -274,7 +311,7 @@ def test_one_npz_holding_x_and_z(capsys, files, api_result):
     for alone in [files / "x.npy", files / "only_z.npz", f"{files / 'both.npz'}:x"]:
         err = data_error(capsys, "estimate", alone, *QUICK)
         assert err == ("mivb: z: expected a file of Z samples (.npy, .npz, .csv), unless X is a .npz archive holding "
-                       "arrays named x and z, received z=None\n")
+                       "arrays named x and z (columns of one CSV: data.csv:a,b data.csv:c), received z=None\n")
 
 
 def test_demo_argument_errors_are_one_line(capsys):
