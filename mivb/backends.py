@@ -75,7 +75,7 @@ class Adapter(Protocol):
     capabilities: frozenset[str]
     ops: ArrayOps
     array_types: tuple[type, ...]  # the framework's array classes: isinstance recognises its arrays
-    Trainer: Callable[[Any, tuple, Mapping[str, Any]], Trainer]
+    Trainer: Callable[[Any, tuple[tuple[int, ...], tuple[int, ...]], Mapping[str, Any]], Trainer]
 
     def to_numpy(self, x: Any, argument: str = "x") -> Any:
         """A NumPy copy of ``x``; an array NumPy cannot hold is a MivbError naming ``argument``."""
@@ -157,8 +157,8 @@ def backend_name_of(array: Any) -> str | None:
 def backend_of(**arrays: Any) -> Adapter:
     """The one adapter owning every array passed; mixing frameworks is an error."""
     owners = {argument: backend_name_of(array) for argument, array in arrays.items()}
-    names = set(owners.values())
-    if None in names:
+    names = {owner for owner in owners.values() if owner is not None}
+    if len(names) < len(set(owners.values())):
         argument = next(a for a, owner in owners.items() if owner is None)
         raise InvalidTypeError(
             f"{argument}: expected an array of a registered backend ({', '.join(registered())}), "

@@ -513,8 +513,12 @@ def _check_clip(params: Mapping[str, Any]) -> None:
         raise invalid("clip", "None (no clipping) or a finite number > 0", clip)
 
 
-def _builtin(name: str, *args: Any, **kwargs: Any) -> Bound:
-    return register_bound(Bound(name, *args, reference=partial(reference.oracle, name), **kwargs))
+def _builtin(name: str, statistics: Callable[[Scores, Mapping[str, Any]], Statistics],
+             value: Callable[[Totals, Mapping[str, Any], Mapping[str, Array]], tuple[Array, Array]], summary: str,
+             paper: str, **options: Any) -> Bound:
+    """A built-in bound, registered, with the float64 oracle of mivb.reference as its reference."""
+    return register_bound(Bound(name, statistics, value, summary, paper, reference=partial(reference.oracle, name),
+                                **options))
 
 
 _builtin("dv", positives_and_negatives, _dv, "Donsker-Varadhan", "Donsker & Varadhan 1983", log_ratio=normalised)

@@ -226,7 +226,7 @@ def _vectors(x: Any, z: Any, *, max_dimensions: int | None) -> tuple[np.ndarray,
 
 def _kth_neighbour_distance(tree: Any, points: np.ndarray, k: int) -> np.ndarray:
     """Max-norm distance from each point to its k-th nearest neighbour in the tree, itself excluded."""
-    distances, _ = tree.query(points, k=k + 1, p=np.inf)  # the point itself comes first, at distance 0
+    distances: np.ndarray = tree.query(points, k=k + 1, p=np.inf)[0]  # the point itself comes first, at distance 0
     return distances[:, -1]
 
 
@@ -236,7 +236,8 @@ def _strictly_closer(tree: Any, points: np.ndarray, radii: np.ndarray) -> np.nda
     The tree counts distances <= r; the float just below the radius makes that < radius, exactly,
     since every distance is computed as the same float maximum of absolute differences.
     """
-    return tree.query_ball_point(points, np.nextafter(radii, 0.0), p=np.inf, return_length=True) - 1
+    within: np.ndarray = tree.query_ball_point(points, np.nextafter(radii, 0.0), p=np.inf, return_length=True)
+    return within - 1
 
 
 def _check_distinct(radii: np.ndarray, k: int, joint: np.ndarray, x_dimensions: int) -> None:
@@ -266,7 +267,7 @@ def _check_ksg_time(build_seconds: float, pilot_seconds: float, pilot_points: in
 def _two_digits(value: float) -> int:
     """``value`` rounded down to an integer of two significant digits."""
     whole = int(value)
-    scale = 10 ** max(0, len(str(whole)) - 2)
+    scale: int = 10 ** max(0, len(str(whole)) - 2)
     return whole // scale * scale
 
 

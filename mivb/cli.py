@@ -30,10 +30,10 @@ from .catalogue import estimators
 from .critics import CRITIC_KINDS
 from .data import correlated_gaussians, rho_for_mi
 from .datafiles import FORMATS, HEADER_READERS, load_samples, npz_array_names
-from .errors import BackendNotAvailableError, InvalidTypeError, MivbError, invalid
+from .errors import BackendNotAvailableError, InvalidTypeError, MivbError, PlottingNotAvailableError, invalid
 from .estimate import Estimate, estimate, split_sizes
 from .intervals import check_folds
-from .plotting import PLOT_INSTALL, UNIT_SCALES, PlottingNotAvailableError, check_plot_path, plot_demo, plot_estimate
+from .plotting import PLOT_INSTALL, UNIT_SCALES, check_plot_path, plot_demo, plot_estimate
 from .samples import TRANSFORMS, as_samples
 from .schedule import check_positive_int
 from .spec import PRECISIONS
@@ -95,9 +95,9 @@ def estimate_files(args: argparse.Namespace) -> None:
           f"seed {result.config.seed})")
     if result.interval is not None:
         low, high = result.interval
-        folds = ", ".join(f"{fold.mi * scale:.4f}" for fold in result.per_fold)
+        per_fold = ", ".join(f"{fold.mi * scale:.4f}" for fold in result.per_fold)
         print(f"{level_percent(result.config.level)} interval ({low * scale:.4f}, {high * scale:.4f}) {args.units}, "
-              f"from {len(result.per_fold)} folds ({folds}): it covers the critic's training and the test noise, "
+              f"from {len(result.per_fold)} folds ({per_fold}): it covers the critic's training and the test noise, "
               "not the bound's bias")
     if result.terms:
         joint, marginal = result.terms
@@ -199,7 +199,7 @@ def quiet_estimate(x: Any, z: Any, **options: Any) -> Estimate:
     """``estimate`` warns with each of its notes; the command prints them itself, once."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = estimate(x, z, **options)
+        result: Estimate = estimate(x, z, **options)
     for warning in caught:
         if str(warning.message) not in result.notes:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)

@@ -20,7 +20,9 @@ lower bound of the chosen critic.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +81,8 @@ class GaussianCritic:
         cross = (a * (rho / unexplained)) @ b.T
         row = -0.5 * (a**2) @ (rho**2 / unexplained)
         column = -0.5 * (b**2) @ (rho**2 / unexplained)
-        return cross + row[:, None] + column[None, :] - 0.5 * np.log(unexplained).sum()
+        scores: np.ndarray = cross + row[:, None] + column[None, :] - 0.5 * np.log(unexplained).sum()
+        return scores
 
     @property
     def mi(self) -> float:
@@ -90,8 +93,9 @@ class GaussianCritic:
         """T(x_i, z_i) for each pair: the diagonal of ``scores``, without the matrix."""
         a, b = self._canonical(x, z)
         rho, unexplained = self.rho, 1.0 - self.rho**2
-        return ((a * b) @ (rho / unexplained) - 0.5 * (a**2 + b**2) @ (rho**2 / unexplained)
-                - 0.5 * np.log(unexplained).sum())
+        ratios: np.ndarray = ((a * b) @ (rho / unexplained) - 0.5 * (a**2 + b**2) @ (rho**2 / unexplained)
+                              - 0.5 * np.log(unexplained).sum())
+        return ratios
 
     def _canonical(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return (_flat(x) - self.x_mean) @ self.x_map, (_flat(z) - self.z_mean) @ self.z_map
@@ -108,7 +112,7 @@ def fit_linear_critic(bound: str, negative_samples: int | None, x: np.ndarray, z
 
 
 def linear_values(critic: GaussianCritic, x: np.ndarray, z: np.ndarray, batches: np.ndarray, bound: str,
-                  params: dict) -> np.ndarray:
+                  params: Mapping[str, Any]) -> np.ndarray:
     """The bound of ``critic`` on each batch (a row of indices) of the pairs."""
     offset = OPTIMAL_OFFSET.get(bound, 0.0)
     return np.array([float(bound_value(bound, critic.scores(x[index], z[index]) + offset, **params))
@@ -179,7 +183,8 @@ def _whitening(centred: np.ndarray) -> np.ndarray:
     """W with cov(centred @ W) = I on the directions of non-negligible variance (the rest dropped)."""
     variances, vectors = np.linalg.eigh(centred.T @ centred / len(centred))
     keep = variances > variances.max() * 1e-10
-    return vectors[:, keep] / np.sqrt(variances[keep])
+    whitening: np.ndarray = vectors[:, keep] / np.sqrt(variances[keep])
+    return whitening
 
 
 def _flat(a: np.ndarray) -> np.ndarray:

@@ -40,9 +40,9 @@ def render_images(latents: np.ndarray, size: int = 16, channels_last: bool = Fal
     rng = np.random.default_rng(seed)
     grid = np.stack(np.meshgrid(np.arange(size), np.arange(size), indexing="ij"), axis=-1).reshape(-1, 2)
     centres = rng.uniform(2, size - 2, size=(dim, 2))
-    widths = rng.uniform(1.5, 3.0, size=dim)
+    widths = rng.uniform(1.5, 3.0, size=(dim,))
     blobs = np.exp(-np.sum((grid[None] - centres[:, None]) ** 2, axis=-1) / (2 * widths[:, None] ** 2))
-    images = (1.0 / (1.0 + np.exp(-latents))) @ blobs
+    images: np.ndarray = (1.0 / (1.0 + np.exp(-latents))) @ blobs
     images = images.reshape(n, size, size, 1) if channels_last else images.reshape(n, 1, size, size)
     return images.astype(np.float32)
 

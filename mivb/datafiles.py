@@ -19,7 +19,7 @@ import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 
@@ -179,7 +179,7 @@ def _check_size(shape: tuple[int, ...], dtype: np.dtype, available: int, what: s
                       f"{needed} bytes; the file holds {available})", source)
 
 
-def _read_member(read: Callable[[], Any], argument: str, source: str) -> np.ndarray:
+def _read_member(read: Callable[[], np.ndarray], argument: str, source: str) -> np.ndarray:
     try:
         return read()
     except ValueError as error:  # an object array, which only pickle can load, or a damaged file

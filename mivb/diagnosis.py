@@ -64,7 +64,8 @@ def sane_range(n_pairs: int, kind: str = "lower") -> tuple[float, float]:
 
 def sane(values: np.ndarray, n_pairs: int, kind: str = "lower") -> np.ndarray:
     low, high = sane_range(n_pairs, kind)
-    return np.isfinite(values) & (values >= low) & (values <= high)
+    within: np.ndarray = np.isfinite(values) & (values >= low) & (values <= high)
+    return within
 
 
 def diagnose(config: EstimateConfig, run: TrainingRun, mi: float, stderr: float, ceiling: float | None,

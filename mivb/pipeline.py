@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 
 from ._progress import check_callback, check_progress
-from .backends import BackendNotAvailableError, available_backends, backend_name_of, get_backend, installed, registered
+from .backends import available_backends, backend_name_of, get_backend, installed, registered
 from .bounds import get_bound
 from .classical import CLASSICAL, ClassicalEstimator
 from .critics import check_critic_takes, check_negative_samples
 from .crosscheck import fallback_note, linear_batch_size, linear_note, linear_values, plug_in_note
 from .diagnosis import CLIP_CHECK_PAIRS, clip_note, diagnose
-from .errors import invalid, unknown_name
+from .errors import BackendNotAvailableError, invalid, unknown_name
 from .intervals import check_folds, check_level, crossfit
 from .protocol import Fitted, fit, held_out_batches, linear_reads_more, score
 from .result import Estimate, EstimateConfig
@@ -107,6 +107,7 @@ def configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
     spec = EstimatorSpec.create(arguments["bound"], arguments["critic"], arguments["learning_rate"],
                                 arguments["ema_decay"], seed, arguments["bound_params"],
                                 learning_rate_argument="learning_rate", precision=arguments["precision"])
+    assert spec.seed is not None  # seed_or_drawn drew one when none was given
     critic = spec.critic
     if arguments["negative_samples"] is not None:
         critic = replace(critic, negative_samples=arguments["negative_samples"])
@@ -231,7 +232,7 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
         note, clip_decides = clip_note(config.bound, clip, network_ratios)
         notes += [note] if note else []
         unreliable = unreliable or clip_decides
-    if validation is not None:
+    if validation is not None and fitted.linear_critic is not None:  # the linear critic is reported
         log_ratios = fitted.linear_critic.log_ratio(*fitted.test_pairs)
         crosscheck += [note for note in [plug_in_note(config.bound, mi, fitted.linear_critic, log_ratios, eval_size)]
                        if note]

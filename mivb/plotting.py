@@ -139,12 +139,12 @@ def _figure(panels: int, for_file: bool) -> tuple[Any, list[Any]]:
 
         figure = Figure(figsize=size, layout="constrained")
         FigureCanvasAgg(figure)
-        axes = figure.subplots(rows, columns, squeeze=False)
+        grid = figure.subplots(rows, columns, squeeze=False)
     else:
         import matplotlib.pyplot as plt
 
-        figure, axes = plt.subplots(rows, columns, figsize=size, squeeze=False, layout="constrained")
-    axes = list(axes.flat)
+        figure, grid = plt.subplots(rows, columns, figsize=size, squeeze=False, layout="constrained")
+    axes = list(grid.flat)
     for unused in axes[panels:]:
         unused.remove()
     return figure, axes[:panels]

@@ -43,7 +43,8 @@ def normalised(scores: np.ndarray, baseline: np.ndarray | None) -> np.ndarray:
     others = np.where(np.eye(n, dtype=bool), -np.inf, scores)
     peak = others.max(axis=1, keepdims=True)
     log_mean = peak[:, 0] + np.log(np.exp(others - peak).sum(axis=1)) - np.log(n - 1)
-    return np.diag(scores) - log_mean
+    ratios: np.ndarray = np.diag(scores) - log_mean
+    return ratios
 
 
 def in_chunks(rule: Callable[[np.ndarray, np.ndarray | None], np.ndarray],

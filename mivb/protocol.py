@@ -114,7 +114,8 @@ def random_streams(seed: int, fold: int | None = None) -> tuple[np.random.Genera
     if fold is not None:
         *streams, critic_stream = np.random.SeedSequence(seed, spawn_key=(4 + fold,)).spawn(4)
         critic_seed = int(critic_stream.generate_state(1, np.uint64)[0] >> np.uint64(1))
-    return (np.random.default_rng(split_stream), *(np.random.default_rng(s) for s in streams), critic_seed)
+    training, validation, test = (np.random.default_rng(s) for s in streams)
+    return np.random.default_rng(split_stream), training, validation, test, critic_seed
 
 
 def split_pairs(rng: np.random.Generator, x: np.ndarray, z: np.ndarray, config: EstimateConfig,
@@ -125,7 +126,7 @@ def split_pairs(rng: np.random.Generator, x: np.ndarray, z: np.ndarray, config: 
     part is that fold of ``config.folds`` (every fold from one shuffle); validation is taken from
     the rest."""
     validation_fraction = config.validation_fraction if config.early_stopping else 0.0
-    test_fraction = config.test_fraction if fold is None else 1 / config.folds
+    test_fraction = config.test_fraction if fold is None or config.folds is None else 1 / config.folds
     n_train, n_validation, n_test = split_sizes(len(x), test_fraction, validation_fraction)
     if n_test < 2 or n_train < 2 or (config.early_stopping and n_validation < 2):
         held = test_fraction + validation_fraction

@@ -8,7 +8,8 @@ an adapter's autodiff is checked against calculus, not against itself.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,12 +22,13 @@ BOUNDS = ("dv", "mine", "nwj", "infonce", "js", "smile")  # value() and gradient
 def logsumexp(a: np.ndarray, axis: int | None = None) -> np.ndarray:
     peak = np.max(a, axis=axis, keepdims=True)
     peak = np.where(np.isfinite(peak), peak, 0.0)  # an infinite entry: the sum itself is 0 or inf
-    out = np.log(np.sum(np.exp(a - peak), axis=axis, keepdims=True)) + peak
+    out: np.ndarray = np.log(np.sum(np.exp(a - peak), axis=axis, keepdims=True)) + peak
     return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
 
 
 def sigmoid(a: np.ndarray) -> np.ndarray:
-    return np.exp(-np.logaddexp(0.0, -a))
+    out: np.ndarray = np.exp(-np.logaddexp(0.0, -a))
+    return out
 
 
 def split(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -82,8 +84,8 @@ def gradient(name: str, pos: np.ndarray, neg: np.ndarray, log_ema: float | None 
     raise unknown_name("name", name, BOUNDS)
 
 
-def oracle(name: str, pos: np.ndarray, neg: np.ndarray, params: dict, state: dict,
-           baseline: np.ndarray | None = None) -> tuple:
+def oracle(name: str, pos: np.ndarray, neg: np.ndarray, params: Mapping[str, Any], state: Mapping[str, Any],
+           baseline: np.ndarray | None = None) -> tuple[Any, ...]:
     """``(value, d_pos, d_neg)`` of a built-in bound, and ``d_baseline`` for those with a baseline:
     what the ``reference`` of a [`mivb.Bound`][] returns."""
     if name in WITH_BASELINE:

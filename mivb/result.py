@@ -181,7 +181,8 @@ class Estimate:
         check_paired(x_all, z_all)
         if self.linear_critic is not None:  # the critic mi was read from (linear_fallback, copula)
             return self.linear_critic.log_ratio(*self.prepare_new(x_all, z_all))
-        return self.estimator.pointwise(*self.prepare_new(x_all, z_all))
+        ratios: np.ndarray = self.estimator.pointwise(*self.prepare_new(x_all, z_all))
+        return ratios
 
     def __repr__(self) -> str:
         notes = f", notes={list(self.notes)}" if self.notes else ""

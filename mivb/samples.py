@@ -208,14 +208,16 @@ def _check_not_constant(columns: np.ndarray, argument: str, train: np.ndarray) -
 
 def _exponents(columns: np.ndarray) -> np.ndarray:
     """Per column, e with max |value| < 2**e: dividing by 2**e is exact and brings values into (-1, 1)."""
-    return np.frexp(np.maximum(columns.max(axis=0), -columns.min(axis=0)))[1]
+    exponents: np.ndarray = np.frexp(np.maximum(columns.max(axis=0), -columns.min(axis=0)))[1]
+    return exponents
 
 
 def _scaled(array: np.ndarray, exponents: np.ndarray) -> np.ndarray:
     """A float64 copy of ``array`` divided by 2**exponents (exact; far beyond the training range: inf)."""
     out = np.array(array, dtype=np.float64)
     with np.errstate(over="ignore", under="ignore"):
-        return np.ldexp(out, -exponents, out=out)
+        scaled: np.ndarray = np.ldexp(out, -exponents, out=out)
+    return scaled
 
 
 def gaussianize(train: np.ndarray, *others: np.ndarray, argument: str, cast: bool = True) -> list[np.ndarray]:

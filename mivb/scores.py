@@ -38,11 +38,13 @@ class MatrixScores:
 
     @property
     def rows(self) -> int:
-        return self.scores.shape[0]
+        rows: int = self.scores.shape[0]
+        return rows
 
     @property
     def negatives_per_row(self) -> int:
-        return self.scores.shape[1] - 1
+        negatives: int = self.scores.shape[1] - 1
+        return negatives
 
     def positives(self) -> Array:
         return self.ops.diagonal(self.scores, self.offset)
@@ -95,11 +97,13 @@ class PairedScores:
 
     @property
     def rows(self) -> int:
-        return self.neg.shape[0]
+        rows: int = self.neg.shape[0]
+        return rows
 
     @property
     def negatives_per_row(self) -> int:
-        return self.neg.shape[1]
+        negatives: int = self.neg.shape[1]
+        return negatives
 
     def positives(self) -> Array:
         return self.pos

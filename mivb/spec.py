@@ -10,7 +10,7 @@ the optimiser and the state.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,7 +121,7 @@ class EstimatorSpec:
     def check_batch_size(self, n: int) -> None:
         check_negative_samples(self.critic, n)
 
-    def identity(self, shapes: tuple) -> dict[str, Any]:
+    def identity(self, shapes: Sequence[Sequence[int]]) -> dict[str, Any]:
         """What a saved state must match to be loaded: the feature shapes and everything but the seed."""
         return {"shapes": [list(shape) for shape in shapes], "bound": self.bound,
                 "bound_params": dict(self.bound_params), "critic": self.critic.to_dict(),
@@ -162,7 +162,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def check_batch_shapes(x_shape: tuple, z_shape: tuple) -> None:
+def check_batch_shapes(x_shape: Sequence[int | None], z_shape: Sequence[int | None]) -> None:
     """Two batches of N >= 2 samples each (any feature shape)."""
     if len(x_shape) < 2 or len(z_shape) < 2 or x_shape[0] != z_shape[0]:
         raise invalid("x, z", "batches of shape (N, ...) with the same N", (tuple(x_shape), tuple(z_shape)))
