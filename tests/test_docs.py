@@ -115,8 +115,22 @@ def test_each_getting_started_page_estimates_and_trains(framework):
     assert any("adaptive_clip_scale(" in block.code and "mi_for_grads" in block.code for block in blocks), page
 
 
+# A comment after print(...) that reads like an output (a repr such as Estimate(...), or a number) is
+# checked ("# prints: ...", tests/conftest.py) or marked as an example ("# e.g. ...").
+OUTPUT_COMMENT = re.compile(r"^\s*print\(.*#\s*(?!prints:|e\.g\.)([A-Z]\w*\(|[-+]?\d)", re.MULTILINE)
+PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+@pytest.mark.parametrize("path", ["README.md", *sorted(f"docs/{page.name}" for page in DOCS.glob("*.md"))])
+def test_printed_outputs_are_checked_or_marked_as_examples(path):
+    for code in PYTHON_BLOCK.findall((ROOT / path).read_text()):
+        unmarked = [match.group(0).strip() for match in OUTPUT_COMMENT.finditer(code)]
+        assert not unmarked, (f"{path}: an output neither checked ('# prints: ...') nor marked as an example "
+                              f"('# e.g. ...'): {unmarked}")
+
+
 @pytest.mark.parametrize("block", RUNNABLE, ids=[block.id for block in RUNNABLE])
-def test_docs_block_runs(block, tmp_path, monkeypatch):
+def test_docs_block_runs(block, tmp_path, monkeypatch, capsys, check_printed):
     import mivb
 
     script = tmp_path / f"{Path(block.page).stem}_line{block.line}.py"
@@ -127,6 +141,7 @@ def test_docs_block_runs(block, tmp_path, monkeypatch):
     logging_before = [(logger, logger.level, list(logger.handlers)) for logger in loggers]
     try:
         runpy.run_path(str(script), run_name="__main__")
+        check_printed(block.code, capsys.readouterr().out, block.id)
     finally:  # a block may register a bound or configure logging: leave both as they were
         mivb.BOUNDS.clear()
         mivb.BOUNDS.update(before)

@@ -14,12 +14,13 @@ def test_readme_has_runnable_blocks():
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_block_runs(code):
+def test_readme_block_runs(code, capsys, check_printed):
     import mivb
 
     before = dict(mivb.BOUNDS)
     try:
         exec(compile(code, "README.md", "exec"), {})
+        check_printed(code, capsys.readouterr().out, "README.md")  # its "# prints: ..." comments
     finally:  # a block may register a bound: leave the registry as it was
         mivb.BOUNDS.clear()
         mivb.BOUNDS.update(before)
