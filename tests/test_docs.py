@@ -28,6 +28,7 @@ import logging
 import os
 import re
 import runpy
+import unicodedata
 from pathlib import Path
 from typing import NamedTuple
 
@@ -276,3 +277,23 @@ def test_the_site_loads_no_script_from_elsewhere():
     assert 'MATHJAX = "javascripts/mathjax/tex-svg-full.js"' in (ROOT / "mkdocs_hooks.py").read_text()
     assert "django-static-mathjax" in (ROOT / "noxfile.py").read_text()
     assert re.search(r"^django-static-mathjax==", (ROOT / "constraints" / "ci.txt").read_text(), re.MULTILINE)
+
+
+# ---- One source for the benchmark tables: docs/benchmarks.md ---------------------------------------
+
+
+def _anchor(heading: str) -> str:
+    """The id Python-Markdown's toc gives a heading (its default slugify)."""
+    text = unicodedata.normalize("NFKD", heading).encode("ascii", "ignore").decode()
+    return re.sub(r"[-\s]+", "-", re.sub(r"[^\w\s-]", "", text).strip().lower())
+
+
+def test_benchmark_tables_live_in_the_docs_and_readme_links_them():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Benchmarks\n"):]
+    section = section[:section.index("\n## ", 1)]
+    assert "|---" not in section, "README's Benchmarks section holds a table: it belongs in docs/benchmarks.md"
+    page = (DOCS / "benchmarks.md").read_text()
+    anchors = {_anchor(heading) for heading in re.findall(r"^#+ (.+)$", page, re.MULTILINE)}
+    linked = re.findall(r"\]\(docs/benchmarks\.md#([\w-]+)\)", readme)
+    assert linked and not set(linked) - anchors, f"README links missing anchors: {sorted(set(linked) - anchors)}"
