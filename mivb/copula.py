@@ -10,14 +10,14 @@ Gaussian has the most entropy for its covariance.
 This module is that estimator with the simplest flows, and no training. f and g map each feature
 to a standard normal through its ranks (``transform="gaussianize"``, fitted on the training
 split), then whiten the block and rotate it onto the canonical directions
-([`GaussianCritic`][mivb.crosscheck.GaussianCritic]). The estimate is exact, up to sampling noise,
+(``mivb.crosscheck.GaussianCritic``). The estimate is exact, up to sampling noise,
 for every distribution whose copula is Gaussian, whatever its marginals (heavy tails, skew,
 monotone distortions of each feature), and it reads at any MI and in hundreds of dimensions, where
 critic-trained bounds are capped near log(batch) and need many pairs per dimension. It misses
 dependence that no per-feature map makes linear: a shared scale (a multivariate Student-t with
 identity dispersion reads about 0), z = x^2. That is why `estimate`'s default also trains a
 critic and keeps the copula only where the critic reads no more than the copula's own critic on
-the validation split ([`choose`][mivb.copula.choose]).
+the validation split (``choose``).
 
 Bias: the MI of the sample covariance of n pairs reads about d_x d_z / (2n) nats above the truth
 (1 nat at d = 200 + 200 and n = 20,000). For n Gaussian samples in d dimensions,
