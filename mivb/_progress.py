@@ -1,8 +1,8 @@
 """How ``mivb.estimate`` reports on training: a tqdm bar, a callback, and the ``"mivb"`` logger.
 
 After each chunk of training (the steps between two validation checks, at most 100) the
-:class:`Monitor` advances the bar, logs one DEBUG record, and calls the user's callback with a
-:class:`TrainingProgress`; when training ends it finishes the bar with the reason (the line is
+``Monitor`` advances the bar, logs one DEBUG record, and calls the user's callback with a
+[`TrainingProgress`][]; when training ends it finishes the bar with the reason (the line is
 always ended, so what is printed next starts on its own line) and logs it at INFO.
 
 tqdm is imported only when a bar is shown, so ``import mivb`` still imports NumPy alone.

@@ -101,9 +101,9 @@ def estimate(
             (1-D means d = 1; images as (n, C, H, W)); the same n. Or, for data that does not fit
             in memory, x an iterable of (x, z) batches (a torch ``DataLoader``, a
             ``tf.data.Dataset``, a generator) and no z: read once, its first pairs held out for
-            test and validation (:mod:`mivb.streams`).
+            test and validation (``mivb.streams``).
         bound: None (default, also ``"auto"``): a critic trained under ``infonce``, and the Gaussian
-            copula of the same training pairs ([`mivb.copula`][mivb.copula]: each feature mapped to a
+            copula of the same training pairs ([`mivb.copula`][]: each feature mapped to a
             normal, the MI of their joint Gaussian model, bias-corrected) wherever the critic reads
             no more than the copula's own critic on the validation split. Then ``bound`` is
             ``"copula"``, ``kind`` ``"estimate"`` (no bound: it reads any MI, in hundreds of
@@ -122,7 +122,7 @@ def estimate(
         backend: ``torch``, ``jax`` or ``tensorflow``; by default the framework of the inputs,
             else the environment variable ``MIVB_BACKEND``, else the first installed of those.
         critic: ``separable``, ``joint``, ``bilinear``, ``conditional`` (a Gaussian q(z | x)), a mapping
-            of :class:`mivb.CriticConfig` fields, or a ``CriticConfig``; None (default): ``conditional``
+            of [`mivb.CriticConfig`][] fields, or a ``CriticConfig``; None (default): ``conditional``
             for the upper bounds, ``separable`` for the others.
         steps, batch_size, learning_rate: the most training steps, pairs per step, Adam's step size.
         negative_samples: None scores all N - 1 negatives of the batch; K uses K derangements.
@@ -160,12 +160,12 @@ def estimate(
             value, with a note, and ``result.linear_critic`` is set. None (default): so with the
             default critic, never with a ``critic`` you chose (its value is what you asked for);
             True or False: always or never. Without it a note still says when the linear critic
-            reads more on the test split. See :mod:`mivb.crosscheck`.
+            reads more on the test split. See ``mivb.crosscheck``.
         progress: a progress bar (tqdm: on stderr in a terminal, a widget in a notebook) that ends
             with the reason training stopped; None (default) shows it only when stderr is a
             terminal or in a Jupyter notebook, True always (also on redirected stderr), False never.
         callback: a function called after each chunk of training (the steps between two
-            validation checks, at most 100) with a :class:`mivb._progress.TrainingProgress`, a frozen
+            validation checks, at most 100) with a [`mivb.TrainingProgress`][], a frozen
             record of ``step``, ``steps``, ``value`` (the chunk's last training value), ``mean`` (its
             mean), ``validation`` (this check's score; None without early stopping) and
             ``best_step``. Returning ``True`` stops training there (``result.stopped_early`` is True
@@ -194,7 +194,7 @@ def estimate(
         **bound_params: ``clip`` for ``smile``.
 
     Returns:
-        An :class:`Estimate` with ``mi``, ``stderr``, ``history`` (training value per step),
+        An [`Estimate`][] with ``mi``, ``stderr``, ``history`` (training value per step),
         ``validation`` (the score at each check), ``best_step``, ``bound``, ``backend``, ``config``
         and ``notes`` (for example, an InfoNCE value at its ceiling, or a diverged training).
     """

@@ -23,7 +23,7 @@ from .tables import from_table
 
 @dataclass(frozen=True)
 class IndependenceTest:
-    """The result of :func:`independence_test`.
+    """The result of [`independence_test`][].
 
     ``statistic`` is the estimate on the test pairs (``estimate`` holds it in full), ``null`` the
     same statistic on each shuffle of z, ``p_value`` = (1 + #{null >= statistic}) / (1 +
@@ -56,7 +56,7 @@ def independence_test(x: Any, z: Any, *, bound: str = "infonce", permutations: i
                       **options: Any) -> IndependenceTest:
     """Test the hypothesis that X and Z are independent, with a permutation p-value.
 
-    For a variational bound, the critic is trained as :func:`mivb.estimate` trains it (on the
+    For a variational bound, the critic is trained as [`mivb.estimate`][mivb.estimate.estimate] trains it (on the
     training split, stopped on the validation split); the statistic is its held-out value on the
     test split, pairs that took no part in training. Then z is shuffled within the test split,
     ``permutations`` times, and the same critic scores each shuffle on the same test batches.
@@ -68,17 +68,17 @@ def independence_test(x: Any, z: Any, *, bound: str = "infonce", permutations: i
     shuffle of z (the shuffle test of KSG), at ``permutations`` times its cost.
 
     Args:
-        x, z: paired samples, as :func:`mivb.estimate` takes them.
+        x, z: paired samples, as [`mivb.estimate`][mivb.estimate.estimate] takes them.
         bound: any name of ``mivb.estimators()``; ``infonce`` (default) has the lowest variance.
         permutations: shuffles of z; the smallest p-value is 1 / (1 + permutations), so at least
             1 / level - 1 are needed (19 for level 0.05), and a few hundred make the decision firm.
         level: the test's size: ``dependent`` is ``p_value <= level``.
-        **options: any other option of :func:`mivb.estimate` (``backend``, ``steps``, ``seed``,
+        **options: any other option of [`mivb.estimate`][mivb.estimate.estimate] (``backend``, ``steps``, ``seed``,
             ``test_fraction``, ``data`` with x and z as names, ...) and the bound's parameters;
             not ``folds`` or ``given``.
 
     Returns:
-        An :class:`IndependenceTest`.
+        An [`IndependenceTest`][].
     """
     if options.get("data") is not None:
         x, z = from_table(options.pop("data"), x=x, z=z).values()
