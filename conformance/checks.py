@@ -35,6 +35,7 @@ from .cases import (
 )
 from .invariants import INVARIANTS
 from .precision import precision_checks
+from .reliability import RELIABILITY_CHECKS
 from .trust import TRUST_CHECKS
 
 # Relative tolerance by dtype (docs/bounds.md: float64 to 1e-10, float32 to 1e-5). Sums of many terms
@@ -365,6 +366,7 @@ def checks_for(backend: str) -> list[Check]:
                Check("estimate-deterministic", check_estimate_is_deterministic, needs="trains"),
                Check("estimate-rejects-bad-input", check_estimate_rejects_bad_input, needs="trains")]
     checks += [Check(f"trust-{label}", check, needs="trains") for label, check in TRUST_CHECKS.items()]
+    checks += [Check(f"reliability-{label}", check, needs="trains") for label, check in RELIABILITY_CHECKS.items()]
     checks += [Check(label, check, needs=needs) for label, (check, needs) in precision_checks(backend).items()]
     checks += [
         Check("api-import-is-framework-free", check_import_is_framework_free),

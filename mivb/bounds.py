@@ -30,7 +30,10 @@ from .scores import MatrixScores, PairedScores, Scores, check_floating, check_fu
 SUM, LOGSUMEXP = "sum", "logsumexp"  # how one statistic of several shards combines
 Statistics = dict[str, tuple[Array, str]]
 Gather = Callable[[Array], Array]  # (m,) statistics of this rank -> (W, m) of every rank, differentiable
-KINDS = ("lower", "upper")  # of a bound on I(X; Z); mivb.estimators() adds "classical"
+# What a bound's held-out value is: a lower or an upper bound on I(X; Z), or an estimate that is
+# neither in practice (l1out bounds the MI only in expectation and only for the exact q(z | x));
+# mivb.estimators() adds "classical".
+KINDS = ("lower", "upper", "estimate")
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,8 @@ class Bound:
         value: ``(totals, params, state) -> (value, surrogate)``: the reported value and the
             quantity whose gradient training follows (the same object when they agree).
         summary, paper: one line each, listed by ``mivb bounds``.
-        kind: ``"lower"`` or ``"upper"`` bound on the MI.
+        kind: ``"lower"`` or ``"upper"`` bound on the MI, or ``"estimate"`` (a bound only under
+            conditions training does not meet, such as ``l1out``'s exact q(z | x)).
         gradient: what the gradient follows, in words.
         critic: the critic kind the bound needs (``"conditional"``: scores that are the log-densities
             of a variational q(z | x), as the upper bounds need), or None for any critic.
@@ -544,6 +548,6 @@ _builtin("ba", _club_statistics, _ba, "Barber-Agakov: H(Z) + E log q(z|x), a cla
 _builtin("club", _club_statistics, _club, "CLUB: contrastive log-ratio upper bound, q(z|x) fitted by likelihood",
          "Cheng et al. 2020", kind="upper", critic="conditional", fit=_log_likelihood,
          gradient="the value (the critic fits q by likelihood)", log_ratio=normalised)
-_builtin("l1out", _l1out_statistics, _l1out, "leave-one-out upper bound, q(z|x) fitted by likelihood",
-         "Poole et al. 2019", kind="upper", critic="conditional", fit=_log_likelihood,
+_builtin("l1out", _l1out_statistics, _l1out, "leave-one-out: an upper bound only for the exact q(z|x), an estimate "
+         "with q fitted by likelihood (often below the MI)", "Poole et al. 2019", kind="estimate", critic="conditional", fit=_log_likelihood,
          gradient="the value (the critic fits q by likelihood)", log_ratio=normalised)

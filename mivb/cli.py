@@ -42,6 +42,7 @@ from .spec import PRECISIONS
 DEFAULTS = {name: p.default for name, p in inspect.signature(estimate).parameters.items()}
 DEMO_PLOT = "mivb-demo.png"
 KIND_WORDS = {"lower": "a lower bound", "upper": "an upper bound", "classical": "a classical estimate",
+              "estimate": "an estimate, no bound",
               "difference": "a difference of two estimates (conditional MI), no bound"}
 FAILURE_STATUS, USAGE_STATUS, DATA_STATUS, INTERRUPTED_STATUS = 1, 2, 3, 130
 DATA_ARGUMENTS = ("x", "z", "given")  # an error naming one of these is about the data, not the options

@@ -68,7 +68,9 @@ def _paired(joint: Estimate, marginal: Estimate) -> Estimate:
     """The difference of two estimates on one split: the same test batches, so paired by batch."""
     if joint.kind != "classical" and joint.test_values.shape == marginal.test_values.shape:
         values = joint.test_values - marginal.test_values
-        stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
+        # one test batch: each term's own (jackknife) error, as if independent, for want of batches to pair
+        stderr = (float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1
+                  else math.hypot(joint.stderr, marginal.stderr))
     else:  # classical estimators give one value each; a linear critic's larger batches pair with nothing
         values = np.array([joint.mi - marginal.mi])
         stderr = math.hypot(joint.stderr, marginal.stderr)

@@ -78,7 +78,11 @@ def diagnose(config: EstimateConfig, run: TrainingRun, mi: float, stderr: float,
         notes.append("x and z are the same array: their MI is infinite for continuous data (the entropy, for "
                      "discrete data), so no finite estimate is the answer; the value shows only how far this "
                      "bound and critic can go")
-    low, high = sane_range(n_pairs, get_bound(config.bound).kind)
+    kind = get_bound(config.bound).kind
+    low, high = sane_range(n_pairs, kind)
+    # A held-out value above it is absurd for every kind: an upper bound that high certifies nothing
+    # (CLUB read 234 nats on 800 pairs of z = x + 1e-4 noise, where its q(z | x) collapsed).
+    held_out_high = sane_range(n_pairs)[1]
     if run.diverged_at is not None:
         unreliable = True
         notes.append(f"training diverged at step {run.diverged_at} (a training value that is not finite or "
@@ -92,11 +96,15 @@ def diagnose(config: EstimateConfig, run: TrainingRun, mi: float, stderr: float,
     if not math.isfinite(mi):
         unreliable = True
         notes.append(f"the held-out value is {mi}: the critic's scores overflow on new pairs; use smile or infonce")
-    elif mi < -1.0 - 3 * (stderr if math.isfinite(stderr) else 0.0) or mi > high:
+    elif mi < -1.0 - 3 * (stderr if math.isfinite(stderr) else 0.0) or mi > held_out_high:
         unreliable = True
-        notes.append(f"the held-out value {mi:.4g} nats is outside what {n_pairs} pairs allow ([-1, {high:.3g}]): "
-                     f"the critic does not generalise; lower learning_rate or use another bound")
-    elif ceiling is None and get_bound(config.bound).kind == "lower" and mi > math.log(test_pairs) - CEILING_MARGIN:
+        notes.append(f"the held-out value {mi:.4g} nats is outside what {n_pairs} pairs allow "
+                     f"([-1, {held_out_high:.3g}]): the critic does not generalise; lower learning_rate or use another "
+                     f"bound" if kind == "lower" or mi < 0 else
+                     f"{config.bound} reads {mi:.4g} nats, above the {held_out_high:.3g} that {n_pairs} pairs can show, "
+                     f"so as an {'upper bound' if kind == 'upper' else kind} it says nothing (its q(z | x) may be far from "
+                     f"p(z | x))")
+    elif ceiling is None and kind == "lower" and mi > math.log(test_pairs) - CEILING_MARGIN:
         certifiable = math.log(test_pairs)
         where = f"above log {test_pairs} = {certifiable:.2f}" if mi > certifiable else \
             f"within {CEILING_MARGIN:g} of log {test_pairs} = {certifiable:.2f}"
@@ -105,6 +113,10 @@ def diagnose(config: EstimateConfig, run: TrainingRun, mi: float, stderr: float,
                      f"a lower bound can certify from them (McAllester & Stratos 2020); DV-type estimates overshoot "
                      f"near it (smile read 7.70 and 17.1 nats at truths of 6 and 10 on 20,000 pairs of d = 20 "
                      f"Gaussians): the MI is large, but this number may be far above it; more pairs lift the limit")
+    if math.isfinite(mi) and -1.0 - 3 * (stderr if math.isfinite(stderr) else 0.0) <= mi < 0:
+        notes.append(f"a lower bound below 0 ({mi:.3f} nats) certifies only that the MI is at least 0: the critic "
+                     f"found no dependence that holds on held-out pairs" if kind == "lower" else
+                     f"the value {mi:.3f} is below 0, which MI never is: read it as estimation error around a small MI")
     rise = still_rising(config, run)
     if rise is not None:
         notes.append(f"the estimate was still rising when training stopped (+{rise:.3f} nats at the end): "

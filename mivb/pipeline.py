@@ -29,7 +29,7 @@ from .intervals import check_folds, check_level, crossfit
 from .protocol import Fitted, fit, held_out_batches, linear_reads_more, score
 from .result import Estimate, EstimateConfig
 from .samples import as_labels, as_samples, check_paired, check_transform, label_entropy, prepare
-from .schedule import check_positive_int
+from .schedule import check_positive_int, shift_schedule
 from .spec import EstimatorSpec
 
 BACKEND_VARIABLE = "MIVB_BACKEND"  # the default backend, like KERAS_BACKEND
@@ -221,6 +221,10 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
             values, eval_size = linear, size
     mi = float(values.mean())
     stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
+    if len(values) == 1 and math.isfinite(mi):  # one test batch: the spread of its leave-one-out values
+        [batch] = held_out_batches(np.random.default_rng(fitted.test_seed), fitted.test_size,
+                                   replace(config, batch_size=eval_size))
+        stderr = jackknife_stderr(fitted, batch, reported_linear=validation is not None)
     k = config.critic.negative_samples
     ceiling = get_bound(config.bound).ceiling(eval_size - 1 if k is None else min(k, eval_size - 1),
                                               config.bound_params)
@@ -236,6 +240,9 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
         log_ratios = fitted.linear_critic.log_ratio(*fitted.test_pairs)
         crosscheck += [note for note in [plug_in_note(config.bound, mi, fitted.linear_critic, log_ratios, eval_size)]
                        if note]
+    if not math.isfinite(stderr) and math.isfinite(mi):
+        notes.append(f"no standard error: the {fitted.test_size} held-out pairs give one batch of {eval_size}, too few "
+                     f"to leave one out; use more pairs or a larger test_fraction")
     notes = fitted.notes + notes + crosscheck
     if warn:
         for note in notes:
@@ -247,3 +254,21 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
                     stopped_early=run.stopped_early, unreliable=unreliable, stop_reason=fitted.stop_reason,
                     estimator=fitted.trainer.trained(), prepare_new=fitted.prepare_new,
                     linear_critic=fitted.linear_critic if validation is not None else None)
+
+
+def jackknife_stderr(fitted: Fitted, batch: np.ndarray, reported_linear: bool) -> float:
+    """The standard error of the bound on one test ``batch``, by the jackknife: its value on each
+    leave-one-out batch (NaN below 3 pairs, where a batch of 1 has no bound)."""
+    m, config = len(batch), fitted.config
+    if m < 3:
+        return math.nan
+    leave_one_out = np.array([np.delete(batch, i) for i in range(m)])
+    if reported_linear:
+        values = linear_values(fitted.linear_critic, *fitted.test_pairs, leave_one_out, config.bound,
+                               config.bound_params)
+    else:
+        k = config.critic.negative_samples
+        shifts = None if k is None else shift_schedule(np.random.default_rng(fitted.test_seed), m - 1,
+                                                       min(k, m - 2), m)
+        values = np.asarray(fitted.trainer.values("test", leave_one_out, shifts), np.float64)
+    return float(math.sqrt((m - 1) / m * np.sum((values - values.mean()) ** 2)))

@@ -152,7 +152,7 @@ def _figure(panels: int, for_file: bool) -> tuple[Any, list[Any]]:
 
 TERM_NAMES = ("I(X; (Z, Y))", "I(X; Y)")  # the terms of a conditional estimate, result.terms
 TERM_COLORS = ("C0", "C2")
-QUANTITIES = {"lower": "lower bound", "upper": "upper bound", "classical": "estimate",
+QUANTITIES = {"lower": "lower bound", "upper": "upper bound", "classical": "estimate", "estimate": "estimate",
               "difference": "I(X; Z | Y) and its terms"}
 
 

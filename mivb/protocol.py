@@ -28,7 +28,7 @@ from .crosscheck import (
 )
 from .diagnosis import TrainingRun, sane
 from .errors import invalid
-from .samples import prepare
+from .samples import PairTransform, prepare
 from .schedule import Batches, shift_schedule
 
 if TYPE_CHECKING:
@@ -85,12 +85,7 @@ def fit(x: np.ndarray, z: np.ndarray, config: EstimateConfig, labels: bool, prog
     splits = dict(zip(("train", "validation", "test"), zip(xs, zs)))
     trainer = get_backend(config.backend).Trainer(config, (xs[0].shape[1:], zs[0].shape[1:]), splits)
     run, reason = train(trainer, train_rng, validation_rng, len(xs[0]), len(xs[1]), config, progress, callback)
-    train_index = indices[0]
-
-    def prepare_new(x_new: np.ndarray, z_new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # Refitted from the samples shared by every fold, so that a result holds one copy of the data.
-        return (prepare(config.transform, x[train_index], x_new, argument="x")[1],
-                prepare(z_transform, z[train_index], z_new, argument="z")[1])
+    prepare_new = PairTransform(config.transform, z_transform, x, z, indices[0])
 
     x_is_z = x.shape == z.shape and np.array_equal(x, z)
     linear_critic = fit_linear_critic(config.bound, config.critic.negative_samples, xs[0], zs[0])

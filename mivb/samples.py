@@ -168,6 +168,25 @@ def _float32(transform: str | None, raw_train: np.ndarray, arrays: list[np.ndarr
     return cast
 
 
+class PairTransform:
+    """New raw pairs mapped as the training pairs were: each transform refitted on the rows ``fit`` of
+    ``x`` and ``z`` (all rows when None). Whole arrays and an index, so that folds share one copy of
+    the data; a class, not a closure, so that a result pickles."""
+
+    def __init__(self, x_transform: str | None, z_transform: str | None, x: np.ndarray, z: np.ndarray,
+                 fit: np.ndarray | None = None):
+        self.x_transform, self.z_transform, self.x, self.z, self.fit = x_transform, z_transform, x, z, fit
+
+    def __call__(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        for argument, new, fitted in (("x", x, self.x), ("z", z, self.z)):
+            if new.shape[1:] != fitted.shape[1:]:
+                raise invalid(argument, f"samples of shape (n, {', '.join(map(str, fitted.shape[1:]))}), as the "
+                              f"training pairs were", new)
+        x_fit, z_fit = (self.x, self.z) if self.fit is None else (self.x[self.fit], self.z[self.fit])
+        return (prepare(self.x_transform, x_fit, x, argument="x")[1],
+                prepare(self.z_transform, z_fit, z, argument="z")[1])
+
+
 DISTINCT_SAMPLE = 1024  # training values per feature whose distinctness in float32 is checked
 
 

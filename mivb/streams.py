@@ -9,25 +9,34 @@ into batches of ``batch_size``, a chunk of steps at a time; training ends at ``s
 stopping says so, or when the stream runs dry. The transform is fitted on the validation pairs.
 
 Because the held-out pairs are the stream's first, the stream must not repeat them: an iterable
-that cycles over its data (several epochs of one loader) would train on the test pairs. Shuffle
-the data beforehand, so that the first pairs are like the rest.
+that cycles over its data (several epochs of one loader) would train on the test pairs. A stream
+seen to start over (a batch of 8 or more pairs that comes twice, more batches than its ``len()``,
+or more training pairs equal to held-out ones than the held-out part's own repeats predict) gives
+an unreliable estimate, with a note. Shuffle the data beforehand, so that the first pairs are like
+the rest. Each batch must be (n, ...) with a sample axis: a stream of single samples (a
+``DataLoader`` with ``batch_size=None``, an unbatched ``tf.data`` dataset of vectors) is refused,
+since its rows would be read as pairs of one feature.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import invalid
+from .errors import Shown, invalid
 from .protocol import Fitted, random_streams, train
-from .samples import as_samples, check_paired, prepare
+from .samples import PairTransform, as_samples, check_paired
 
 if TYPE_CHECKING:
     from .result import Estimate
 
 HELD_OUT_PAIRS = (4096, 2048)  # test and validation pairs taken from a stream of unknown length
+# pairs: a batch this large that comes twice shows a stream that starts over (cycle, repeat());
+# smaller ones may repeat by chance in data of few distinct values.
+REPEAT_CHECK_ROWS = 8
 NO_LIMIT = 10**9  # pairs: a stream's length is unknown, so the sanity limit on values is 2 log(1e9) + 10
 
 
@@ -45,9 +54,18 @@ class Stream:
     def __init__(self, batches: Any):
         self.batches: Iterator[Any] = iter(batches)
         self.read = 0  # pairs read so far
+        self.batches_read = 0
+        self.known_batches = known_length(batches)
         self.pending: list[tuple[np.ndarray, np.ndarray]] = []
         self.dry = False
         self.first: Any = None  # the first batch as it came, whose framework picks the backend
+        self.shapes: tuple[tuple[int, ...], tuple[int, ...]] | None = None  # one sample's, from the first batch
+        self.batch_keys: set[int] = set()
+        self.repeated_batch = False  # a batch of REPEAT_CHECK_ROWS pairs or more came again: the stream cycles
+        if getattr(batches, "batch_size", 0) is None and getattr(batches, "batch_sampler", 0) is None:
+            # a torch DataLoader(batch_size=None) yields single samples: each one's features would be read as pairs
+            raise invalid("x", "a stream of batches (n, d); a DataLoader with batch_size=None yields single samples, "
+                          "so give it a batch_size", batches)
 
     def peek(self) -> tuple[np.ndarray, np.ndarray] | None:
         """The next batch, left to be taken."""
@@ -65,6 +83,16 @@ class Stream:
         self.pending = [(x[count:], z[count:])] if len(x) > count else []
         return x[:count], z[:count]
 
+    def repeats(self, held_out: HeldOutPairs) -> str | None:
+        """Why the stream is seen to start over (it then trains on its held-out pairs), or None."""
+        if self.repeated_batch:
+            return "a batch came twice"
+        if self.known_batches is not None and self.batches_read > self.known_batches:
+            return f"{self.batches_read} batches read, where len() gives {self.known_batches}"
+        if held_out.repeated:
+            return f"{held_out.seen} training pairs equal held-out ones"
+        return None
+
     def _read(self) -> bool:
         batch = next(self.batches, None)
         if batch is None:
@@ -72,26 +100,89 @@ class Stream:
             return False
         if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
             raise invalid("x", "an iterable of (x, z) pairs of batches", batch)
+        for argument, part in zip(("x", "z"), batch):
+            if len(getattr(part, "shape", np.shape(part))) < 2:
+                raise invalid(argument, "batches of shape (n, d), a row per sample (a stream of single samples, or "
+                              "of 1-D batches, is ambiguous: batch it, e.g. dataset.batch(128), or reshape a batch "
+                              "of one feature to (n, 1))", part)
         self.first = batch if self.first is None else self.first
         x, z = as_samples("x", batch[0]), as_samples("z", batch[1])
         check_paired(x, z)
+        shapes = (x.shape[1:], z.shape[1:])
+        self.shapes = shapes if self.shapes is None else self.shapes
+        for argument, array, shape in zip(("x", "z"), (x, z), self.shapes):
+            if array.shape[1:] != shape:
+                raise invalid(argument, f"every batch with samples of shape {shape}, as the first batch's (batch "
+                              f"{self.batches_read})", array)
+        if len(x) >= REPEAT_CHECK_ROWS:
+            key = hash((x.tobytes(), z.tobytes()))
+            self.repeated_batch = self.repeated_batch or key in self.batch_keys
+            self.batch_keys.add(key)
         self.read += len(x)
+        self.batches_read += 1
         self.pending.append((x, z))
         return True
+
+
+def known_length(batches: Any) -> int | None:
+    """``len(batches)`` when the stream says it, else None (a generator, an infinite or unknown
+    ``tf.data`` cardinality, a ``__len__`` that fails or is negative)."""
+    try:
+        length = len(batches)
+    except (TypeError, ValueError, OverflowError):  # no __len__, tf.data's unknown or infinite, or a negative one
+        return None
+    return length if length >= 0 else None
+
+
+def row_keys(x: np.ndarray, z: np.ndarray) -> list[bytes]:
+    """Each pair's bytes: equal keys are equal pairs."""
+    rows = np.ascontiguousarray(np.concatenate([x.reshape(len(x), -1), z.reshape(len(z), -1)], axis=1,
+                                               dtype=np.float64))
+    return rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel().tolist()
+
+
+class HeldOutPairs:
+    """Counts training pairs equal to held-out ones, beyond what the held-out part's own repeats
+    predict of data with repeated values: a stream that starts over trains on its test pairs."""
+
+    def __init__(self, x: np.ndarray, z: np.ndarray):
+        keys = row_keys(x, z)
+        self.keys = set(keys)
+        counts: dict[bytes, int] = {}
+        for key in keys:
+            counts[key] = counts.get(key, 0) + 1
+        # the share of held-out pairs that occur twice or more there: about how often a new pair of this data repeats one
+        self.repeat_rate = sum(c for c in counts.values() if c > 1) / max(1, len(keys))
+        self.seen = self.trained = 0
+
+    def check(self, x: np.ndarray, z: np.ndarray) -> None:
+        self.trained += len(x)
+        self.seen += sum(key in self.keys for key in row_keys(x, z))
+
+    @property
+    def repeated(self) -> bool:
+        return self.seen > 2 * self.repeat_rate * self.trained + 3
 
 
 class StreamBatches:
     """Training batches from the stream: ``take(steps)`` holds the next ``steps * batch_size`` pairs
     on the device as the training split and returns their indices (fewer rows when it runs dry)."""
 
-    def __init__(self, stream: Stream, trainer: Any, batch_size: int, transform: Any):
+    def __init__(self, stream: Stream, trainer: Any, batch_size: int, transform: Any, held_out: HeldOutPairs):
         self.stream, self.trainer, self.batch_size, self.transform = stream, trainer, batch_size, transform
+        self.held_out, self.taken = held_out, 0
 
     def take(self, steps: int) -> np.ndarray:
         x, z = self.stream.pairs(steps * self.batch_size)
         rows = len(x) // self.batch_size
+        if rows == 0 and self.taken == 0:
+            raise invalid("x", f"a stream with at least batch_size={self.batch_size} pairs left to train on after "
+                          f"the held-out ones", Shown(f"a stream of {self.stream.read} pairs"))
         if rows:
-            self.trainer.put("train", *self.transform(x[: rows * self.batch_size], z[: rows * self.batch_size]))
+            x, z = x[: rows * self.batch_size], z[: rows * self.batch_size]
+            self.held_out.check(x, z)
+            self.trainer.put("train", *self.transform(x, z))
+        self.taken += rows
         return np.arange(rows * self.batch_size).reshape(rows, self.batch_size)
 
 
@@ -112,34 +203,37 @@ def estimate_stream(batches: Any, arguments: dict[str, Any]) -> Estimate:
     if first is None:
         raise invalid("x", "an iterable of (x, z) batches with at least one batch", batches)
     config = configure(arguments, *stream.first)
-    n_test, n_validation = _held_out(batches, len(first[0]), config)
+    n_test, n_validation = _held_out(stream, len(first[0]), config)
     test, validation = stream.pairs(n_test), stream.pairs(n_validation)
     if len(validation[0]) < n_validation:
         raise invalid("x", f"a stream of more than {n_test + n_validation} pairs (held out first for test and "
                       f"validation)", batches)
 
-    def transform(x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return (prepare(config.transform, validation[0], x, argument="x")[1],
-                prepare(config.transform, validation[1], z, argument="z")[1])
-
+    transform = PairTransform(config.transform, config.transform, *validation)
     held = {"validation": transform(*validation), "test": transform(*test)}
     shapes = (held["test"][0].shape[1:], held["test"][1].shape[1:])
     trainer = get_backend(config.backend).Trainer(config, shapes, {**held, "train": held["validation"]})
     _, train_rng, validation_rng, test_rng, _ = random_streams(config.seed)
+    held_out = HeldOutPairs(*(np.concatenate(parts) for parts in zip(test, validation)))
+    source = StreamBatches(stream, trainer, config.batch_size, transform, held_out)
     run, reason = train(trainer, train_rng, validation_rng, NO_LIMIT, n_validation, config, arguments["progress"],
-                        arguments["callback"], source=StreamBatches(stream, trainer, config.batch_size, transform))
+                        arguments["callback"], source=source)
     dry = (f"the stream ran dry after {stream.read} pairs: the critic trained {len(run.history)} steps, "
            f"seeing each of the {stream.read - n_test - n_validation} training pairs once")
     notes = [dry] if stream.dry else []
+    repeated = stream.repeats(held_out)
+    if repeated:
+        notes.append(f"the stream starts over ({repeated}), so the critic trained on its held-out pairs: pass a "
+                     f"stream that ends after one pass")
     fitted = Fitted(trainer, config, run, reason, notes, n_test, int(test_rng.integers(2**63)), held["test"],
                     stream.read, False, transform)
-    return result(fitted)
+    estimate = result(fitted)
+    return replace(estimate, unreliable=True) if repeated is not None else estimate
 
 
-def _held_out(batches: Any, first_size: int, config: Any) -> tuple[int, int]:
+def _held_out(stream: Stream, first_size: int, config: Any) -> tuple[int, int]:
     """Test and validation pairs: fractions of a stream whose length is known, else ``HELD_OUT_PAIRS``."""
-    try:
-        total = len(batches) * first_size
-    except TypeError:  # a generator, or a tf.data.Dataset of unknown cardinality
+    if stream.known_batches is None:  # a generator, or a tf.data.Dataset of unknown cardinality
         return HELD_OUT_PAIRS
+    total = stream.known_batches * first_size
     return max(2, round(total * config.test_fraction)), max(2, round(total * config.validation_fraction))

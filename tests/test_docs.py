@@ -297,3 +297,13 @@ def test_benchmark_tables_live_in_the_docs_and_readme_links_them():
     anchors = {_anchor(heading) for heading in re.findall(r"^#+ (.+)$", page, re.MULTILINE)}
     linked = re.findall(r"\]\(docs/benchmarks\.md#([\w-]+)\)", readme)
     assert linked and not set(linked) - anchors, f"README links missing anchors: {sorted(set(linked) - anchors)}"
+
+
+def test_the_cli_page_names_every_flag_of_each_command():
+    from mivb.cli import parser
+
+    page = (DOCS / "cli.md").read_text()
+    commands = parser()._subparsers._group_actions[0].choices
+    missing = [(name, flag) for name, command in commands.items() for action in command._actions
+               for flag in action.option_strings if flag.startswith("--") and flag != "--help" and flag not in page]
+    assert not missing, f"docs/cli.md does not name: {missing}"

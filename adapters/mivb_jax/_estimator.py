@@ -16,6 +16,7 @@ import optax
 from mivb.clipping import clip_scale, global_norm
 from mivb.critics import CriticConfig
 from mivb.errors import InvalidArgumentError, InvalidTypeError, describe, invalid
+from mivb.files import atomic_write, with_suffix
 from mivb.schedule import feature_shape
 from mivb.spec import EstimatorSpec, check_batch_shapes, check_saved_identity, evaluation_batches, fit_schedule
 
@@ -100,6 +101,10 @@ class MIEstimator:
         skeleton = eqx.filter_eval_shape(build_critic, *self.shapes, self.config, jax.random.key(0),
                                          baseline=self.spec.baseline)
         _, self.static = eqx.partition(skeleton, lambda leaf: isinstance(leaf, jax.ShapeDtypeStruct))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as the arguments that rebuild it (optax's optimiser holds closures, which do not pickle)."""
+        return _rebuilt, (self.shapes, self.spec.to_kwargs())
 
     def _identity(self) -> tuple:
         spec = self.spec
@@ -216,6 +221,10 @@ class Trained(NamedTuple):
         return self.estimator.pointwise(self.state, x, z)
 
 
+def _rebuilt(shapes: tuple[tuple[int, ...], tuple[int, ...]], kwargs: dict[str, Any]) -> MIEstimator:
+    return MIEstimator(*shapes, **kwargs)
+
+
 @partial(jax.jit, static_argnums=0)
 def train_steps(estimator: MIEstimator, state: MIState, x: jax.Array, z: jax.Array, batches: jax.Array,
                 shifts: jax.Array | None) -> tuple[MIState, jax.Array]:
@@ -267,8 +276,9 @@ def adaptive_clip_scale(grads_loss: Any, grads_mi: Any) -> jax.Array:
 
 
 def save_state(path: str | os.PathLike, state: MIState, estimator: MIEstimator) -> None:
-    """Write ``state``, a state of ``estimator``, to an ``.npz`` file (no pickle; NumPy adds ``.npz``
-    to a path without it).
+    """Write ``state``, a state of ``estimator``, to an ``.npz`` file (no pickle; ``.npz`` is added
+    to a path without it). The file is written beside the target and renamed over it, so a save
+    that fails part-way leaves the previous file whole.
 
     Besides the arrays (the PRNG key as its raw key data) the file holds, as JSON, the estimator's
     identity: feature shapes, bound and its parameters, critic configuration, learning rate and
@@ -278,8 +288,9 @@ def save_state(path: str | os.PathLike, state: MIState, estimator: MIEstimator) 
     raw = _raw_state("state", state)
     _check_leaves("state", _template(estimator, _key_impl(state.key)), raw, "a state")
     identity = json.dumps(estimator.spec.identity(estimator.shapes), sort_keys=True)
-    np.savez(path, *[np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(raw)],
-             identity=np.asarray(identity), key_impl=np.asarray(_key_impl(state.key)))
+    arrays = [np.asarray(leaf) for leaf in jax.tree_util.tree_leaves(raw)]
+    atomic_write(with_suffix(path, ".npz"), lambda file: np.savez(
+        file, *arrays, identity=np.asarray(identity), key_impl=np.asarray(_key_impl(state.key))))
 
 
 def load_state(path: str | os.PathLike, estimator: MIEstimator) -> MIState:
@@ -371,6 +382,8 @@ def _mismatch(argument: str, expected: str, received: str) -> InvalidArgumentErr
 
 def _read_npz(path: Any) -> dict[str, np.ndarray]:
     """Every member of the ``.npz`` at ``path``, read now; any file problem is an error naming ``path``."""
+    if not os.path.exists(_name(path)) and os.path.exists(_name(with_suffix(path, ".npz"))):
+        path = with_suffix(path, ".npz")  # save_state("ck") wrote ck.npz
     try:
         stored = np.load(path, allow_pickle=False)
         if not isinstance(stored, np.lib.npyio.NpzFile):  # a plain .npy file: one array, not an archive
@@ -383,6 +396,14 @@ def _read_npz(path: Any) -> dict[str, np.ndarray]:
     except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error) as error:
         reason = f"{type(error).__name__}: {error}"
     raise _mismatch("path", f"an .npz file written by mivb_jax.save_state ({reason})", _shown(path))
+
+
+def _name(path: Any) -> str:
+    """A path's name, or "" for a file object."""
+    try:
+        return os.fspath(path)
+    except TypeError:
+        return ""
 
 
 def _text_member(path: Any, members: dict[str, np.ndarray], name: str) -> str:

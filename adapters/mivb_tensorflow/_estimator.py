@@ -129,6 +129,11 @@ class MIEstimator(tf.Module):
         self.negatives = generator.from_non_deterministic_state() if seed is None else generator.from_seed(seed)
         self.identity = SavedIdentity(self.spec.identity(self.shapes))  # checked first on restore
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as the arguments that rebuild it and the values of its variables (critic, optimiser,
+        bound state, sampler), in the order a rebuilt estimator lists them: Keras layers do not pickle."""
+        return _rebuilt, (self.shapes, self.spec.to_kwargs(), [variable.numpy() for variable in _variables(self)])
+
     @property
     def bound_state(self) -> dict[str, tf.Tensor]:
         return {key: tf.convert_to_tensor(getattr(self, key)) for key in self.spec.definition.state_names}
@@ -279,3 +284,17 @@ def adaptive_clip_scale(grads_loss: Sequence[tf.Tensor | None], grads_mi: Sequen
     norms = [global_norm(ops, [zero if g is None else tf.convert_to_tensor(g) for g in grads])
              for grads in (grads_loss, grads_mi)]
     return clip_scale(ops, *norms)
+
+
+def _rebuilt(shapes: tuple[tuple[int, ...], tuple[int, ...]], kwargs: dict[str, Any],
+             values: list[np.ndarray]) -> MIEstimator:
+    estimator = MIEstimator(*shapes, **kwargs)
+    for variable, value in zip(_variables(estimator), values, strict=True):
+        variable.assign(value)
+    return estimator
+
+
+def _variables(estimator: MIEstimator) -> list[Any]:
+    """Everything training changes: the critic's weights, the optimiser's, the bound's state, the sampler's."""
+    return [*estimator.critic.weights, *estimator.optimizer.variables,
+            *(getattr(estimator, key) for key in estimator.spec.definition.state_names), estimator.negatives.state]

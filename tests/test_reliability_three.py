@@ -1,0 +1,97 @@
+"""Issue #29, reliability round three: each item a regression test (the conformance suite's
+``reliability-*`` checks hold the ones that concern every backend)."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import mivb
+
+torch = pytest.importorskip("torch")  # installed in the tests session: never skipped there
+
+QUIET = {"progress": False, "seed": 0}
+GAUSSIANS = mivb.correlated_gaussians(3000, 2, mivb.data.rho_for_mi(2, 0.5), seed=5)
+
+
+class Sized:
+    """A stream with a length of its own choosing."""
+
+    def __init__(self, batches, length):
+        self.batches, self.length = batches, length
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self):
+        return self.length
+
+
+# ---- 1. unbatched streams -------------------------------------------------------------------------
+
+def test_a_data_loader_without_batches_is_refused():
+    x, z, _ = mivb.correlated_gaussians(6000, 5, 0.5, seed=0)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.as_tensor(x), torch.as_tensor(z)),
+                                         batch_size=None)
+    with pytest.raises(mivb.InvalidArgumentError, match=r"x: expected a stream of batches \(n, d\); a DataLoader "
+                                                        r"with batch_size=None"):
+        mivb.estimate(loader, steps=10, **QUIET)
+
+
+# ---- 8. streams: clear errors -------------------------------------------------------------------
+
+def test_a_stream_whose_held_out_part_takes_everything_is_a_clear_error():
+    x, z, _ = mivb.correlated_gaussians(10, 2, 0.5, seed=0)
+    with pytest.raises(mivb.InvalidArgumentError, match="x: expected a stream with at least batch_size=128 pairs left "
+                                                        "to train on after the held-out ones, received x=a stream of 10 pairs"):
+        mivb.estimate(Sized([(x, z)], 1), steps=10, **QUIET)
+
+
+def test_batches_whose_feature_count_changes_are_a_clear_error():
+    x, z, _ = mivb.correlated_gaussians(8000, 3, 0.5, seed=0)
+    batches = [(x[i:i + 100], z[i:i + 100]) for i in range(0, 8000, 100)]
+    batches[70] = (batches[70][0][:, :2], batches[70][1])
+    with pytest.raises(mivb.InvalidArgumentError, match=r"x: expected every batch with samples of shape \(3,\), as "
+                                                        r"the first batch's \(batch 70\)"):
+        mivb.estimate(iter(batches), steps=100, **QUIET)
+
+
+def test_a_negative_len_counts_as_an_unknown_length():
+    x, z, _ = mivb.correlated_gaussians(8000, 2, 0.5, seed=0)
+    batches = [(x[i:i + 100], z[i:i + 100]) for i in range(0, 8000, 100)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = mivb.estimate(Sized(batches, -1), steps=20, **QUIET)
+    assert len(result.test_values) == 4096 // 128  # HELD_OUT_PAIRS, as for a generator
+
+
+# ---- 5. labels that promise too much ------------------------------------------------------------
+
+def test_l1out_is_labelled_an_estimate_and_stays_out_of_the_bracket():
+    assert mivb.estimators()["l1out"].kind == "estimate" and mivb.BOUNDS["l1out"].kind == "estimate"
+    x, z, _ = GAUSSIANS
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no bracket note: l1out is no upper bound to hold a lower one under
+        smile, l1out = mivb.estimate(x, z, bound=["smile", "l1out"], steps=300, **QUIET)
+    assert l1out.kind == "estimate" and l1out.mi < smile.mi + 0.3
+
+
+def test_a_registered_bound_may_be_an_estimate_and_nothing_else():
+    value = mivb.Bound("noise", lambda s, p: {"pos": (s.sum_positives(), SUM)}, lambda t, p, s: (t.mean("pos"),) * 2,
+                       summary="x", kind="approximate")
+    with pytest.raises(mivb.UnknownNameError, match="bound.kind: expected one of 'estimate', 'lower', 'upper'"):
+        mivb.register_bound(value)
+
+
+SUM = mivb.bounds.SUM
+
+
+# ---- 10. pointwise on the wrong feature count ----------------------------------------------------
+
+def test_pointwise_with_the_wrong_feature_count_is_a_clear_error():
+    x, z, _ = GAUSSIANS
+    result = mivb.estimate(x, z, steps=40, **QUIET)
+    with pytest.raises(mivb.InvalidArgumentError, match=r"z: expected samples of shape \(n, 2\), as the training "
+                                                        r"pairs were, received z=ndarray\(shape=\(10, 3\)"):
+        result.pointwise(x[:10], np.ones((10, 3)))
