@@ -549,5 +549,5 @@ _builtin("club", _club_statistics, _club, "CLUB: contrastive log-ratio upper bou
          "Cheng et al. 2020", kind="upper", critic="conditional", fit=_log_likelihood,
          gradient="the value (the critic fits q by likelihood)", log_ratio=normalised)
 _builtin("l1out", _l1out_statistics, _l1out, "leave-one-out: an upper bound only for the exact q(z|x), an estimate "
-         "with q fitted by likelihood (often below the MI)", "Poole et al. 2019", kind="estimate", critic="conditional", fit=_log_likelihood,
-         gradient="the value (the critic fits q by likelihood)", log_ratio=normalised)
+         "with q fitted by likelihood (often below the MI)", "Poole et al. 2019", kind="estimate", critic="conditional",
+         fit=_log_likelihood, gradient="the value (the critic fits q by likelihood)", log_ratio=normalised)

@@ -1,13 +1,13 @@
 """Issue #29, reliability round three: each item a regression test (the conformance suite's
 ``reliability-*`` checks hold the ones that concern every backend)."""
 
-import math
 import warnings
 
 import numpy as np
 import pytest
 
 import mivb
+from mivb.bounds import SUM
 
 torch = pytest.importorskip("torch")  # installed in the tests session: never skipped there
 
@@ -82,9 +82,6 @@ def test_a_registered_bound_may_be_an_estimate_and_nothing_else():
                        summary="x", kind="approximate")
     with pytest.raises(mivb.UnknownNameError, match="bound.kind: expected one of 'estimate', 'lower', 'upper'"):
         mivb.register_bound(value)
-
-
-SUM = mivb.bounds.SUM
 
 
 # ---- 10. pointwise on the wrong feature count ----------------------------------------------------
