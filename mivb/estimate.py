@@ -195,8 +195,9 @@ def estimate(
 
     Returns:
         An [`Estimate`][] with ``mi``, ``stderr``, ``history`` (training value per step),
-        ``validation`` (the score at each check), ``best_step``, ``bound``, ``backend``, ``config``
-        and ``notes`` (for example, an InfoNCE value at its ceiling, or a diverged training).
+            ``validation`` (the score at each check), ``best_step``, ``bound``, ``backend``,
+            ``config`` and ``notes`` (for example, an InfoNCE value at its ceiling, or a diverged
+            training); for a list of bounds, a tuple of them, one per bound.
     """
     if data is not None:
         x, z, given = from_table(data, x=x, z=z, given=given).values()

@@ -206,6 +206,27 @@ def test_docstrings_use_no_sphinx_roles_and_render_their_examples():
     assert not found, "docstrings mkdocstrings cannot render:\n" + "\n".join(found)
 
 
+def test_a_returns_section_is_one_item():
+    """mkdocstrings reads each line of a Returns: section at the item's indentation as another returned
+    value: a description that goes on for several lines indents its continuation."""
+    found = []
+    for path in SOURCES:
+        for line, text in _docstrings(path):
+            lines = text.splitlines()
+            for i, heading in enumerate(lines):
+                if heading.strip() != "Returns:":
+                    continue
+                body = []
+                for following in lines[i + 1:]:
+                    if not following.strip():
+                        break
+                    body.append(following)
+                indents = [len(item) - len(item.lstrip()) for item in body]
+                if any(indent <= indents[0] for indent in indents[1:]):
+                    found.append(f"{path.relative_to(ROOT)}:{line + i}")
+    assert not found, f"Returns: sections that render as several values: {found}"
+
+
 def _public_names() -> dict[str, list[str]]:
     """Each package's __all__, read from its source: no framework is imported."""
     packages = {"mivb": ROOT / "mivb" / "__init__.py"}
