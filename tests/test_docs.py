@@ -176,8 +176,9 @@ SOURCES = sorted([*ROOT.glob("mivb/**/*.py"), *ROOT.glob("adapters/**/*.py")])
 # A Sphinx role (":func:`estimate`") is shown literally by mkdocstrings: cross-references are written
 # [`estimate`][mivb.estimate.estimate], or [`update`][] for a name in the docstring's own scope.
 SPHINX_ROLE = re.compile(r":(?:py:)?(?:func|class|meth|mod|attr|data|exc|obj|const|ref|doc|term):`")
-# Google style's section is "Examples:"; "Example:" renders as a note whose >>> lines run together.
-SINGULAR_EXAMPLE = re.compile(r"^\s*Example:\s*$", re.MULTILINE)
+# Google style's section is "Examples:"; "Example:" renders as a note whose >>> lines run together, and
+# reStructuredText's literal block ("Example::") as its own text: code goes in a fenced block instead.
+SINGULAR_EXAMPLE = re.compile(r"^\s*Example:\s*$|::\s*$", re.MULTILINE)
 REFERENCE_PAGES = sorted(DOCS.glob("api*.md"))
 DIRECTIVE = re.compile(r"^::: ([\w.]+)\s*$", re.MULTILINE)
 
@@ -200,7 +201,8 @@ def test_docstrings_use_no_sphinx_roles_and_render_their_examples():
     found = []
     for path in SOURCES:
         for line, text in _docstrings(path):
-            for pattern, what in ((SPHINX_ROLE, "a Sphinx role"), (SINGULAR_EXAMPLE, '"Example:" (write "Examples:")')):
+            for pattern, what in ((SPHINX_ROLE, "a Sphinx role"),
+                                  (SINGULAR_EXAMPLE, '"Example:" or a "::" literal block (write "Examples:")')):
                 for match in pattern.finditer(text):
                     found.append(f"{path.relative_to(ROOT)}:{line + text.count(chr(10), 0, match.start())}: {what}")
     assert not found, "docstrings mkdocstrings cannot render:\n" + "\n".join(found)

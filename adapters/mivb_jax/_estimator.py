@@ -44,7 +44,7 @@ class MIEstimator:
     The object holds only what never changes (bound, critic structure, optimiser); every method
     is a pure function of an explicit state, so it runs under ``jax.jit``, ``jax.vmap`` and
     ``jax.grad``. [`apply`][] returns ``MIOutput(mi, mi_for_grads)``: the bound's value (no
-    gradient) and the differentiable term to add to a loss, whose gradient is the one BOUNDS.md
+    gradient) and the differentiable term to add to a loss, whose gradient is the one [the contract][the-bounds]
     prescribes (for ``mine``, the surrogate with the EMA as this batch would update it; the state
     keeps the EMA as it was). [`update`][] takes one Adam step on the critic, maximising the
     bound, and returns the new state, MINE's EMA included. [`apply`][] and [`update`][] on the
@@ -65,8 +65,10 @@ class MIEstimator:
             prefer bfloat16).
         **bound_params: ``clip`` for ``smile``, ``alpha`` for ``alpha``.
 
-    Example::
+    Examples:
+        A training loop (a fragment: the data, the model and its loss are yours):
 
+        ```python
         estimator = MIEstimator(dim_x=2, dim_z=8, bound="mine")
         state = estimator.init(jax.random.key(0))
         update = jax.jit(estimator.update)
@@ -77,6 +79,7 @@ class MIEstimator:
             grads = jax.tree.map(lambda g, m: g - beta * scale * m, grads_loss, grads_mi)  # maximise MI
             ...
             state, mi = update(state, x, encoder(params, x))
+        ```
     """
 
     def __init__(

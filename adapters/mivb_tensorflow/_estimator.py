@@ -50,7 +50,7 @@ class MIEstimator(tf.Module):
     """A trainable MI estimator for TensorFlow training code, eager or inside ``tf.function``.
 
     Calling it on a batch returns ``MIOutput(mi, mi_for_grads)``: the bound's value (no gradient)
-    and the differentiable term to add to a loss, whose gradient is the one BOUNDS.md prescribes
+    and the differentiable term to add to a loss, whose gradient is the one [the contract][the-bounds] prescribes
     (for ``mine``, the EMA-corrected surrogate). [`update`][] takes one Adam step on the critic
     and stores MINE's EMA. The critic (a Keras layer), its optimiser, the EMA (variable
     ``log_ema`` for ``mine``, NaN while unset) and the sampler of negatives are all saved by
@@ -77,8 +77,10 @@ class MIEstimator(tf.Module):
         seed: fixes the initial weights and the sampled negatives; global seeds are left alone.
         **bound_params: ``clip`` for ``smile``, ``alpha`` for ``alpha``.
 
-    Example::
+    Examples:
+        A training loop (a fragment: the data, the model and its loss are yours):
 
+        ```python
         estimator = MIEstimator(dim_x=2, dim_z=8, bound="mine")
 
         @tf.function
@@ -92,6 +94,7 @@ class MIEstimator(tf.Module):
             optimizer.apply_gradients(zip([gl - beta * scale * gm for gl, gm in zip(grads_loss, grads_mi)],
                                           model.trainable_variables))  # maximise MI
             estimator.update(x, z)
+        ```
     """
 
     def __init__(

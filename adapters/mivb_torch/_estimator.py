@@ -26,7 +26,7 @@ class MIEstimator(nn.Module):
     """A trainable MI estimator for PyTorch training code.
 
     Calling it on a batch returns ``MIOutput(mi, mi_for_grads)``: the bound's value (detached) and
-    the differentiable term to add to a loss, whose gradient is the one BOUNDS.md prescribes (for
+    the differentiable term to add to a loss, whose gradient is the one [the contract][the-bounds] prescribes (for
     ``mine``, the EMA-corrected surrogate). [`update`][] takes one optimiser step on the critic.
     The critic, MINE's EMA (buffer ``log_ema``) and the optimiser state are all in ``state_dict``.
 
@@ -46,8 +46,10 @@ class MIEstimator(nn.Module):
             compilation's time (minutes on a small CPU); it pays on GPUs and long runs.
         **bound_params: ``clip`` for ``smile``, ``alpha`` for ``alpha``.
 
-    Example::
+    Examples:
+        A training loop (a fragment: the data, the model and its loss are yours):
 
+        ```python
         estimator = MIEstimator(dim_x=2, dim_z=8, bound="mine")
         for x, z in loader:
             mi, mi_for_grads = estimator(x, z)
@@ -55,6 +57,7 @@ class MIEstimator(nn.Module):
             (loss - beta * scale * mi_for_grads).backward()  # maximise MI
             ...
             estimator.update(x, z)
+        ```
     """
 
     def __init__(
