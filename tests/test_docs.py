@@ -330,3 +330,12 @@ def test_the_cli_page_names_every_flag_of_each_command():
     missing = [(name, flag) for name, command in commands.items() for action in command._actions
                for flag in action.option_strings if flag.startswith("--") and flag != "--help" and flag not in page]
     assert not missing, f"docs/cli.md does not name: {missing}"
+
+
+def test_nothing_cites_a_file_users_cannot_open():
+    """The bounds contract is docs/bounds.md; the spec file it came from is not in the repository."""
+    spec = "BOUNDS" + ".md"  # split, so that this file does not cite it either
+    texts = [ROOT / "README.md", *DOCS.glob("*.md"), *SOURCES,
+             *(path for folder in ("conformance", "examples", "benchmarks", "tests") for path in (ROOT / folder).rglob("*.py"))]
+    citing = sorted(str(path.relative_to(ROOT)) for path in texts if spec in path.read_text(errors="ignore"))
+    assert not citing, f"{spec} is cited by {citing}: cite docs/bounds.md"
