@@ -1,6 +1,6 @@
 """The NumPy float64 reference: the oracle of the conformance suite.
 
-Written directly from the contract of docs/bounds.md, independently of the generic bound code in ``mivb.bounds``:
+Written directly from [the bounds contract][the-bounds], independently of the generic bound code in ``mivb.bounds``:
 values in plain NumPy, and the training gradients with respect to the scores in closed form, so
 an adapter's autodiff is checked against calculus, not against itself.
 """

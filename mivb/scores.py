@@ -1,4 +1,4 @@
-"""Critic scores in the two layouts of docs/bounds.md, and the reductions every bound is made of.
+"""Critic scores in the two layouts of [the bounds contract][the-bounds], and the reductions every bound is made of.
 
 A bound never sees the layout: it asks a [`MatrixScores`][] or a [`PairedScores`][] for a
 few sums and logsumexps over the positive and the negative scores. The full matrix answers them
