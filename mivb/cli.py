@@ -333,7 +333,8 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     _add_estimate(commands)
     _add_demo(commands)
-    commands.add_parser("bounds", help="list the bounds").set_defaults(handler=list_bounds)
+    commands.add_parser("bounds", help="list every estimator --bound takes: its kind, paper and parameters' flags"
+                        ).set_defaults(handler=list_bounds)
     commands.add_parser("backends", help="list the backends and what installs them").set_defaults(
         handler=list_backends)
     return root
@@ -343,7 +344,7 @@ def _add_estimate(commands: Any) -> None:
     files = ", ".join(FORMATS)
     test, validation = DEFAULTS["test_fraction"], DEFAULTS["validation_fraction"]
     run = commands.add_parser(
-        "estimate", help="estimate I(X; Z) in nats (or bits) from paired samples in two files",
+        "estimate", help="estimate I(X; Z) in nats (or bits) from paired samples in files",
         description=f"Estimate I(X; Z) from paired samples: row i of X goes with row i of Z. Files: {files} "
                     "(name an array of an archive as file.npz:name, columns of a CSV as file.csv:a,b, by "
                     "the names of its header line or 0-based indices; integer "
