@@ -31,6 +31,20 @@ def check_folds(folds: Any) -> int | None:
     return None if folds is None else int(folds)
 
 
+def check_fold_parts(x: np.ndarray, z: np.ndarray, config: EstimateConfig) -> None:
+    """Every fold's parts hold at least 2 pairs, checked before any fold trains: copies of a pair stay
+    in one part, so repeated pairs can leave a fold short of its share (or empty)."""
+    from .protocol import random_streams, split_pairs
+
+    validation = 2 if config.early_stopping else 0
+    for fold in range(config.folds or 0):
+        parts, _, _ = split_pairs(random_streams(config.seed, fold)[0], x, z, config, fold)
+        train, held, test = (len(part) for part in parts)
+        if train < 2 or held < validation or test < 2:
+            raise invalid("folds", f"fewer folds for these {len(x)} pairs: fold {fold} would test {test} and train on "
+                          f"{train} (copies of a pair stay in one fold)", config.folds)
+
+
 def check_level(level: Any) -> float:
     if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0.0 < level < 1.0:
         raise invalid("level", "a coverage strictly between 0 and 1, such as 0.95", level)

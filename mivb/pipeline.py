@@ -25,7 +25,7 @@ from .critics import check_critic_takes, check_negative_samples
 from .crosscheck import fallback_note, linear_batch_size, linear_note, linear_values, plug_in_note
 from .diagnosis import CLIP_CHECK_PAIRS, clip_note, diagnose
 from .errors import BackendNotAvailableError, invalid, unknown_name
-from .intervals import check_folds, check_level, crossfit
+from .intervals import check_fold_parts, check_folds, check_level, crossfit
 from .protocol import Fitted, fit, held_out_batches, linear_reads_more, score
 from .result import Estimate, EstimateConfig
 from .samples import as_labels, as_samples, check_paired, check_transform, label_entropy, prepare
@@ -56,6 +56,7 @@ def trained(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
     config, x_all, z_all, labels = trained_inputs(x, z, arguments)
     if config.folds is None:
         return result(fit(x_all, z_all, config, labels, arguments["progress"], arguments["callback"]))
+    check_fold_parts(x_all, z_all, config)  # before training any fold
     per_fold = [result(fit(x_all, z_all, config, labels, arguments["progress"], arguments["callback"], fold),
                        warn=False) for fold in range(config.folds)]
     combined = crossfit(config, per_fold)

@@ -10,21 +10,50 @@ them, except as ``ba``'s labels.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from .errors import InvalidTypeError, invalid
+from .errors import InvalidTypeError, Shown, invalid
 
 
-def names_of(data: Any) -> list[str] | None:
-    """The names ``data`` holds, or None when it is no table."""
+def names_of(data: Any) -> list[Any] | None:
+    """The names ``data`` holds (column labels or keys, as they are: strings, or integers such as a
+    DataFrame's default labels), or None when it is no table."""
     if hasattr(data, "columns") and hasattr(data, "__getitem__"):
-        return [str(name) for name in data.columns]
+        return list(data.columns)
     if isinstance(data, Mapping) or (hasattr(data, "files") and hasattr(data, "__getitem__")):  # NpzFile
-        return [str(name) for name in (data.files if hasattr(data, "files") else data.keys())]
+        return list(data.files if hasattr(data, "files") else data.keys())
     return None
+
+
+def _label(argument: str, name: Any, available: list[Any], names: Any) -> Any:
+    """The label of ``available`` that ``name`` means: itself, or the one label whose string it is
+    ("0" for a DataFrame's default label 0)."""
+    matches = [label for label in available if type(label) is type(name) and label == name]
+    if not matches and isinstance(name, str):
+        matches = [label for label in available if str(label) == name]
+    if not matches:
+        expected = (f"names in data ({', '.join(map(repr, available))})" if isinstance(name, str)
+                    else "a name or a non-empty list of names in data")
+        raise invalid(argument, expected, names)
+    if len(matches) > 1:
+        raise invalid(argument, f"names that select one column each (data has {len(matches)} columns named "
+                      f"{matches[0]!r})", names)
+    return matches[0]
+
+
+def _array(data: Any, argument: str, label: Any) -> np.ndarray:
+    """One array of a mapping, read now: an archive's problems are errors naming ``argument``."""
+    try:
+        return np.asarray(data[label])
+    except ValueError as error:  # an np.load archive's object member: refused without pickle
+        raise invalid(argument, f"numeric arrays in data ({label!r} could not be read: {error})",
+                      Shown(repr(label))) from None
+    except AttributeError:  # an np.load archive after close()
+        raise invalid("data", "an open np.load archive (read it inside its with block, or before close())",
+                      data) from None
 
 
 def select(data: Any, argument: str, names: Any) -> Any:
@@ -33,16 +62,13 @@ def select(data: Any, argument: str, names: Any) -> Any:
     if available is None:
         raise InvalidTypeError(f"data: expected a pandas DataFrame or a mapping of names to arrays (a dict, an "
                                f"np.load archive), received data={type(data).__name__}")
-    single = isinstance(names, str)
-    if not single and not (isinstance(names, Sequence) and names and all(isinstance(n, str) for n in names)):
+    single = not isinstance(names, (list, tuple))
+    if not single and not names:
         raise invalid(argument, "a name or a non-empty list of names in data", names)
-    wanted = [names] if single else list(names)
-    missing = [name for name in wanted if name not in available]
-    if missing:
-        raise invalid(argument, f"names in data ({', '.join(map(repr, available))})", names)
+    wanted = [_label(argument, name, available, names) for name in ([names] if single else names)]
     if hasattr(data, "columns"):  # a data frame: its columns, as one 2-D array (1-D for one name)
-        return np.asarray(data[names].to_numpy()) if single else np.asarray(data[wanted].to_numpy())
-    arrays = [np.asarray(data[name]) for name in wanted]
+        return np.asarray(data[wanted[0]].to_numpy()) if single else np.asarray(data[wanted].to_numpy())
+    arrays = [_array(data, argument, name) for name in wanted]
     if single:
         return arrays[0]
     if any(a.ndim > 2 or len(a) != len(arrays[0]) for a in arrays):

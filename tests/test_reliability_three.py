@@ -92,3 +92,47 @@ def test_pointwise_with_the_wrong_feature_count_is_a_clear_error():
     with pytest.raises(mivb.InvalidArgumentError, match=r"z: expected samples of shape \(n, 2\), as the training "
                                                         r"pairs were, received z=ndarray\(shape=\(10, 3\)"):
         result.pointwise(x[:10], np.ones((10, 3)))
+
+
+# ---- 7. folds checked before any training ------------------------------------------------------
+
+@pytest.mark.parametrize(("folds", "pairs", "message"), [
+    (5, "repeated", "fold 2 would test 0 and train on 90"),
+    (60, "distinct", "fold 2 would test 1 and train on 89"),
+])
+def test_folds_that_leave_a_fold_short_are_refused_before_training(folds, pairs, message, monkeypatch):
+    if pairs == "repeated":  # 6 distinct pairs, one of them 50 times: whole groups to each fold
+        x = np.repeat(np.random.default_rng(0).normal(size=(6, 2)), [50, 10, 10, 10, 10, 10], axis=0)
+        z = x + 0.1
+    else:
+        x, z, _ = mivb.correlated_gaussians(100, 2, 0.5, seed=0)
+    monkeypatch.setattr(mivb.pipeline, "fit", lambda *args, **kwargs: pytest.fail("a fold trained"))
+    with pytest.raises(mivb.InvalidArgumentError, match=f"folds: expected fewer folds for these 100 pairs: {message}"):
+        mivb.estimate(x, z, bound="infonce", folds=folds, steps=20, **QUIET)
+
+
+# ---- 9. tables ---------------------------------------------------------------------------------
+
+def test_tables_with_integer_labels_and_their_faults():
+    pd = pytest.importorskip("pandas")
+    x, z, _ = mivb.correlated_gaussians(400, 1, 0.6, seed=0)
+    expected = mivb.estimate(x, z, bound="gaussian", seed=0).mi
+    frame = pd.DataFrame(np.column_stack([x, z]))  # default labels 0 and 1
+    for data, names in ((frame, (0, 1)), (frame, ("0", "1")), ({0: x[:, 0], 1: z[:, 0]}, (0, 1))):
+        assert mivb.estimate(*names, data=data, bound="gaussian", seed=0).mi == expected
+    with pytest.raises(mivb.InvalidArgumentError, match=r"z: expected names that select one column each \(data has "
+                                                        r"2 columns named 'b'\)"):
+        mivb.estimate("a", "b", data=pd.DataFrame(np.column_stack([x, z, z]), columns=["a", "b", "b"]),
+                      bound="gaussian")
+
+
+def test_archive_members_that_cannot_be_read_are_clear_errors(tmp_path):
+    x = mivb.correlated_gaussians(400, 1, 0.6, seed=0)[0]
+    np.savez(tmp_path / "pairs.npz", a=x, b=np.array([object()] * 400, dtype=object))
+    archive = np.load(tmp_path / "pairs.npz", allow_pickle=False)
+    with pytest.raises(mivb.InvalidArgumentError, match="z: expected numeric arrays in data .'b' could not be read: "
+                                                        "Object arrays cannot be loaded"):
+        mivb.estimate("a", "b", data=archive, bound="gaussian")
+    archive.close()
+    with pytest.raises(mivb.InvalidArgumentError, match=r"data: expected an open np.load archive"):
+        mivb.estimate("a", "b", data=archive, bound="gaussian")
