@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ._progress import in_notebook
 from .catalogue import estimators
 from .classical import CLASSICAL
 from .errors import invalid, unknown_name
@@ -19,6 +22,11 @@ from .protocol import fit, score
 from .result import Estimate
 from .schedule import check_positive_int
 from .tables import from_table
+
+MAX_PERMUTATIONS = 1_000_000  # the null's values are kept: 8 MB; 10**12 asked for 7 TiB
+# seconds: a permutation loop projected longer is refused before it runs (KSG's default 199
+# shuffles of 100,000 pairs would take hours; KSG alone refuses a run over 60 s).
+PERMUTATION_SECONDS_LIMIT = 1800.0
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,9 @@ def independence_test(x: Any, z: Any, *, bound: str = "infonce", permutations: i
     if not isinstance(bound, str) or bound not in estimators():
         raise unknown_name("bound", bound, estimators())
     permutations = check_positive_int("permutations", permutations)
+    if permutations > MAX_PERMUTATIONS:
+        raise invalid("permutations", f"at most {MAX_PERMUTATIONS:,} (a p-value resolution of "
+                      f"{1 / (1 + MAX_PERMUTATIONS):.0e}, far below any level)", permutations)
     level = check_level(level)
     if 1 / (1 + permutations) > level:
         raise invalid("permutations", f"at least {math.ceil(1 / level - 1)} to reach level={level:g} (the smallest "
@@ -96,27 +107,63 @@ def independence_test(x: Any, z: Any, *, bound: str = "infonce", permutations: i
     # The statistic is the network's: the null scores the network on shuffles, never the linear critic.
     arguments = {**_arguments(bound, options), "linear_fallback": False}
     rng = np.random.default_rng(np.random.SeedSequence(arguments["seed"]).spawn(5)[4])  # not the protocol's streams
+    null = np.empty(permutations)
     if bound in CLASSICAL:
         run = {key: value for key, value in arguments.items() if key != "bound_params"}
+        started = time.perf_counter()
         found = estimate(x, z, **run, **arguments["bound_params"])
+        _check_time(bound, time.perf_counter() - started, permutations)  # each shuffle costs what the statistic did
         estimator, params, xs, zs, _ = classical_inputs(x, z, arguments)
-        null = np.array([estimator.function(xs, zs[rng.permutation(len(zs))], **params)[0]
-                         for _ in range(permutations)])
+
+        def shuffled(k: int) -> float:
+            return float(estimator.function(xs, zs[rng.permutation(len(zs))], **params)[0])
     else:
         config, x_all, z_all, labels = trained_inputs(x, z, arguments)
         fitted = fit(x_all, z_all, config, labels, arguments["progress"], arguments["callback"])
         found = result(fitted, warn=False)
-        null = np.empty(permutations)
-        for k in range(permutations):
+
+        def shuffled(k: int) -> float:
+            started = time.perf_counter()
             x_test, z_test = fitted.test_pairs
             fitted.trainer.put("shuffled", x_test, z_test[rng.permutation(len(z_test))])
             values, _ = score(fitted.trainer, np.random.default_rng(fitted.test_seed), "shuffled", fitted.test_size,
                               fitted.config)
-            null[k] = values.mean()
+            if k == 1:  # the second shuffle: the first may include compiling the scoring of a new split
+                _check_time(bound, time.perf_counter() - started, permutations)
+            return float(values.mean())
+    bar = _bar(permutations, arguments["progress"], bound)
+    try:
+        for k in range(permutations):
+            null[k] = shuffled(k)
+            if bar is not None:
+                bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
     # A NaN on either side counts as reaching the statistic: the p-value errs towards 1, never 0.
     p_value = (1 + int(np.sum(~(null < found.mi)))) / (1 + permutations)
     return IndependenceTest(found.mi, p_value, level, permutations, found, null,
                             tuple(_notes(found, p_value, level, permutations)))
+
+
+def _check_time(bound: str, seconds: float, permutations: int) -> None:
+    """Refuse a permutation loop projected to take longer than ``PERMUTATION_SECONDS_LIMIT``."""
+    projected = seconds * permutations
+    if projected > PERMUTATION_SECONDS_LIMIT:
+        fits = max(1, int(PERMUTATION_SECONDS_LIMIT / max(seconds, 1e-9)))
+        raise invalid("permutations", f"at most about {fits} here: each shuffle takes {seconds:.3g} s with {bound}, so "
+                      f"{permutations} would take about {projected:.3g} s, over the {PERMUTATION_SECONDS_LIMIT:g} s "
+                      f"allowed; use fewer permutations, fewer pairs or a trained bound", permutations)
+
+
+def _bar(permutations: int, progress: bool | None, bound: str) -> Any:
+    """A tqdm bar over the shuffles, shown as estimate's training bar is (``progress``)."""
+    if not ((sys.stderr.isatty() or in_notebook()) if progress is None else bool(progress)):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=permutations, desc=f"mivb {bound} permutations", unit="shuffle", file=sys.stderr, leave=True,
+                dynamic_ncols=True)
 
 
 def _arguments(bound: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 ``reliability-*`` checks hold the ones that concern every backend)."""
 
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -136,3 +137,32 @@ def test_archive_members_that_cannot_be_read_are_clear_errors(tmp_path):
     archive.close()
     with pytest.raises(mivb.InvalidArgumentError, match=r"data: expected an open np.load archive"):
         mivb.estimate("a", "b", data=archive, bound="gaussian")
+
+
+# ---- 11. the permutation loop: bounded, projected, shown -------------------------------------
+
+def test_a_permutation_count_beyond_memory_is_refused_before_training(monkeypatch):
+    x, z, _ = GAUSSIANS
+    monkeypatch.setattr(mivb.independence, "fit", lambda *args, **kwargs: pytest.fail("the critic trained"))
+    with pytest.raises(mivb.InvalidArgumentError, match="permutations: expected at most 1,000,000"):
+        mivb.independence_test(x, z, permutations=10**12, **QUIET)
+
+
+def test_a_permutation_loop_projected_too_long_is_refused_before_it_runs(monkeypatch):
+    x, z, _ = GAUSSIANS
+    monkeypatch.setattr(mivb.independence, "PERMUTATION_SECONDS_LIMIT", 1e-4)
+    calls = []
+    original = mivb.classical.CLASSICAL["gaussian"]
+    monkeypatch.setitem(mivb.classical.CLASSICAL, "gaussian", replace(
+        original, function=lambda *a, **k: calls.append(1) or original.function(*a, **k)))
+    with pytest.raises(mivb.InvalidArgumentError, match=r"permutations: expected at most about \d+ here: each shuffle "
+                                                        r"takes .* s with gaussian, so 199 would take about"):
+        mivb.independence_test(x, z, bound="gaussian", **QUIET)
+    assert len(calls) == 1  # the statistic only: no shuffle ran
+
+
+def test_the_permutation_loop_has_a_progress_bar(capsys):
+    x, z, _ = GAUSSIANS
+    mivb.independence_test(x, z, bound="gaussian", permutations=19, seed=0, progress=True)
+    shown = capsys.readouterr().err
+    assert "mivb gaussian permutations" in shown and "19/19" in shown
