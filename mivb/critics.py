@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -143,6 +144,48 @@ def check_critic_takes(config: CriticConfig, x: Any, z: Any) -> None:
             raise invalid(argument, "vectors (n, d) or images (n, C, H, W) in torch, (n, H, W, C) in JAX and "
                           "TensorFlow; flatten other shapes with x.reshape(len(x), -1), or pass "
                           "critic={'encoder': 'mlp'}", samples)
+    check_critic_size(config, tuple(x.shape[1:]), tuple(z.shape[1:]))
+
+
+# Parameters a built-in critic may have: 10**8 float32 weights are 0.4 GB, 1.6 GB with Adam's two
+# moments and the gradient; embedding=10**7 asked for 2.6e9 and killed the process.
+MAX_CRITIC_PARAMETERS = 10**8
+
+
+def critic_parameters(config: CriticConfig, shape_x: tuple[int, ...], shape_z: tuple[int, ...]) -> int:
+    """About how many weights the critic of ``config`` has on samples of these shapes (a baseline
+    network aside): its encoders' layers, with each stride-2 convolution halving the image's sides."""
+    def encoder(shape: tuple[int, ...], out: int) -> int:
+        count, width = 0, math.prod(shape)
+        if uses_conv(config, shape):
+            channels = min(shape[0], shape[-1])  # channels first (torch) or last (JAX, TensorFlow)
+            for layer in config.channels:
+                count += 9 * channels * layer + layer
+                channels, width = layer, max(1, width // (4 * max(1, channels)) * layer)
+        for layer in (*config.hidden, out):
+            count += (width + 1) * layer
+            width = layer
+        return count
+
+    d_z = math.prod(shape_z)
+    if config.kind == "joint":
+        return encoder((math.prod(shape_x) + d_z,), 1)
+    if config.kind == "conditional":
+        return encoder(shape_x, 2 * d_z)
+    if config.kind == "classifier":
+        return encoder(shape_x, d_z)
+    bilinear = config.embedding**2 if config.kind == "bilinear" else 0
+    return encoder(shape_x, config.embedding) + encoder(shape_z, config.embedding) + bilinear
+
+
+def check_critic_size(config: CriticConfig, shape_x: tuple[int, ...], shape_z: tuple[int, ...]) -> None:
+    if config.kind == "module":
+        return
+    count = critic_parameters(config, shape_x, shape_z)
+    if count > MAX_CRITIC_PARAMETERS:
+        raise invalid("critic", f"a critic of at most {MAX_CRITIC_PARAMETERS:.0e} parameters (hidden "
+                      f"{config.hidden}, embedding {config.embedding} on these samples make about {count:.2g}); "
+                      f"use smaller layers", config)
 
 
 def check_negative_samples(config: CriticConfig, batch_size: int) -> None:

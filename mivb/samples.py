@@ -325,7 +325,18 @@ def as_labels(argument: str, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     classes, index, counts = np.unique(array, return_inverse=True, return_counts=True)
     if len(classes) < 2:
         raise invalid(argument, "labels of at least 2 classes (with one, I(X; Z) = 0 and H(Z) = 0)", labels)
-    return np.eye(len(classes), dtype=np.float32)[index.ravel()], counts
+    if len(array) * len(classes) > MAX_ONE_HOT_ENTRIES:
+        raise invalid(argument, f"at most {MAX_ONE_HOT_ENTRIES // len(array):,} classes for {len(array):,} labels "
+                      f"(found {len(classes):,}: their one-hot rows would take "
+                      f"{4 * len(array) * len(classes) / 2**30:.3g} GiB); merge rare classes", labels)
+    one_hot = np.zeros((len(array), len(classes)), np.float32)
+    one_hot[np.arange(len(array)), index.ravel()] = 1.0
+    return one_hot, counts
+
+
+# Entries of ba's one-hot labels, n x C float32: 1 GiB (30,000 distinct labels took 3.3 GiB, and the
+# classifier's output layer grows with them).
+MAX_ONE_HOT_ENTRIES = 2**28
 
 
 def label_entropy(counts: np.ndarray) -> float:

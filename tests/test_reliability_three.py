@@ -166,3 +166,25 @@ def test_the_permutation_loop_has_a_progress_bar(capsys):
     mivb.independence_test(x, z, bound="gaussian", permutations=19, seed=0, progress=True)
     shown = capsys.readouterr().err
     assert "mivb gaussian permutations" in shown and "19/19" in shown
+
+
+# ---- 12. bounded cost: labels, critics ---------------------------------------------------------
+
+def test_ba_with_tens_of_thousands_of_labels_is_refused_before_building_them(monkeypatch):
+    rng = np.random.default_rng(0)
+    labels = np.arange(30_000)
+    monkeypatch.setattr(np, "eye", lambda *args, **kwargs: pytest.fail("an identity matrix of the classes"))
+    with pytest.raises(mivb.InvalidArgumentError, match=r"z: expected at most 8,947 classes for 30,000 labels "
+                                                        r"\(found 30,000: their one-hot rows would take 3.35 GiB\)"):
+        mivb.estimate(rng.normal(size=(30_000, 2)), labels, bound="ba", steps=2, **QUIET)
+    result = mivb.estimate(rng.normal(size=(600, 2)), np.arange(600) % 3, bound="ba", steps=20, **QUIET)
+    assert result.config.bound_params["entropy"] == pytest.approx(np.log(3))
+
+
+def test_a_critic_too_large_to_hold_is_refused_before_it_is_built():
+    x, z, _ = GAUSSIANS
+    with pytest.raises(mivb.InvalidArgumentError, match=r"critic: expected a critic of at most 1e\+08 parameters "
+                                                        r"\(hidden \(256, 256\), embedding 10000000 on these samples "
+                                                        r"make about 5.1e\+09\)"):
+        mivb.estimate(x, z, critic={"embedding": 10**7}, steps=2, **QUIET)
+    assert mivb.critics.critic_parameters(mivb.CriticConfig(), (2,), (2,)) == 2 * (3 * 256 + 257 * 256 + 257 * 32)
