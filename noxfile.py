@@ -254,13 +254,15 @@ def gpu(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """The documentation site, built by ``mkdocs build --strict``: any warning (a broken link or anchor, a
     page left out of the nav, a docstring griffe cannot read) fails it. The API reference is read from the
-    sources, so no framework is installed here; the pages' code blocks run in the tests sessions
-    (tests/test_docs.py). Pass ``-- serve`` to preview the site."""
+    sources; the tutorials (docs/tutorials/) run while the site builds (markdown-exec), with torch,
+    matplotlib and pandas, so their outputs and figures are the code's. The other pages' code blocks run
+    in the tests sessions (tests/test_docs.py). Pass ``-- serve`` to preview the site."""
     # ruff formats the signatures in the API reference; django-static-mathjax is a copy of MathJax
     # (no Django) that mkdocs_hooks.py serves with the site, so formulas render offline
-    install(session, "-e", ".", "mkdocs>=1.6,<2", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26",
-            "ruff", "django-static-mathjax>=3.2")
-    env = {"NO_MKDOCS_2_WARNING": "1"}  # mkdocs-material's banner about its successor, not a build warning
+    install(session, "-e", ".[torch,plot]", "pandas>=2.2", "mkdocs>=1.6,<2", "mkdocs-material>=9.5",
+            "mkdocstrings[python]>=0.26", "ruff", "django-static-mathjax>=3.2", "markdown-exec>=1.9")
+    # mkdocs-material's banner about its successor is no build warning; ENV: torch on 2 cores (tutorials)
+    env = {**ENV, "NO_MKDOCS_2_WARNING": "1"}
     if session.posargs == ["serve"]:
         session.run("mkdocs", "serve", env=env)
     else:
