@@ -22,7 +22,15 @@ import numpy as np
 from . import reference
 from .backends import backend_of
 from .ema import ema_update
-from .errors import InvalidTypeError, UnknownNameError, invalid, unknown_name
+from .errors import (
+    InvalidArgumentError,
+    InvalidTypeError,
+    Shown,
+    UnknownNameError,
+    describe,
+    invalid,
+    unknown_name,
+)
 from .ops import Array, ArrayOps
 from .pointwise import critic_minus, normalised
 from .scores import MatrixScores, PairedScores, Scores, check_floating, check_full_matrix, check_pos_neg
@@ -182,8 +190,59 @@ def register_bound(bound: Bound, *, replace: bool = False) -> Bound:
         raise unknown_name("bound.kind", bound.kind, KINDS)
     if bound.name in BOUNDS and not replace:
         raise invalid("bound.name", "a name not registered yet (pass replace=True to redefine it)", bound.name)
+    from .catalogue import estimators  # the catalogue lists the bounds: imported here, not at the top
+
+    if bound.name not in BOUNDS and bound.name in estimators():
+        raise invalid("bound.name", "a name no other estimator has (estimate would run that one, never this bound)",
+                      bound.name)
+    _check_parts(bound)
     BOUNDS[bound.name] = bound
     return bound
+
+
+def _check_parts(bound: Bound) -> None:
+    """A bound's functions are callables, its parameter names strings, and, where every parameter has
+    a default, a probe on a 4 x 4 NumPy score matrix gives statistics and a scalar value as
+    ``objective`` needs them: mistakes surface here, not deep in training."""
+    for part in ("statistics", "value"):
+        if not callable(getattr(bound, part)):
+            raise invalid(f"bound.{part}", "a function", getattr(bound, part), error=InvalidTypeError)
+    for part in ("fit", "check_params", "reference", "max_value", "log_ratio"):
+        if getattr(bound, part) is not None and not callable(getattr(bound, part)):
+            raise invalid(f"bound.{part}", "None or a function", getattr(bound, part), error=InvalidTypeError)
+    if not isinstance(bound.params, Mapping) or not all(isinstance(key, str) and key.isidentifier()
+                                                        for key in bound.params):
+        raise invalid("bound.params", "a mapping of parameter names (strings) to their defaults", bound.params)
+    if any(default is None for default in bound.params.values()):
+        return  # a parameter without default (ba's entropy): nothing to probe with
+    from ._numpy_backend import ops
+
+    scores = MatrixScores(ops, np.log(np.full((4, 4), 0.25)) + 2.0 * np.eye(4),
+                          baseline=np.zeros(4) if bound.baseline else None)
+    try:
+        statistics = bound.statistics(scores, dict(bound.params))
+    except Exception as error:
+        raise _probe_failed("statistics", error) from error
+    if not isinstance(statistics, Mapping) or not all(
+            isinstance(key, str) and isinstance(entry, tuple) and len(entry) == 2 and entry[1] in (SUM, LOGSUMEXP)
+            for key, entry in statistics.items()):
+        raise invalid("bound.statistics", "a function returning a dict {name: (scalar, SUM or LOGSUMEXP)}",
+                      Shown(f"a function returning {describe(statistics)}"))
+    try:
+        value = objective(bound, scores, bound.resolve_params({}), bound.initial_state(ops, scores.positives()))[:2]
+    except Exception as error:
+        raise _probe_failed("value", error) from error
+    for result in value:
+        if type(result) in (int, float) or np.shape(result) != () or not isinstance(result, (np.ndarray, np.generic)):
+            raise invalid("bound.value", "a function returning (value, surrogate), each a scalar computed from the "
+                          "totals (a plain Python number carries no gradient)",
+                          Shown(f"a function returning {describe(result)}"))
+
+
+def _probe_failed(part: str, error: Exception) -> InvalidArgumentError:
+    message = f"{type(error).__name__}: {error}"
+    return InvalidArgumentError(f"bound.{part}: expected a function that runs on a 4 x 4 score matrix with the "
+                                f"default parameters, received one that raised {message[:200]}")
 
 
 def unregister_bound(name: str) -> Bound:

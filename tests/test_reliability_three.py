@@ -188,3 +188,34 @@ def test_a_critic_too_large_to_hold_is_refused_before_it_is_built():
                                                         r"make about 5.1e\+09\)"):
         mivb.estimate(x, z, critic={"embedding": 10**7}, steps=2, **QUIET)
     assert mivb.critics.critic_parameters(mivb.CriticConfig(), (2,), (2,)) == 2 * (3 * 256 + 257 * 256 + 257 * 32)
+
+
+# ---- 13. register_bound checks what it is given --------------------------------------------------
+
+def _statistics(scores, params):
+    return {"pos": (scores.sum_positives(), SUM)}
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"value": lambda t, p, s: (np.ones(3),) * 2}, ("bound.value: expected a function returning (value, surrogate), "
+     "each a scalar computed from the totals (a plain Python number carries no gradient), received bound.value=a "
+     "function returning ndarray(shape=(3,)")),
+    ({"value": lambda t, p, s: (1.0, 1.0)}, ("bound.value: expected a function returning (value, surrogate), each a "
+     "scalar")),
+    ({"statistics": lambda s, p: [s.sum_positives()]}, "bound.statistics: expected a function returning a dict"),
+    ({"params": {1: 2.0}}, "bound.params: expected a mapping of parameter names (strings) to their defaults"),
+    ({"statistics": 3}, "bound.statistics: expected a function, received bound.statistics=3"),
+    ({"fit": "likelihood"}, "bound.fit: expected None or a function"),
+    ({"value": lambda t, p, s: (t.mean("neg"),) * 2}, ("bound.value: expected a function that runs on a 4 x 4 score "
+     "matrix with the default parameters, received one that raised KeyError: 'neg'")),
+    ({"name": "ksg"}, "bound.name: expected a name no other estimator has"),
+    ({"name": "gaussian"}, "bound.name: expected a name no other estimator has"),
+])
+def test_register_bound_refuses_what_would_fail_in_training(options, message):
+    definition = {"name": "probe", "statistics": _statistics, "value": lambda t, p, s: (t.mean("pos"),) * 2,
+                  "summary": "a probe", **options}
+    with pytest.raises(mivb.MivbError) as error:
+        mivb.register_bound(mivb.Bound(**definition))
+    assert str(error.value).startswith(message), error.value
+    assert definition["name"] not in mivb.BOUNDS or definition["name"] in ("ksg", "gaussian") and \
+        mivb.estimators()[definition["name"]].kind == "classical"
