@@ -78,7 +78,9 @@ class Estimate:
     estimate: training diverged (a non-finite value, or a finite one no bound on this many pairs
     can take: ``diverged_at`` says when, and the estimate then comes from the last sane critic),
     or the held-out value itself is non-finite or outside what the data allows (below -1 nat, or
-    above ``2 log n + 10``), or a lower bound without a ceiling (``smile``, ``dv``, ...) reads more
+    above ``2 log n + 10``, for every kind: an upper bound that high says nothing n pairs can
+    show), or a stream was seen to start over (its critic trained on its held-out pairs), or a
+    lower bound without a ceiling (``smile``, ``dv``, ...) reads more
     than log(test pairs), about the most its held-out pairs can certify, where DV-type estimates
     overshoot, or so many held-out pairs have a log ratio above ``smile``'s clip that the clip
     lifts the value by over 0.5 nats (a note from 0.25). Other notes (a ceiling, a rising curve,
@@ -89,9 +91,16 @@ class Estimate:
     its critic allows: a lower bound's held-out value is a lower bound on the MI of the data's
     distribution; an upper bound's, only while its q(z | x) is close to p(z | x)),
     ``"classical"`` (an estimate, no bound: ``ksg``, ``gaussian``), ``"estimate"`` (a held-out
-    estimate of a fitted model, no bound: ``copula``, which ``estimate``'s default reports where the
+    estimate of a fitted model, no bound: ``l1out``, an upper bound only for the exact q(z | x),
+    which reads below the MI on most benchmark tasks; ``copula``, which ``estimate``'s default
+    reports where the
     network reads no more than it; [`mivb.copula`][mivb.copula]) or ``"difference"`` (conditional
     MI, ``given=``: the difference of two estimates of one kind, no bound; ``terms`` holds them).
+
+    ``stderr``: the standard error of the mean over the test batches; with one test batch, the
+    jackknife's over its pairs (each left out in turn); NaN, with a note, below 3 test pairs. A
+    negative estimate has a note saying what it means. An ``Estimate`` pickles, its trained critic
+    included, on every backend.
 
     ``lower`` (with ``kind="estimate"``): the held-out lower bound read beside the estimate, as an
     ``Estimate`` of its own (the trained network's InfoNCE under ``estimate``'s default, or the
