@@ -1,7 +1,7 @@
 """The held-out protocol behind ``mivb.estimate``: split the pairs, train a critic on one part,
 stop on another, score the third.
 
-:func:`fit` is everything up to the trained critic (:class:`Fitted`); ``estimate`` scores its test
+``fit`` is everything up to the trained critic (``Fitted``); ``estimate`` scores its test
 split once, ``independence_test`` also scores it with z shuffled, and cross-fitting calls it once
 per fold.
 """
@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from ._progress import Monitor, TrainingProgress
-from .backends import get_backend
+from .backends import Trainer, get_backend
 from .bounds import get_bound
 from .crosscheck import (
     SELECTABLE_BOUNDS,
@@ -38,19 +38,29 @@ CHUNK_STEPS = 100  # the most steps per call into the backend: one host transfer
 VALIDATION_LIMIT = 4096  # validation pairs scored per check: enough to rank critics, cheap every chunk
 
 
-@dataclass(frozen=True)
+class BatchSource(Protocol):
+    """Where training batches come from (``mivb.schedule.Batches``, a stream's next pairs)."""
+
+    def take(self, steps: int) -> np.ndarray:
+        """The next ``steps`` batches, each a row of indices into the trainer's "train" split (fewer
+        rows when the source runs dry)."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
 class Fitted:
-    """A critic trained by :func:`fit`, and what scoring it needs.
+    """A critic trained by ``fit``, and what scoring it needs.
 
     ``config`` is the configuration as run (a batch lowered to small data; a fold's own seed);
     ``test_seed`` seeds the test batches, so that a statistic and its permutations share them
     (``test_pairs``: the test split as the critic sees it);
     ``prepare_new`` maps new raw pairs as the training pairs were mapped (for pointwise MI);
-    ``linear_critic`` is the Gaussian critic of the training pairs (:mod:`mivb.crosscheck`), scored
-    against the network on ``validation_pairs`` with batches from ``comparison_seed``.
+    ``linear_critic`` is the Gaussian critic of the training pairs (``mivb.crosscheck``), scored
+    against the network on ``validation_pairs`` with batches from ``comparison_seed``; ``train_pairs``
+    (transformed, as the critic saw them) fit the copula's critics (``mivb.copula``).
     """
 
-    trainer: Any
+    trainer: Trainer
     config: EstimateConfig
     run: TrainingRun
     stop_reason: str
@@ -62,6 +72,7 @@ class Fitted:
     x_is_z: bool
     prepare_new: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
     linear_critic: GaussianCritic | None = None
+    train_pairs: tuple[np.ndarray, np.ndarray] | None = None
     validation_pairs: tuple[np.ndarray, np.ndarray] | None = None
     comparison_seed: int = 0
 
@@ -89,8 +100,11 @@ def fit(x: np.ndarray, z: np.ndarray, config: EstimateConfig, labels: bool, prog
 
     x_is_z = x.shape == z.shape and np.array_equal(x, z)
     linear_critic = fit_linear_critic(config.bound, config.critic.negative_samples, xs[0], zs[0])
-    return Fitted(trainer, config, run, reason, notes, len(xs[2]), int(test_rng.integers(2**63)), (xs[2], zs[2]),
-                  len(x), x_is_z, prepare_new, linear_critic, (xs[1], zs[1]), int(validation_rng.integers(2**63)))
+    return Fitted(trainer=trainer, config=config, run=run, stop_reason=reason, notes=notes, test_size=len(xs[2]),
+                  test_seed=int(test_rng.integers(2**63)), test_pairs=(xs[2], zs[2]), n_pairs=len(x), x_is_z=x_is_z,
+                  prepare_new=prepare_new, linear_critic=linear_critic, train_pairs=(xs[0], zs[0]),
+                  validation_pairs=(xs[1], zs[1]),
+                  comparison_seed=int(validation_rng.integers(2**63)))
 
 
 def split_sizes(n: int, test_fraction: float, validation_fraction: float) -> tuple[int, int, int]:
@@ -169,7 +183,7 @@ def pair_groups(x: np.ndarray, z: np.ndarray) -> list[np.ndarray]:
     return np.split(members, np.cumsum(np.bincount(group_of))[:-1])
 
 
-def score(trainer: Any, rng: np.random.Generator, split: str, n: int, config: EstimateConfig,
+def score(trainer: Trainer, rng: np.random.Generator, split: str, n: int, config: EstimateConfig,
            limit: int | None = None, selection: bool = False) -> tuple[np.ndarray, int]:
     """The bound on batches of a held-out split (never one n x n matrix), and their size;
     ``selection``: the value that ranks critics instead."""
@@ -184,7 +198,7 @@ def score(trainer: Any, rng: np.random.Generator, split: str, n: int, config: Es
 
 def linear_reads_more(fitted: Fitted) -> tuple[np.ndarray, np.ndarray] | None:
     """The network's bound on validation batches and the linear critic's on larger ones
-    (:func:`mivb.crosscheck.linear_batch_size`), when the linear critic reads clearly more, on either
+    (``mivb.crosscheck.linear_batch_size``), when the linear critic reads clearly more, on either
     batch size, and may be reported instead (``linear_fallback``); else None."""
     config = fitted.config
     if (fitted.linear_critic is None or fitted.validation_pairs is None or not config.linear_fallback
@@ -209,18 +223,19 @@ def linear_reads_more(fitted: Fitted) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def held_out_batches(rng: np.random.Generator, n: int, config: EstimateConfig, limit: int | None = None) -> np.ndarray:
-    """The (count, size) indices :func:`score` draws first from ``rng``: disjoint batches of a held-out split."""
+    """The (count, size) indices ``score`` draws first from ``rng``: disjoint batches of a held-out split."""
     size = min(config.batch_size, n)
     count = min(n, limit or n) // size
     return rng.permutation(n)[: count * size].reshape(count, size)
 
 
-def train(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Generator, n_train: int,
+def train(trainer: Trainer, rng: np.random.Generator, validation_rng: np.random.Generator, n_train: int,
            n_validation: int, config: EstimateConfig, progress: bool | None,
-           callback: Callable[[TrainingProgress], Any] | None = None, source: Any = None) -> tuple[TrainingRun, str]:
-    """Train (:func:`train_chunks`) under a :class:`Monitor`: the run, and why it stopped. ``source``
+           callback: Callable[[TrainingProgress], Any] | None = None,
+           source: BatchSource | None = None) -> tuple[TrainingRun, str]:
+    """Train (``train_chunks``) under a ``Monitor``: the run, and why it stopped. ``source``
     gives the training batches (``take(steps)``: their indices into the trainer's training split);
-    None: epochs of the ``n_train`` training pairs (:class:`mivb.schedule.Batches`)."""
+    None: epochs of the ``n_train`` training pairs (``mivb.schedule.Batches``)."""
     monitor = Monitor(config, progress, callback)
     source = Batches(rng, n_train, config.batch_size) if source is None else source
     try:
@@ -231,12 +246,12 @@ def train(trainer: Any, rng: np.random.Generator, validation_rng: np.random.Gene
     return run, monitor.finish(run)
 
 
-def train_chunks(trainer: Any, source: Any, rng: np.random.Generator, validation_rng: np.random.Generator,
+def train_chunks(trainer: Trainer, source: BatchSource, rng: np.random.Generator, validation_rng: np.random.Generator,
                  n_train: int, n_validation: int, config: EstimateConfig, monitor: Monitor) -> TrainingRun:
     """Run the schedule in chunks, keep the critic that scores best on validation, stop early.
 
     On a training value that is not finite, or outside what a bound on this data can take
-    (:func:`sane`), training stops and goes back to a critic known sane: the best one so far with
+    (``sane``), training stops and goes back to a critic known sane: the best one so far with
     early stopping; else the one before the chunk (or, when the chunk opens with the bad value,
     before the previous chunk: a step's value uses the previous step's critic). After each sane
     chunk the monitor reports it; its callback may end training like early stopping does. A

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mivb
-from mivb.copula import copula_mi, log_det_offset
+from mivb.copula import RadialCritic, copula_mi, log_det_offset
 from mivb.crosscheck import GaussianCritic
 from mivb.data import rho_for_mi
 
@@ -92,7 +92,7 @@ def test_copula_refuses_images_and_too_few_pairs_per_dimension():
     with pytest.raises(mivb.MivbError, match="x: expected vectors"):
         mivb.estimate(images, images, bound="copula")
     x, z, _ = mivb.correlated_gaussians(300, 30, 0.5, seed=0)
-    with pytest.raises(mivb.MivbError, match=r"x: expected at least 5 \(d_x \+ d_z\) training pairs"):
+    with pytest.raises(mivb.MivbError, match=r"x: expected at least 5 \(d_x \+ d_z \+ 2\) training pairs"):
         mivb.estimate(x, z, bound="copula")
 
 
@@ -108,11 +108,42 @@ def test_the_default_reports_the_copula_on_gaussians_with_the_network_beside_it(
 
 
 def test_the_default_reports_the_network_where_it_reads_more_than_the_copula():
-    # A shared scale: uncorrelated features, so the copula reads about 0; the network reads more.
-    x, z = _student(10_000, 5, 3.0, seed=0)
+    # z = sin(3 x_1) cos(2 x_2) + noise: no correlation and no shared scale, which the network reads.
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((10_000, 2)).astype(np.float32)
+    z = (np.sin(3 * x[:, :1]) * np.cos(2 * x[:, 1:]) + 0.1 * rng.standard_normal((10_000, 1))).astype(np.float32)
     result = mivb.estimate(x, z, seed=0, steps=1500, progress=False)
     assert result.bound == "infonce" and result.kind == "lower" and result.lower is None
-    assert result.mi > 0.1 and abs(mivb.estimate(x, z, bound="copula", seed=0).mi) < 0.05
+    assert result.mi > 1.0 and abs(mivb.estimate(x, z, bound="copula", seed=0).mi) < 0.05
+
+
+def _student_mi(dof: float, dim_x: int, dim_z: int) -> float:
+    """The MI of a Student-t with identity dispersion (Arellano-Valle et al. 2013)."""
+    from scipy.special import digamma, gammaln
+
+    def f(k: float) -> float:
+        return gammaln(k / 2) - (k / 2) * digamma(k / 2)
+
+    return float(f(dof) + f(dof + dim_x + dim_z) - f(dof + dim_x) - f(dof + dim_z))
+
+
+@pytest.mark.parametrize("dimensions", [5, 25])
+def test_a_shared_scale_is_read_through_the_blocks_radii(dimensions):
+    # Uncorrelated features: the plain Gaussian copula reads about 0; with the log radii, the truth.
+    x, z = _student(10_000, dimensions, 5.0, seed=0)
+    truth = _student_mi(5.0, dimensions, dimensions)
+    result = mivb.estimate(x, z, bound="copula", seed=0)
+    assert isinstance(result.linear_critic, RadialCritic), result
+    assert abs(result.mi / truth - 1) < 0.2 and 0 < result.lower.mi < truth, (result, truth)
+    plain = copula_mi(GaussianCritic.fit(*(mivb.samples.prepare("gaussianize", a, argument="a")[0] for a in (x, z))),
+                      len(x))[0]
+    assert abs(plain) < 0.05
+
+
+def test_the_radii_are_left_out_where_they_add_nothing():
+    x, z, truth = mivb.correlated_gaussians(20_000, 20, rho_for_mi(20, 6.0), seed=6)
+    result = mivb.estimate(x, z, bound="copula", seed=0)
+    assert not isinstance(result.linear_critic, RadialCritic) and abs(result.mi - truth) < 0.15, result
 
 
 def test_bound_auto_is_the_default_by_name():
