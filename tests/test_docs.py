@@ -339,3 +339,18 @@ def test_nothing_cites_a_file_users_cannot_open():
              *(path for folder in ("conformance", "examples", "benchmarks", "tests") for path in (ROOT / folder).rglob("*.py"))]
     citing = sorted(str(path.relative_to(ROOT)) for path in texts if spec in path.read_text(errors="ignore"))
     assert not citing, f"{spec} is cited by {citing}: cite docs/bounds.md"
+
+
+def test_the_tutorials_run_while_the_site_builds():
+    """A tutorial's Python blocks all run in the docs build (markdown-exec's exec="on"), so its outputs and
+    figures are what the code makes; nox -s docs installs what they need."""
+    tutorials = sorted((DOCS / "tutorials").glob("*.md"))
+    config = (ROOT / "mkdocs.yml").read_text()
+    assert len(tutorials) >= 3 and "  - markdown-exec\n" in config
+    for page in tutorials:
+        text = page.read_text()
+        fences = re.findall(r"^```python(.*)$", text, re.MULTILINE)
+        assert fences and all('exec="on"' in options for options in fences), page.name
+        assert f"tutorials/{page.name}\n" in config, f"{page.name} is not in the nav"
+    assert "markdown-exec" in (ROOT / "noxfile.py").read_text()
+    assert re.search(r"^markdown-exec==", (ROOT / "constraints" / "ci.txt").read_text(), re.MULTILINE)
