@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Protocol
 
+import numpy as np
+
 from .errors import BackendNotAvailableError, InvalidTypeError, MivbError, describe, unknown_name
 from .ops import ArrayOps
 
@@ -42,25 +44,62 @@ CAPABILITIES = {
 }
 
 
+class TrainedEstimator(Protocol):
+    """What the core asks of the framework-native estimator a ``Trainer``
+    trained (``result.estimator``): each pair's log density ratio, for pointwise MI."""
+
+    def pointwise(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
+        """Each pair's estimated log p(x, z) / (p(x) p(z)), float64 (``mivb.pointwise``)."""
+        ...
+
+
+# The shapes a Trainer is built for: x's features, then z's (the sample axis left out).
+FeatureShapes = tuple[tuple[int, ...], tuple[int, ...]]
+
+
 class Trainer(Protocol):
     """What [`mivb.estimate`][mivb.estimate.estimate] drives: a critic over named splits of the data, kept on the device.
 
-    ``Trainer(config, shapes, splits)``: ``config`` an [`mivb.EstimateConfig`][] (``config.spec``
-    gives the estimator's arguments), ``shapes`` the feature shapes of x and z, ``splits`` maps a
-    split's name ("train", "validation", "test") to its float32 (x, z) NumPy arrays.
+    ``Trainer(config, shapes, splits)`` (an adapter's ``TrainerFactory``):
+    ``config`` an [`mivb.EstimateConfig`][] (``config.spec`` gives the estimator's arguments),
+    ``shapes`` the feature shapes of x and z, ``splits`` maps a split's name ("train",
+    "validation", "test") to its float32 (x, z) NumPy arrays. Every method below is called by the
+    core: the held-out protocol (``mivb.protocol``: ``train``, ``values``, ``snapshot``,
+    ``restore``), a stream (``put`` of its next training pairs), the independence test (``put`` of
+    each shuffle) and the result (``trained``).
     """
 
-    def train(self, batches: Any, shifts: Any) -> Any:
-        """One step per row of ``batches`` (indices into the "train" split); the values, as NumPy."""
+    def train(self, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
+        """One step per row of ``batches`` (indices into the "train" split; ``shifts``: each step's
+        derangement shifts with sampled negatives, else None); the values, as NumPy."""
+        ...
 
-    def values(self, split: str, batches: Any, shifts: Any, selection: bool = False) -> Any:
+    def values(self, split: str, batches: np.ndarray, shifts: np.ndarray | None,
+               selection: bool = False) -> np.ndarray:
         """The bound on each row of ``batches`` of ``split``, as NumPy; nothing changes. ``selection``:
         the value that ranks critics instead (``EstimatorSpec.objective``)."""
+        ...
 
     def snapshot(self) -> Any:
-        """A copy of everything training changes."""
+        """A copy of everything training changes, in the framework's own form."""
+        ...
 
-    def restore(self, snapshot: Any) -> None: ...
+    def restore(self, snapshot: Any) -> None:
+        """Back to a ``snapshot``."""
+        ...
+
+    def put(self, split: str, x: np.ndarray, z: np.ndarray) -> None:
+        """Hold the pairs (x, z) on the device as ``split``, replacing any split of that name."""
+        ...
+
+    def trained(self) -> TrainedEstimator:
+        """The framework-native estimator as trained (``result.estimator``)."""
+        ...
+
+
+# How an adapter builds its Trainer: Trainer(config, shapes, splits), config an EstimateConfig (typed
+# Any here: the registry sits below the estimate's records, which import the bounds that import it).
+TrainerFactory = Callable[[Any, FeatureShapes, Mapping[str, tuple[np.ndarray, np.ndarray]]], Trainer]
 
 
 class Adapter(Protocol):
@@ -75,7 +114,7 @@ class Adapter(Protocol):
     capabilities: frozenset[str]
     ops: ArrayOps
     array_types: tuple[type, ...]  # the framework's array classes: isinstance recognises its arrays
-    Trainer: Callable[[Any, tuple[tuple[int, ...], tuple[int, ...]], Mapping[str, Any]], Trainer]
+    Trainer: TrainerFactory
 
     def to_numpy(self, x: Any, argument: str = "x") -> Any:
         """A NumPy copy of ``x``; an array NumPy cannot hold is a MivbError naming ``argument``."""

@@ -454,8 +454,11 @@ def _add_demo(commands: Any) -> None:
     run.add_argument("--bounds", nargs="+", default=["infonce", "smile", "mine"], choices=on_vectors,
                      metavar="BOUND", help=f"the bounds to estimate with, each in turn: {', '.join(on_vectors)} "
                                            "(default: infonce smile mine)")
-    run.add_argument("--dim", type=int, default=10, help="dimensions of X and of Z (default: %(default)s)")
-    run.add_argument("--mi", type=float, default=3.0, help="true MI in nats (default: %(default)s)")
+    # 5 dimensions and 2 nats: every default bound's network reads the truth within 0.2 nats from 20,000
+    # pairs, with no note (at 10 and 3, InfoNCE's network fell back to the linear critic and MINE's missed
+    # dependence: a first run that looked like failure)
+    run.add_argument("--dim", type=int, default=5, help="dimensions of X and of Z (default: %(default)s)")
+    run.add_argument("--mi", type=float, default=2.0, help="true MI in nats (default: %(default)s)")
     run.add_argument("--samples", type=int, default=20_000, help="pairs drawn (default: %(default)s)")
     run.add_argument("--steps", type=int, default=2000,
                      help="the most training steps of each bound's critic (default: %(default)s)")

@@ -264,7 +264,7 @@ def jackknife_stderr(fitted: Fitted, batch: np.ndarray, reported_linear: bool) -
     if m < 3:
         return math.nan
     leave_one_out = np.array([np.delete(batch, i) for i in range(m)])
-    if reported_linear:
+    if reported_linear and fitted.linear_critic is not None:  # it is never None when reported
         values = linear_values(fitted.linear_critic, *fitted.test_pairs, leave_one_out, config.bound,
                                config.bound_params)
     else:

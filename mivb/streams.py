@@ -31,6 +31,7 @@ from .protocol import Fitted, random_streams, train
 from .samples import PairTransform, as_samples, check_paired
 
 if TYPE_CHECKING:
+    from .backends import Trainer
     from .result import Estimate
 
 HELD_OUT_PAIRS = (4096, 2048)  # test and validation pairs taken from a stream of unknown length
@@ -138,7 +139,8 @@ def row_keys(x: np.ndarray, z: np.ndarray) -> list[bytes]:
     """Each pair's bytes: equal keys are equal pairs."""
     rows = np.ascontiguousarray(np.concatenate([x.reshape(len(x), -1), z.reshape(len(z), -1)], axis=1,
                                                dtype=np.float64))
-    return rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel().tolist()
+    keys: list[Any] = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel().tolist()
+    return keys  # void scalars list as bytes
 
 
 class HeldOutPairs:
@@ -168,7 +170,7 @@ class StreamBatches:
     """Training batches from the stream: ``take(steps)`` holds the next ``steps * batch_size`` pairs
     on the device as the training split and returns their indices (fewer rows when it runs dry)."""
 
-    def __init__(self, stream: Stream, trainer: Any, batch_size: int, transform: Any, held_out: HeldOutPairs):
+    def __init__(self, stream: Stream, trainer: Trainer, batch_size: int, transform: Any, held_out: HeldOutPairs):
         self.stream, self.trainer, self.batch_size, self.transform = stream, trainer, batch_size, transform
         self.held_out, self.taken = held_out, 0
 
@@ -225,8 +227,9 @@ def estimate_stream(batches: Any, arguments: dict[str, Any]) -> Estimate:
     if repeated:
         notes.append(f"the stream starts over ({repeated}), so the critic trained on its held-out pairs: pass a "
                      f"stream that ends after one pass")
-    fitted = Fitted(trainer, config, run, reason, notes, n_test, int(test_rng.integers(2**63)), held["test"],
-                    stream.read, False, transform)
+    fitted = Fitted(trainer=trainer, config=config, run=run, stop_reason=reason, notes=notes, test_size=n_test,
+                    test_seed=int(test_rng.integers(2**63)), test_pairs=held["test"], n_pairs=stream.read,
+                    x_is_z=False, prepare_new=transform)
     estimate = result(fitted)
     return replace(estimate, unreliable=True) if repeated is not None else estimate
 

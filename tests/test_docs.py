@@ -354,3 +354,12 @@ def test_the_tutorials_run_while_the_site_builds():
         assert f"tutorials/{page.name}\n" in config, f"{page.name} is not in the nav"
     assert "markdown-exec" in (ROOT / "noxfile.py").read_text()
     assert re.search(r"^markdown-exec==", (ROOT / "constraints" / "ci.txt").read_text(), re.MULTILINE)
+
+
+def test_readme_and_the_cli_page_describe_the_demo_it_runs():
+    from mivb.cli import parser
+
+    defaults = {action.dest: action.default for action in parser()._subparsers._group_actions[0].choices["demo"]._actions}
+    dim, mi = defaults["dim"], defaults["mi"]
+    assert f"correlated Gaussians ({dim} dimensions, {mi:g} nats)" in (ROOT / "README.md").read_text()
+    assert f"in {dim} dimensions with {mi:g} nats of MI" in (DOCS / "cli.md").read_text()

@@ -4,8 +4,11 @@ from collections.abc import Mapping
 
 import jax
 import numpy as np
+from jax.sharding import Mesh
 
+from mivb.backends import FeatureShapes
 from mivb.errors import invalid
+from mivb.result import EstimateConfig
 
 from ._distributed import ShardedMIEstimator, data_mesh, replicate
 from ._estimator import MIEstimator, MIState, Trained
@@ -27,7 +30,7 @@ def resolve_device(device: str | None) -> jax.Device:
     return devices[int(number or 0)]
 
 
-def resolve_devices(devices: int | str | None, device: jax.Device, batch_size: int):
+def resolve_devices(devices: int | str | None, device: jax.Device, batch_size: int) -> Mesh | None:
     """The mesh for ``devices`` (a count, or "all") of ``device``'s platform; None for one device."""
     if devices is None or devices == 1:
         return None
@@ -50,10 +53,12 @@ class Trainer:
     the same results as one device, the negatives spanning the whole batch.
     """
 
-    def __init__(self, config, shapes: tuple, splits: Mapping[str, tuple[np.ndarray, np.ndarray]]):
+    def __init__(self, config: EstimateConfig, shapes: FeatureShapes,
+                 splits: Mapping[str, tuple[np.ndarray, np.ndarray]]):
         self.device = resolve_device(config.device)
         self.mesh = resolve_devices(config.devices, self.device, config.batch_size)
         options = config.spec.to_kwargs()
+        self.estimator: MIEstimator
         if self.mesh is None:
             self.estimator = MIEstimator(*shapes, **options)
         else:
@@ -62,7 +67,7 @@ class Trainer:
             self.state = self.estimator.init()
         if self.mesh is not None:
             self.state = replicate(self.state, self.mesh)
-        self.splits: dict = {}
+        self.splits: dict[str, tuple[jax.Array, jax.Array]] = {}
         for name, (x, z) in splits.items():
             self.put(name, x, z)
 
@@ -72,17 +77,18 @@ class Trainer:
     def restore(self, snapshot: MIState) -> None:
         self.state = snapshot
 
-    def _put(self, a: np.ndarray | None) -> jax.Array | None:
-        return jax.device_put(a, self.device) if self.mesh is None else replicate(a, self.mesh)
+    def _put(self, a: np.ndarray) -> jax.Array:
+        placed: jax.Array = jax.device_put(a, self.device) if self.mesh is None else replicate(a, self.mesh)
+        return placed
 
     def train(self, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
         self.state, values = self.estimator.train_steps(self.state, *self.splits["train"], self._put(batches),
-                                                        self._put(shifts))
+                                                        None if shifts is None else self._put(shifts))
         return np.asarray(values)
 
     def values(self, split: str, batches: np.ndarray, shifts: np.ndarray | None, selection: bool = False) -> np.ndarray:
         return np.asarray(self.estimator.batch_values(self.state, *self.splits[split], self._put(batches),
-                                                      self._put(shifts), selection))
+                                                      None if shifts is None else self._put(shifts), selection))
 
     def trained(self) -> Trained:
         return Trained(self.estimator, self.state)

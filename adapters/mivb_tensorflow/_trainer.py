@@ -5,7 +5,9 @@ from collections.abc import Mapping
 import numpy as np
 import tensorflow as tf
 
+from mivb.backends import FeatureShapes
 from mivb.errors import invalid
+from mivb.result import EstimateConfig
 
 from ._estimator import MIEstimator
 
@@ -39,11 +41,12 @@ class Trainer:
     Each chunk of steps runs as one compiled ``tf.function`` loop, so Python is entered once a chunk.
     """
 
-    def __init__(self, config, shapes: tuple, splits: Mapping[str, tuple[np.ndarray, np.ndarray]]):
+    def __init__(self, config: EstimateConfig, shapes: FeatureShapes,
+                 splits: Mapping[str, tuple[np.ndarray, np.ndarray]]):
         self.device = resolve_device(config.device)
         with tf.device(self.device):
             self.estimator = MIEstimator(*shapes, **config.spec.to_kwargs())
-        self.splits: dict = {}
+        self.splits: dict[str, tuple[tf.Tensor, tf.Tensor]] = {}
         for name, (x, z) in splits.items():
             self.put(name, x, z)
 
@@ -63,12 +66,15 @@ class Trainer:
 
     def train(self, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
         with tf.device(self.device):
-            return self.estimator.train_steps(*self.splits["train"], self._put(batches), self._put(shifts)).numpy()
+            values: np.ndarray = self.estimator.train_steps(*self.splits["train"], self._put(batches),
+                                                            self._put(shifts)).numpy()
+        return values
 
     def values(self, split: str, batches: np.ndarray, shifts: np.ndarray | None, selection: bool = False) -> np.ndarray:
         with tf.device(self.device):
-            return self.estimator.batch_values(*self.splits[split], self._put(batches), self._put(shifts),
-                                               selection).numpy()
+            values: np.ndarray = self.estimator.batch_values(*self.splits[split], self._put(batches),
+                                                             self._put(shifts), selection).numpy()
+        return values
 
     def trained(self) -> MIEstimator:
         return self.estimator

@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
 
+from mivb.backends import FeatureShapes
 from mivb.errors import invalid
+from mivb.result import EstimateConfig
 
 from ._estimator import MIEstimator
 
@@ -30,28 +33,30 @@ def resolve_device(device: str | None) -> torch.device:
 class Trainer:
     """What ``mivb.estimate`` drives: an [`MIEstimator`][] over splits held on the device."""
 
-    def __init__(self, config, shapes: tuple, splits: Mapping[str, tuple[np.ndarray, np.ndarray]]):
+    def __init__(self, config: EstimateConfig, shapes: FeatureShapes,
+                 splits: Mapping[str, tuple[np.ndarray, np.ndarray]]):
         self.device = resolve_device(config.device)
         self.estimator = MIEstimator(*shapes, **config.spec.to_kwargs(), compile=config.compile).to(self.device)
-        self.splits: dict = {}
+        self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         for name, (x, z) in splits.items():
             self.put(name, x, z)
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         return copy.deepcopy(self.estimator.state_dict())
 
-    def restore(self, snapshot: dict) -> None:
+    def restore(self, snapshot: dict[str, Any]) -> None:
         self.estimator.load_state_dict(snapshot)
 
-    def _put(self, a: np.ndarray | None) -> torch.Tensor | None:
-        return None if a is None else torch.as_tensor(a, device=self.device)
+    def _put(self, a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, device=self.device)
 
     def train(self, batches: np.ndarray, shifts: np.ndarray | None) -> np.ndarray:
-        return self.estimator.train_steps(*self.splits["train"], self._put(batches), self._put(shifts)).cpu().numpy()
+        return self.estimator.train_steps(*self.splits["train"], self._put(batches),
+                                          None if shifts is None else self._put(shifts)).cpu().numpy()
 
     def values(self, split: str, batches: np.ndarray, shifts: np.ndarray | None, selection: bool = False) -> np.ndarray:
-        return self.estimator.batch_values(*self.splits[split], self._put(batches), self._put(shifts),
-                                           selection).cpu().numpy()
+        return self.estimator.batch_values(*self.splits[split], self._put(batches),
+                                           None if shifts is None else self._put(shifts), selection).cpu().numpy()
 
     def trained(self) -> MIEstimator:
         return self.estimator
