@@ -139,6 +139,21 @@ def check_results_pickle(backend: str) -> None:
                                results[2].estimate.pointwise(x[:50], z[:50]), rtol=1e-6)
 
 
+def check_compile_is_refused_where_it_does_nothing(backend: str) -> None:
+    """``compile=True`` on a backend that compiles its step always (jax.jit, tf.function) is refused,
+    not recorded and ignored; torch compiles on request."""
+    x, z, _ = mivb.correlated_gaussians(300, 2, 0.5, seed=0)
+    if "compiles" in mivb.get_backend(backend).capabilities:
+        assert backend == "torch", "only torch compiles its step on request"
+        return
+    try:
+        mivb.estimate(x, z, backend=backend, compile=True, steps=5, **QUIET)
+    except mivb.InvalidArgumentError as error:
+        assert str(error).startswith(f"compile: expected False with backend {backend!r}"), error
+    else:
+        raise AssertionError("compile=True accepted and ignored")
+
+
 RELIABILITY_CHECKS = {
     "stream-unbatched-refused": check_unbatched_stream,
     "stream-repeating-flagged": check_repeating_stream,
@@ -146,4 +161,5 @@ RELIABILITY_CHECKS = {
     "small-data-stderr": check_small_data_has_a_standard_error,
     "negative-lower-bound-note": check_a_negative_lower_bound_says_what_it_means,
     "results-pickle": check_results_pickle,
+    "compile-refused-where-ignored": check_compile_is_refused_where_it_does_nothing,
 }

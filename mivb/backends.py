@@ -41,6 +41,8 @@ CAPABILITIES = {
     "autodiff": "value_and_grad differentiates a bound",
     "trains": "Trainer trains a critic for mivb.estimate",
     "shards": "Trainer splits each batch over several devices (estimate's devices=)",
+    "compiles": "Trainer compiles its step on request (estimate's compile=True); without it a backend compiles "
+                "its step always, or never",
 }
 
 

@@ -153,7 +153,9 @@ class Bound:
                 choices = ", ".join(repr(p) for p in self.params) or "none"
                 raise UnknownNameError(f"{key}: bound {self.name!r} takes the parameters {choices}, "
                                          f"received {key}={params[key]!r}")
-        merged = {**self.params, **params}
+        # NumPy scalars (np.float32(5.0)) as the Python numbers they hold: every check takes them
+        merged = {**self.params, **{key: value.item() if isinstance(value, np.generic) else value
+                                    for key, value in params.items()}}
         if self.check_params is not None:
             self.check_params(merged)
         return merged

@@ -26,14 +26,13 @@ from .crosscheck import fallback_note, linear_batch_size, linear_note, linear_va
 from .diagnosis import CLIP_CHECK_PAIRS, clip_note, diagnose
 from .errors import BackendNotAvailableError, invalid, unknown_name
 from .intervals import check_fold_parts, check_folds, check_level, crossfit
-from .protocol import Fitted, fit, held_out_batches, linear_reads_more, score
+from .protocol import DEVICE_VARIABLE, Fitted, fit, held_out_batches, linear_reads_more, score
 from .result import Estimate, EstimateConfig
 from .samples import as_labels, as_samples, check_paired, check_transform, label_entropy, prepare
 from .schedule import check_positive_int, shift_schedule
 from .spec import EstimatorSpec
 
 BACKEND_VARIABLE = "MIVB_BACKEND"  # the default backend, like KERAS_BACKEND
-DEVICE_VARIABLE = "MIVB_DEVICE"  # the default device, "cuda" for example
 
 
 def trained_inputs(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[EstimateConfig, np.ndarray, np.ndarray, bool]:
@@ -118,7 +117,8 @@ def configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
     check_negative_samples(critic, batch_size)
     fractions = {name: arguments[name] for name in ("test_fraction", "validation_fraction")}
     for name, fraction in fractions.items():
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0.0 < fraction < 1.0:
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.integer, np.floating)) \
+                or not 0.0 < fraction < 1.0:
             raise invalid(name, "a fraction strictly between 0 and 1", fraction)
     if sum(fractions.values()) >= 1.0:
         raise invalid("validation_fraction", f"at most 1 - test_fraction = {1 - fractions['test_fraction']:g}",
@@ -133,7 +133,13 @@ def configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
         raise invalid("devices", f"None with backend {backend!r}, which runs estimate on one device (data "
                       f"parallelism in estimate: {sharding or 'no installed backend'}; see README, many devices)",
                       devices)
+    if arguments["compile"] is True and "compiles" not in get_backend(backend).capabilities:
+        raise invalid("compile", f"False with backend {backend!r}, whose step is always compiled (jax.jit, "
+                      f"tf.function): compile=True is for torch.compile", True)
     device = arguments["device"]
+    if device is not None and not isinstance(device, str):
+        raise invalid("device", "None or a device's name: 'cpu', 'cuda' or 'cuda:N' (a number alone names no "
+                      "device)", device)
     if device is None and backend == "torch" and backend_name_of(x) == "torch":
         device = str(x.device)  # the tensors' own device: CUDA tensors train on their GPU
     device = device or os.environ.get(DEVICE_VARIABLE) or None

@@ -9,6 +9,7 @@ per fold.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -27,13 +28,14 @@ from .crosscheck import (
     linear_values,
 )
 from .diagnosis import TrainingRun, sane
-from .errors import invalid
+from .errors import InvalidArgumentError, invalid
 from .samples import PairTransform, prepare
 from .schedule import Batches, shift_schedule
 
 if TYPE_CHECKING:
     from .result import EstimateConfig
 
+DEVICE_VARIABLE = "MIVB_DEVICE"  # the default device, "cuda" for example
 CHUNK_STEPS = 100  # the most steps per call into the backend: one host transfer each
 VALIDATION_LIMIT = 4096  # validation pairs scored per check: enough to rank critics, cheap every chunk
 
@@ -94,7 +96,7 @@ def fit(x: np.ndarray, z: np.ndarray, config: EstimateConfig, labels: bool, prog
     xs = prepare(config.transform, *(x for x, _ in parts), argument="x")
     zs = prepare(z_transform, *(z for _, z in parts), argument="z")
     splits = dict(zip(("train", "validation", "test"), zip(xs, zs)))
-    trainer = get_backend(config.backend).Trainer(config, (xs[0].shape[1:], zs[0].shape[1:]), splits)
+    trainer = new_trainer(config, (xs[0].shape[1:], zs[0].shape[1:]), splits)
     run, reason = train(trainer, train_rng, validation_rng, len(xs[0]), len(xs[1]), config, progress, callback)
     prepare_new = PairTransform(config.transform, z_transform, x, z, indices[0])
 
@@ -105,6 +107,19 @@ def fit(x: np.ndarray, z: np.ndarray, config: EstimateConfig, labels: bool, prog
                   prepare_new=prepare_new, linear_critic=linear_critic, train_pairs=(xs[0], zs[0]),
                   validation_pairs=(xs[1], zs[1]),
                   comparison_seed=int(validation_rng.integers(2**63)))
+
+
+def new_trainer(config: EstimateConfig, shapes: tuple[tuple[int, ...], tuple[int, ...]], splits: Any) -> Any:
+    """The backend's Trainer; a bad device taken from ``MIVB_DEVICE`` is an error naming the variable."""
+    try:
+        return get_backend(config.backend).Trainer(config, shapes, splits)
+    except InvalidArgumentError as error:
+        variable = os.environ.get(DEVICE_VARIABLE)
+        if not str(error).startswith("device:") or variable is None or config.device != variable:
+            raise
+        message = str(error).replace("device:", f"{DEVICE_VARIABLE}:", 1).replace("received device=",
+                                                                                  f"received {DEVICE_VARIABLE}=", 1)
+        raise InvalidArgumentError(message) from None
 
 
 def split_sizes(n: int, test_fraction: float, validation_fraction: float) -> tuple[int, int, int]:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import Shown, invalid
-from .protocol import Fitted, random_streams, train
+from .protocol import Fitted, new_trainer, random_streams, train
 from .samples import PairTransform, as_samples, check_paired
 
 if TYPE_CHECKING:
@@ -190,7 +190,6 @@ class StreamBatches:
 
 def estimate_stream(batches: Any, arguments: dict[str, Any]) -> Estimate:
     """``estimate(batches)``: the held-out protocol on a stream (see the module)."""
-    from .backends import get_backend
     from .bounds import get_bound
     from .pipeline import configure, result
 
@@ -214,7 +213,7 @@ def estimate_stream(batches: Any, arguments: dict[str, Any]) -> Estimate:
     transform = PairTransform(config.transform, config.transform, *validation)
     held = {"validation": transform(*validation), "test": transform(*test)}
     shapes = (held["test"][0].shape[1:], held["test"][1].shape[1:])
-    trainer = get_backend(config.backend).Trainer(config, shapes, {**held, "train": held["validation"]})
+    trainer = new_trainer(config, shapes, {**held, "train": held["validation"]})
     _, train_rng, validation_rng, test_rng, _ = random_streams(config.seed)
     held_out = HeldOutPairs(*(np.concatenate(parts) for parts in zip(test, validation)))
     source = StreamBatches(stream, trainer, config.batch_size, transform, held_out)

@@ -219,3 +219,26 @@ def test_register_bound_refuses_what_would_fail_in_training(options, message):
     assert str(error.value).startswith(message), error.value
     assert definition["name"] not in mivb.BOUNDS or definition["name"] in ("ksg", "gaussian") and \
         mivb.estimators()[definition["name"]].kind == "classical"
+
+
+# ---- Messages ------------------------------------------------------------------------------------
+
+def test_numpy_scalars_are_numbers_and_a_refused_one_shows_its_value():
+    x, z, _ = GAUSSIANS
+    for options in ({"bound": "smile", "clip": np.float32(5.0)}, {"bound": "alpha", "alpha": np.float32(0.5)},
+                    {"test_fraction": np.float32(0.2)}):
+        result = mivb.estimate(x, z, steps=5, **QUIET, **options)
+        assert all(type(value) is float for value in result.config.bound_params.values()), result.config
+    with pytest.raises(mivb.InvalidArgumentError, match=r"received clip=-1.0$"):
+        mivb.estimate(x, z, bound="smile", clip=np.float32(-1.0), steps=5, **QUIET)
+    with pytest.raises(mivb.InvalidArgumentError, match=r"received test_fraction=np.float64\(2.0\)$"):
+        mivb.estimate(x, z, test_fraction=np.float64(2.0), steps=5, **QUIET)
+
+
+def test_a_device_number_is_refused_and_mivb_device_is_named(monkeypatch):
+    x, z, _ = GAUSSIANS
+    with pytest.raises(mivb.InvalidArgumentError, match="device: expected None or a device's name"):
+        mivb.estimate(x, z, device=0, steps=5, **QUIET)
+    monkeypatch.setenv("MIVB_DEVICE", "tpu7")
+    with pytest.raises(mivb.InvalidArgumentError, match=r"MIVB_DEVICE: expected .*, received MIVB_DEVICE='tpu7'"):
+        mivb.estimate(x, z, backend="torch", steps=5, **QUIET)

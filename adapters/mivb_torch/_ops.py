@@ -11,7 +11,7 @@ from torch import Tensor
 from mivb.errors import InvalidTypeError, Shown, invalid
 
 name = "torch"
-capabilities: frozenset[str] = frozenset({"autodiff", "trains"})
+capabilities: frozenset[str] = frozenset({"autodiff", "trains", "compiles"})
 array_types = (torch.Tensor,)
 
 
