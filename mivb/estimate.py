@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any, overload
 
 from ._progress import TrainingProgress
+from .bounds import BOUNDS
 from .catalogue import estimators
 from .classical import CLASSICAL
 from .conditional import conditional
@@ -35,8 +36,8 @@ __all__ = ["CHUNK_STEPS", "Estimate", "EstimateConfig", "estimate", "split_sizes
 #   fixed steps, and is 0.68 (truth 0.83) with it. It also makes `steps` a ceiling, not a cost.
 # - a check about once an epoch, patience 10 checks: slower critics (joint, conv) keep improving
 #   for several epochs; shorter patience stopped them early on the image tasks.
-# - bound None: the network's InfoNCE, and the Gaussian copula where the network reads no more than
-#   its critic on validation (mivb/copula.py): the copula reads 9.97 of 10 nats at d = 20 and 2.01 of
+# - bound None: the network's InfoNCE, and the Gaussian copula where the network's InfoNCE reads no
+#   more than the copula's estimate on validation (mivb/copula.py): the copula reads 9.97 of 10 nats at d = 20 and 2.01 of
 #   2 at d = 200 + 200 (20,000 pairs), where InfoNCE is capped near log(batch_size) and the network
 #   needs many pairs per dimension (benchmarks/frontier.py).
 # - infonce: the lowest-variance bound (0.06 to 0.2 nats over the staircase), biased only near its
@@ -104,8 +105,8 @@ def estimate(
             test and validation (``mivb.streams``).
         bound: None (default, also ``"auto"``): a critic trained under ``infonce``, and the Gaussian
             copula of the same training pairs ([`mivb.copula`][]: each feature mapped to a
-            normal, the MI of their joint Gaussian model, bias-corrected) wherever the critic reads
-            no more than the copula's own critic on the validation split. Then ``bound`` is
+            normal, the MI of their joint Gaussian model, bias-corrected) wherever the critic's
+            InfoNCE on the validation split reads no more than the copula's estimate. Then ``bound`` is
             ``"copula"``, ``kind`` ``"estimate"`` (no bound: it reads any MI, in hundreds of
             dimensions), and ``result.lower`` the network's held-out InfoNCE; else the network's
             InfoNCE, as with ``bound="infonce"``. Streams and ``given=`` run ``infonce``.
@@ -234,6 +235,15 @@ def _several(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[Estimate, ...]:
     for name in names:
         if name not in catalogue:
             raise unknown_name("bound", name, catalogue)
+    # What one estimate of the list would refuse after the others trained, refused before any trains.
+    classifiers = [name for name in names if name in BOUNDS and BOUNDS[name].critic == "classifier"]
+    if classifiers and len(classifiers) < len(names):
+        raise invalid("bound", f"names that all take the same z: {', '.join(classifiers)} takes class labels, the "
+                      f"others real-valued samples", names)
+    if arguments["folds"] is not None and any(name in CLASSICAL for name in names):
+        raise invalid("folds", f"None for a list with the classical estimators "
+                      f"{', '.join(name for name in names if name in CLASSICAL)}, which run once on all pairs",
+                      arguments["folds"])
     params = arguments["bound_params"]
     for key in params:
         if not any(key in catalogue[name].params for name in names):

@@ -151,3 +151,24 @@ def test_bound_auto_is_the_default_by_name():
     named = mivb.estimate(x, z, bound="auto", seed=1, steps=200, progress=False)
     default = mivb.estimate(x, z, seed=1, steps=200, progress=False)
     assert named.mi == default.mi and named.bound == default.bound == "copula"
+
+
+def _dense_gaussians(n: int, dimensions: int, pairs: int, mi: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``pairs`` correlated coordinate pairs holding ``mi`` nats among ``dimensions``, both sides rotated."""
+    rng = np.random.default_rng(seed)
+    rho = rho_for_mi(pairs, mi)
+    x, noise = rng.standard_normal((n, dimensions)), rng.standard_normal((n, dimensions))
+    z = noise.copy()
+    z[:, :pairs] = rho * x[:, :pairs] + math.sqrt(1 - rho**2) * noise[:, :pairs]
+    rotate_x, rotate_z = (np.linalg.qr(rng.standard_normal((dimensions, dimensions)))[0] for _ in range(2))
+    return (x @ rotate_x).astype(np.float32), (z @ rotate_z).astype(np.float32)
+
+
+def test_in_hundreds_of_dimensions_the_default_reports_the_copula_and_its_critic_is_denoised():
+    # 200 + 200 dimensions, 20,000 pairs, 2 nats in 10 directions: the critic with every canonical
+    # direction read 0.58 on held-out pairs, and the network won the comparison with 1.2.
+    x, z = _dense_gaussians(20_000, 200, 10, 2.0, seed=7)
+    alone = mivb.estimate(x, z, bound="copula", seed=0)
+    assert abs(alone.mi - 2.0) < 0.15 and 1.5 < alone.lower.mi < 2.0, alone
+    result = mivb.estimate(x, z, seed=0, progress=False)
+    assert result.bound == "copula" and abs(result.mi - 2.0) < 0.15 and result.lower.mi < 2.0, result
