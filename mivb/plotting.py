@@ -54,7 +54,10 @@ class PlottedEstimate(Protocol):
 PLOT_INSTALL = 'pip install "mivb[plot]"'
 UNIT_SCALES = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
 SMOOTHING_WINDOWS = 50  # the moving average spans 1/50 of training
-PANEL_SIZE = (5.0, 3.6)  # inches per panel
+PANEL_SIZE = (5.0, 4.4)  # inches per panel, its legend below the axes included
+# A ceiling that would stretch the value axis by more than this share of the data's span is left out
+# of the view and named in the legend: at log 128 above an MI of 2, it squashed the curve to a strip.
+CEILING_STRETCH = 0.5
 PANELS_PER_ROW = 3
 DPI = 120
 
@@ -185,22 +188,37 @@ def _draw(ax: Any, result: PlottedEstimate, truth: float | None, scale: float, u
                    label=f"{percent} interval ({low:.3f}, {high:.3f})"
                          + (f", {len(result.per_fold)} folds" if result.per_fold else ""))
         levels += [low, high]
-    if result.ceiling is not None:
-        ceiling = result.ceiling * scale
+    ceiling = None if result.ceiling is None else result.ceiling * scale
+    if ceiling is not None:
         formula = {"infonce": "log(K + 1)", "alpha": "1 + log(K / alpha)"}.get(result.bound, "")
         ax.axhline(ceiling, color="0.4", linestyle="--", label=f"{result.bound} ceiling {formula} = {ceiling:.3f}")
-        levels.append(ceiling)
     if truth is not None:
         ax.axhline(truth * scale, color="black", linestyle=":", label=f"true MI {truth * scale:.3f}")
         levels.append(truth * scale)
     if result.diverged_at is not None:
         ax.axvline(result.diverged_at, color="C3", linestyle="-.", label=f"diverged at step {result.diverged_at}")
-    ax.set_ylim(*_value_range(history, levels))
+    # why the estimate can sit above the network's curve: a legend entry, no line
+    if result.kind == "lower" and getattr(result, "linear_critic", None) is not None:
+        ax.plot([], [], linestyle="none", label="the estimate: the linear critic's, which read more")
+    elif result.bound == "copula" and len(result.history):
+        ax.plot([], [], linestyle="none", label="the estimate: the copula's; the curve: the network's")
+    low, high = _value_range(history, levels)
+    if ceiling is not None and ceiling > high + CEILING_STRETCH * (high - low):
+        ax.annotate(f"ceiling {ceiling:.2f} above", xy=(1.0, 1.0), xycoords="axes fraction", ha="right", va="bottom",
+                    fontsize="small", color="0.4")
+    elif ceiling is not None:
+        low, high = _value_range(history, [*levels, ceiling])
+    ax.set_ylim(low, high)
     title = f"{result.bound} ({result.backend})"
     if result.kind == "difference":
         title = f"I(X; Z | Y) = I(X; (Z, Y)) - I(X; Y), {title}"
-    ax.set(title=title, xlabel="training step", ylabel=f"{QUANTITIES[result.kind]} ({units})")
-    ax.legend(loc="best" if result.kind == "difference" else "lower right", fontsize="small")
+    trained = len(history) > 0
+    ax.set(title=title, xlabel="training step" if trained else "", ylabel=f"{QUANTITIES[result.kind]} ({units})")
+    if not trained:  # a classical estimate: no training, so no step axis
+        ax.set_xticks([])
+    # below the axes, where it can never cover a curve
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 if trained else -0.04), ncol=2, fontsize="small",
+              frameon=False)
 
 
 def _curve(ax: Any, values: np.ndarray, scale: float, color: str, prefix: str, suffix: str,

@@ -45,8 +45,10 @@ def test_estimate_plot_shows_the_curve_the_held_out_value_the_ceiling_and_the_tr
     assert levels[f"held-out estimate {infonce.mi:.3f} ± {infonce.stderr:.3f}"] == pytest.approx(infonce.mi, rel=1e-12)
     assert levels[f"infonce ceiling log(K + 1) = {math.log(32):.3f}"] == pytest.approx(math.log(32))
     assert levels[f"true MI {gaussians[2]:.3f}"] == pytest.approx(gaussians[2], rel=1e-12)
+    # the ceiling, twice the data's top here, would squash the curve: it stays out of view, named above the axes
     low, high = ax.get_ylim()
-    assert low < min(infonce.mi, gaussians[2]) and high > math.log(32)
+    assert low < min(infonce.mi, gaussians[2]) and max(infonce.mi, gaussians[2]) < high < math.log(32)
+    assert [text.get_text() for text in ax.texts] == [f"ceiling {math.log(32):.2f} above"]
     assert ax.get_ylabel() == "lower bound (nats)" and ax.get_title() == f"infonce ({infonce.backend})"
 
 
@@ -191,3 +193,18 @@ def test_a_conditional_estimate_draws_each_term_and_their_difference(conditional
     assert not any(label.startswith("training") for label in curves)
     assert "I(X; (Z, Y)) training, moving average" in legend_texts(ax)
     assert conditional.interval is None and not any("interval" in patch.get_label() for patch in ax.patches)
+
+
+def test_the_legend_stays_below_the_axes_a_near_ceiling_in_view_and_the_reported_critic_named():
+    history = np.linspace(0.0, 1.0, 200)
+    near = mivb.Estimate(mi=0.9, stderr=0.05, history=history, bound="infonce", backend="torch", config=None,
+                         test_values=np.full(4, 0.9), ceiling=1.2, linear_critic=object())
+    ax = plot_estimate(near, ax=Figure().subplots())
+    assert ax.get_ylim()[1] > 1.2 and not ax.texts  # a ceiling close to the data is drawn in view
+    assert "the estimate: the linear critic's, which read more" in legend_texts(ax)
+    ax.figure.draw_without_rendering()  # the legend's place is known once laid out
+    assert ax.get_legend().get_window_extent().y1 < ax.get_window_extent().y0  # below the axes: never on a curve
+    classical = mivb.Estimate(mi=0.5, stderr=0.01, history=np.zeros(0), bound="gaussian", backend="numpy",
+                              config=None, test_values=np.full(1, 0.5), kind="classical")
+    ax = plot_estimate(classical, ax=Figure().subplots())
+    assert ax.get_xlabel() == "" and list(ax.get_xticks()) == []  # no training, no step axis
