@@ -21,6 +21,7 @@ import numpy as np
 
 from . import reference
 from .backends import backend_of
+from .classical import CLASSICAL
 from .ema import ema_update
 from .errors import (
     InvalidArgumentError,
@@ -192,9 +193,7 @@ def register_bound(bound: Bound, *, replace: bool = False) -> Bound:
         raise unknown_name("bound.kind", bound.kind, KINDS)
     if bound.name in BOUNDS and not replace:
         raise invalid("bound.name", "a name not registered yet (pass replace=True to redefine it)", bound.name)
-    from .catalogue import estimators  # the catalogue lists the bounds: imported here, not at the top
-
-    if bound.name not in BOUNDS and bound.name in estimators():
+    if bound.name in CLASSICAL:
         raise invalid("bound.name", "a name no other estimator has (estimate would run that one, never this bound)",
                       bound.name)
     _check_parts(bound)

@@ -301,6 +301,7 @@ class ClassicalEstimator:
     paper: str
     params: Mapping[str, Any] = field(default_factory=dict)
     kind: str = "classical"
+    notes: Callable[[Mapping[str, Any], int], list[str]] | None = None  # (params, pairs) -> notes on the estimate
 
     def resolve_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         for key in params:
@@ -311,9 +312,20 @@ class ClassicalEstimator:
         return {**self.params, **params}
 
 
+def _ksg_notes(params: Mapping[str, Any], n: int) -> list[str]:
+    """KSG's neighbourhoods span the data when k nears n: every count is about n, and the estimate about 0."""
+    k = params["k"]
+    if KSG_NEIGHBOURS_SHARE * n >= k:
+        return []
+    return [(f"ksg with k={k} of {n} pairs counts neighbours over much of the data, which biases the estimate "
+            f"towards 0: use a k far below n (3 to 10)")]
+
+
+KSG_NEIGHBOURS_SHARE = 0.1  # a k above this share of the pairs gets a note (k = 90 of 100 pairs read 0.03 at 1 nat)
+
 CLASSICAL = {
     "ksg": ClassicalEstimator("ksg", ksg, "Kraskov-Stoegbauer-Grassberger k-nearest neighbours, low dimensions",
-                              "Kraskov et al. 2004", {"k": 3}),
+                              "Kraskov et al. 2004", {"k": 3}, notes=_ksg_notes),
     "gaussian": ClassicalEstimator("gaussian", gaussian, "jointly Gaussian model (canonical correlations): "
                                    "exact for Gaussian data, linear dependence only otherwise", "Hotelling 1936"),
 }

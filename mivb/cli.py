@@ -54,13 +54,15 @@ EXIT_STATUSES = (
     "integers, NaN, too few pairs); "
     f"{FAILURE_STATUS} any other error (a framework or matplotlib not installed, a plot that cannot be "
     f"written); {INTERRUPTED_STATUS} interrupted. Every error prints one line on stderr, 'mivb: <message>'.")
+DEMO_MIN_SAMPLES = 20  # the fewest pairs the default split takes (README, "Small data works")
 MAX_STEPS = 2**63 - 1  # the schedule of batches is a NumPy int64 array
 
 
 def estimate_files(args: argparse.Namespace) -> None:
     plot = None if args.plot is None else check_plot_path(args.plot)
     args.x, args.z = sample_sources(args.x, args.z)
-    x, z = load_floats(args.x, "x"), load_floats(args.z, "z")
+    labels = args.bound in BOUNDS and BOUNDS[args.bound].critic == "classifier"  # ba: z holds class labels
+    x, z = load_floats(args.x, "x"), load_labels(args.z) if labels else load_floats(args.z, "z")
     y = None if args.given is None else load_floats(args.given, "given")
     early_stopping = not args.no_early_stopping
     steps = DEFAULTS["steps"] if args.steps is None else args.steps
@@ -135,6 +137,18 @@ def load_floats(source: str, argument: str) -> np.ndarray:
         raise invalid(argument, "real floating-point samples (cast integer or boolean data explicitly)",
                       np.broadcast_to(np.zeros((), dtype), samples.shape), error=InvalidTypeError)
     return samples
+
+
+def load_labels(source: str) -> np.ndarray:
+    """Class labels z of a file, for ``ba``: integers or booleans stored as such, or a CSV's whole numbers."""
+    samples = load_samples(source, "z")
+    dtype = stored_dtype(source)
+    if samples.ndim == 2 and samples.shape[1] == 1:
+        samples = samples[:, 0]
+    if samples.ndim != 1 or (dtype is not None and dtype.kind == "f") or not np.all(samples == np.round(samples)):
+        raise invalid("z", "class labels for bound 'ba': one column of integers (a CSV's whole numbers)", samples,
+                      error=InvalidTypeError)
+    return samples.astype(np.int64)
 
 
 def stored_dtype(source: str) -> np.dtype | None:
@@ -282,7 +296,9 @@ def check_demo_arguments(args: argparse.Namespace) -> None:
     by zero, a negative MI takes the square root of a negative number, a negative seed is NumPy's
     ValueError, and an MI over about 18 nats per dimension needs a correlation of 1."""
     check_positive_int("dim", args.dim)
-    check_positive_int("samples", args.samples)
+    if check_positive_int("samples", args.samples) < DEMO_MIN_SAMPLES:  # the option's, not the data's, error
+        raise invalid("samples", f"at least {DEMO_MIN_SAMPLES} pairs (a test and a validation part are held out)",
+                      args.samples)
     check_positive_int("steps", args.steps)
     if not 0 <= args.seed < 2**63:
         raise invalid("seed", "an integer in [0, 2**63)", args.seed)
@@ -490,8 +506,8 @@ def error_status(error: MivbError) -> int:
     2 for an option mivb refuses (its messages start with the option's name)."""
     if isinstance(error, (BackendNotAvailableError, PlottingNotAvailableError)):
         return FAILURE_STATUS
-    argument = str(error).split(":", 1)[0]
-    return DATA_STATUS if argument in DATA_ARGUMENTS else USAGE_STATUS
+    arguments = str(error).split(":", 1)[0].split(",")  # "x, z: ..." names both
+    return DATA_STATUS if any(argument.strip() in DATA_ARGUMENTS for argument in arguments) else USAGE_STATUS
 
 
 def _fail(message: str, status: int = FAILURE_STATUS) -> int:

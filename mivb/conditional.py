@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .bounds import BOUNDS
 from .classical import CLASSICAL
 from .errors import invalid
 from .intervals import crossfit
@@ -32,6 +33,9 @@ NEGLIGIBLE = 0.05
 
 def conditional(x: Any, z: Any, given: Any, arguments: dict[str, Any]) -> Estimate:
     """``estimate(x, z, given=y)``: the two terms, then their difference (see the module)."""
+    if arguments["bound"] in BOUNDS and BOUNDS[arguments["bound"]].critic == "classifier":
+        raise invalid("given", f"None for bound {arguments['bound']!r}: conditional MI joins z and given feature by "
+                      f"feature, which class labels are not", given)
     x_all, z_all, y_all = as_samples("x", x), as_samples("z", z), as_samples("given", given)
     check_paired(x_all, z_all)
     if len(y_all) != len(x_all):
@@ -40,6 +44,11 @@ def conditional(x: Any, z: Any, given: Any, arguments: dict[str, Any]) -> Estima
         if array.ndim != 2:
             raise invalid(name, "vectors, shape (n, d) or (n,), for conditional MI (z and given are joined "
                           "feature by feature)", array)
+    constant = np.flatnonzero(np.ptp(y_all, axis=0) == 0)
+    if constant.size:  # named here: joined to z, it would be reported as a feature of z
+        raise invalid("given", f"no constant feature (feature {constant[0]} of given equals "
+                      f"{float(y_all[0, constant[0]]):.17g} throughout, and a constant carries no information: drop it)",
+                      given)
     term_arguments = {**arguments, "given": None, "seed": seed_or_drawn(arguments["seed"])}
     term = classical if arguments["bound"] in CLASSICAL else trained
     with warnings.catch_warnings():  # the terms' notes are reported once, on the difference

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 
 class MivbError(Exception):
     """Base class of every error mivb raises on purpose."""
@@ -46,7 +48,7 @@ def describe(value: Any) -> str:
         shape, dtype = getattr(value, "shape", None), getattr(value, "dtype", None)
     except Exception:  # noqa: BLE001 - some arrays (torch's nested tensors) raise on .shape
         shape = dtype = None
-    if shape is not None and dtype is not None and tuple(shape) != ():  # a scalar (np.float32(5.0)) shows its value
+    if shape is not None and dtype is not None and not isinstance(value, np.generic):  # np.float32(5.0) shows its value
         return f"{type(value).__name__}(shape={tuple(shape)}, dtype={dtype})"
     text = repr(value)
     limit = 240 if isinstance(value, str) else 80  # a string is often a file's path: shown whole

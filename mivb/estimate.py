@@ -206,7 +206,13 @@ def estimate(
     arguments = {key: value for key, value in locals().items() if key not in ("x", "z")}
     if bound in (None, AUTO) and (given is not None or is_stream(x, z)):
         bound = arguments["bound"] = "infonce"  # the copula needs all pairs at once, and one estimate
-    if is_stream(x, z) and isinstance(bound, str) and bound not in CLASSICAL:
+    if is_stream(x, z):
+        if isinstance(bound, str) and bound not in estimators():
+            raise unknown_name("bound", bound, estimators())
+        if not (isinstance(bound, str) and bound in BOUNDS):
+            raise invalid("bound", "one variational bound for a stream of batches, read once (classical estimators "
+                          "and fitted models need every pair at once; a list would read the stream once per name)",
+                          bound)
         return estimate_stream(x, arguments)
     if z is None:
         raise invalid("z", "samples paired with x (or x an iterable of (x, z) batches, with no z)", z)

@@ -21,6 +21,7 @@ from .pipeline import classical_inputs, result, seed_or_drawn, trained_inputs
 from .protocol import fit, score
 from .result import Estimate
 from .schedule import check_positive_int
+from .streams import is_stream
 from .tables import from_table
 
 MAX_PERMUTATIONS = 1_000_000  # the null's values are kept: 8 MB; 10**12 asked for 7 TiB
@@ -60,8 +61,8 @@ class IndependenceTest:
                 f"{notes})")
 
 
-def independence_test(x: Any, z: Any, *, bound: str = "infonce", permutations: int = 199, level: float = 0.05,
-                      **options: Any) -> IndependenceTest:
+def independence_test(x: Any, z: Any = None, *, bound: str = "infonce", permutations: int = 199,
+                      level: float = 0.05, **options: Any) -> IndependenceTest:
     """Test the hypothesis that X and Z are independent, with a permutation p-value.
 
     For a variational bound, the critic is trained as [`mivb.estimate`][mivb.estimate.estimate] trains it (on the
@@ -90,6 +91,11 @@ def independence_test(x: Any, z: Any, *, bound: str = "infonce", permutations: i
     """
     if options.get("data") is not None:
         x, z = from_table(options.pop("data"), x=x, z=z).values()
+    if is_stream(x, z):
+        raise invalid("x", "arrays x and z, not a stream: the test shuffles z among the test pairs and scores every "
+                      "shuffle, which a stream read once cannot give", x)
+    if z is None:
+        raise invalid("z", "samples paired with x", z)
     if not isinstance(bound, str) or bound not in estimators():
         raise unknown_name("bound", bound, estimators())
     permutations = check_positive_int("permutations", permutations)

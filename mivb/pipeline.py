@@ -75,6 +75,8 @@ def classical_inputs(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[Classic
     x_all, z_all = as_samples("x", x), as_samples("z", z)
     check_paired(x_all, z_all)
     transform = check_transform(arguments["transform"])
+    if transform is None:  # no critic, so no float32 products to keep finite: the samples as they are, in float64
+        return estimator, params, x_all.astype(np.float64), z_all.astype(np.float64), transform
     xs, zs = prepare(transform, x_all, argument="x")[0], prepare(transform, z_all, argument="z")[0]
     return estimator, params, xs, zs, transform
 
@@ -88,6 +90,7 @@ def classical(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
     notes, unreliable = [], not math.isfinite(mi)
     if unreliable:
         notes.append(f"{estimator.name} gives {mi}: the data do not suit it")
+    notes += estimator.notes(params, len(xs)) if estimator.notes is not None else []
     for note in notes:
         warnings.warn(note, stacklevel=3)
     return Estimate(mi=mi, stderr=stderr, history=np.zeros(0), bound=estimator.name, backend="numpy", config=config,

@@ -315,12 +315,17 @@ def as_labels(argument: str, labels: Any) -> tuple[np.ndarray, np.ndarray]:
     """Class labels (n,) of integers, booleans or strings, as one-hot float32 rows (n, C) and the
     count of each of the C classes present (sorted by label)."""
     array = _to_numpy(argument, backend_name_of(labels), labels)
+    if array.dtype.kind == "O":  # pandas' string and categorical columns come as object arrays
+        values = array.ravel().tolist()
+        for kind in (str, bytes):
+            if values and all(isinstance(value, kind) for value in values):
+                array = np.asarray(values, dtype=kind).reshape(array.shape)
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 1 or array.size == 0:
         raise invalid(argument, "a non-empty 1-D array of n class labels", labels)
-    if array.dtype.kind not in "iubU":
-        raise invalid(argument, "class labels: integers, booleans or strings (a float array is not a label; cast "
+    if array.dtype.kind not in "iubUS":
+        raise invalid(argument, "class labels: integers, booleans, strings or bytes (a float array is not a label; cast "
                       "labels explicitly, e.g. z.astype(int))", labels, error=InvalidTypeError)
     classes, index, counts = np.unique(array, return_inverse=True, return_counts=True)
     if len(classes) < 2:

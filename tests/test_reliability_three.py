@@ -1,6 +1,7 @@
 """Issue #29, reliability round three: each item a regression test (the conformance suite's
 ``reliability-*`` checks hold the ones that concern every backend)."""
 
+import json
 import warnings
 from dataclasses import replace
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 import mivb
+from mivb import cli
 from mivb.bounds import SUM
 
 torch = pytest.importorskip("torch")  # installed in the tests session: never skipped there
@@ -242,3 +244,74 @@ def test_a_device_number_is_refused_and_mivb_device_is_named(monkeypatch):
     monkeypatch.setenv("MIVB_DEVICE", "tpu7")
     with pytest.raises(mivb.InvalidArgumentError, match=r"MIVB_DEVICE: expected .*, received MIVB_DEVICE='tpu7'"):
         mivb.estimate(x, z, backend="torch", steps=5, **QUIET)
+
+
+def test_the_command_line_runs_ba_on_integer_labels(capsys, tmp_path):
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, 900)
+    x = (labels == 1)[:, None] * 2.0 + rng.normal(size=(900, 2))
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "labels.npy", labels)
+    np.savetxt(tmp_path / "labels.csv", labels, fmt="%d")
+    for z in ("labels.npy", "labels.csv"):
+        status = cli.main(["estimate", str(tmp_path / "x.npy"), str(tmp_path / z), "--bound", "ba", "--steps",
+                                "50", "--seed", "0", "--json", "--no-progress"])
+        out = capsys.readouterr().out
+        assert status == 0 and json.loads(out)["bound"] == "ba" and json.loads(out)["mi"] > 0.1, out
+    np.save(tmp_path / "floats.npy", labels + 0.5)
+    assert cli.main(["estimate", str(tmp_path / "x.npy"), str(tmp_path / "floats.npy"), "--bound", "ba"]) == 3
+    assert "z: expected class labels for bound 'ba'" in capsys.readouterr().err
+
+
+def test_command_line_exit_statuses_of_data_and_of_options(capsys, tmp_path):
+    x = np.random.default_rng(0).normal(size=(300, 30))
+    np.save(tmp_path / "x.npy", x)
+    status = cli.main(["estimate", str(tmp_path / "x.npy"), str(tmp_path / "x.npy"), "--bound", "ksg"])
+    assert status == 3 and "mivb: x, z: expected" in capsys.readouterr().err  # the data's fault, naming both
+    assert cli.main(["demo", "--samples", "3", "--no-plot"]) == 2
+    assert "samples: expected at least 20 pairs" in capsys.readouterr().err
+
+
+def test_ba_takes_pandas_strings_categories_and_bytes_and_says_what_it_refuses():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(1)
+    labels = rng.choice(np.array(["cat", "dog", "owl"]), 900)
+    x = (labels == "dog")[:, None] * 2.0 + rng.normal(size=(900, 2))
+    expected = mivb.estimate(x, labels, bound="ba", steps=50, **QUIET).mi
+    for z in (pd.Series(labels), pd.Series(labels, dtype="category"), pd.Series(labels, dtype="string"),
+              labels.astype(bytes)):
+        assert mivb.estimate(x, z, bound="ba", steps=50, **QUIET).mi == expected
+    with pytest.raises(mivb.InvalidArgumentError, match="given: expected None for bound 'ba': conditional MI joins"):
+        mivb.estimate(x, labels, bound="ba", given=rng.normal(size=900), steps=5, **QUIET)
+    with pytest.raises(mivb.InvalidArgumentError, match="bound: expected names that all take the same z: ba takes "
+                                                        "class labels"):
+        mivb.estimate(x, labels, bound=["ba", "club"], steps=5, **QUIET)
+
+
+def test_what_a_list_or_a_condition_would_refuse_late_is_refused_first(monkeypatch):
+    x, z, _ = GAUSSIANS
+    monkeypatch.setattr(mivb.pipeline, "fit", lambda *args, **kwargs: pytest.fail("a critic trained"))
+    with pytest.raises(mivb.InvalidArgumentError, match="folds: expected None for a list with the classical "
+                                                        "estimators ksg"):
+        mivb.estimate(x, z, bound=["infonce", "ksg"], folds=3, **QUIET)
+    given = np.column_stack([np.random.default_rng(0).normal(size=len(x)), np.ones(len(x))])
+    with pytest.raises(mivb.InvalidArgumentError, match=r"given: expected no constant feature \(feature 1 of given "
+                                                        r"equals 1 throughout"):
+        mivb.estimate(x, z, given=given, bound="infonce", **QUIET)
+
+
+def test_ksg_says_when_k_nears_n_and_takes_large_values_untransformed():
+    x, z, _ = mivb.correlated_gaussians(100, 1, mivb.data.rho_for_mi(1, 1.0), seed=0)
+    with pytest.warns(UserWarning, match="ksg with k=90 of 100 pairs counts neighbours over much of the data"):
+        assert mivb.estimate(x, z, bound="ksg", k=90).mi < 0.1
+    assert mivb.estimate(x * 1e25, z * 1e25, bound="ksg", transform=None).mi == \
+        mivb.estimate(x, z, bound="ksg", transform=None).mi  # no critic: no float32 limit, and KSG is scale-free
+
+
+def test_streams_given_to_what_needs_arrays_are_named_as_streams():
+    x, z, _ = mivb.correlated_gaussians(8000, 2, 0.5, seed=0)
+    batches = [(x[i:i + 100], z[i:i + 100]) for i in range(0, 8000, 100)]
+    with pytest.raises(mivb.InvalidArgumentError, match="bound: expected one variational bound for a stream"):
+        mivb.estimate(iter(batches), bound="ksg")
+    with pytest.raises(mivb.InvalidArgumentError, match="x: expected arrays x and z, not a stream"):
+        mivb.independence_test(iter(batches))
