@@ -21,7 +21,7 @@ InfoNCE on the validation split reads no more than the copula's estimate (``choo
 A shared scale is the one such dependence the copula does model: elliptical laws (the
 multivariate Student-t, stochastic volatility) tie x and z through their radii. So each block also
 gets its log radius log |u|^2 as one more coordinate, normal-scored on the training split
-([`RadialCritic`][mivb.copula.RadialCritic]; (|u|, u / |u|) is an invertible map of u); that model
+(``RadialCritic``; (|u|, u / |u|) is an invertible map of u); that model
 is kept only where its critic reads clearly more than the plain one on the validation split. On a
 Student-t with identity dispersion the radii carry all the MI: the plain copula reads about 0
 there, the radial one within 10% of the truth at 25 + 25 and 50 + 50 dimensions
