@@ -48,7 +48,6 @@ from .crosscheck import (
     GAP_NATS,
     GAP_SHARE,
     GAP_STDERRS,
-    MAX_DIMENSIONS,
     PAIRS_PER_DIMENSION,
     GaussianCritic,
     clearly_above,
@@ -64,6 +63,8 @@ from .samples import as_samples, check_paired, check_transform, prepare
 from .schedule import check_positive_int
 
 COPULA = "copula"
+# d_x + d_z: the covariance costs O(n d^2) and n d float64s (40,000 pairs of 1,024 features: 330 MB).
+MAX_FEATURES = 1024
 AUTO = "auto"  # estimate's default, bound=None, by name (the CLI's, a config's)
 
 # Transforms under which the training pairs' features are already mapped to standard normals.
@@ -253,15 +254,13 @@ def choose(fitted: Fitted, network: Estimate) -> Estimate | None:
     hundreds of dimensions that critic reads far below the model's MI (its directions are noisy),
     and the network would win comparisons that say nothing about the model.
 
-    None too where the copula does not apply: no Gaussian critic (images, more than 512 features,
-    fewer than 5 training pairs per feature, a critic or negatives of the user's), a transform that
-    does not gaussianize, fewer than two validation batches, or x and z the same array (the
-    network's estimate says why no finite value is the answer).
+    None too where the copula does not apply ([`applies`][mivb.copula.applies]), or with fewer than
+    two validation batches, or x and z the same array (the network's estimate says why no finite
+    value is the answer).
     """
     config = fitted.config
-    if (fitted.linear_critic is None or not config.linear_fallback or config.transform not in GAUSSIANIZING
-            or fitted.x_is_z or fitted.train_pairs is None or fitted.validation_pairs is None
-            or len(fitted.validation_pairs[0]) < 4):
+    if (fitted.train_pairs is None or fitted.validation_pairs is None or not applies(config, *fitted.train_pairs)
+            or fitted.x_is_z or len(fitted.validation_pairs[0]) < 4):
         return None
     n = len(fitted.validation_pairs[0])
     batches = held_out_batches(np.random.default_rng(fitted.comparison_seed), n, config, VALIDATION_LIMIT)
@@ -290,14 +289,26 @@ def reads_more(bound_values: np.ndarray, mi: float, stderr: float) -> bool:
     return bound - mi > max(GAP_NATS, GAP_SHARE * abs(bound), GAP_STDERRS * noise)
 
 
+def applies(config: EstimateConfig, x: np.ndarray, z: np.ndarray) -> bool:
+    """Whether the default may report the copula of these (transformed) training pairs: vectors of at
+    most MAX_FEATURES features in all, PAIRS_PER_DIMENSION training pairs per feature, a transform
+    that gaussianizes, and the default critic (``linear_fallback``: a critic you chose is what you
+    asked to measure)."""
+    if x.ndim != 2 or z.ndim != 2 or x.shape[1] + z.shape[1] > MAX_FEATURES:
+        return False
+    features = x.shape[1] + z.shape[1] + 2  # with the two log radii
+    return (config.linear_fallback and config.transform in GAUSSIANIZING
+            and min(len(x), FIT_PAIRS) >= PAIRS_PER_DIMENSION * features)
+
+
 def check_vectors(x: np.ndarray, z: np.ndarray) -> None:
     """The copula models vectors: images' pixels are too many, and too dependent, for its covariance."""
     for argument, samples in (("x", x), ("z", z)):
         if samples.ndim > 2:
             raise invalid(argument, "vectors, shape (n, d), for bound='copula' (images: the default, or a conv critic)",
                           samples)
-    if x.shape[1] + z.shape[1] > MAX_DIMENSIONS:
-        raise invalid("x, z", f"at most d_x + d_z = {MAX_DIMENSIONS} features for bound='copula'",
+    if x.shape[1] + z.shape[1] > MAX_FEATURES:
+        raise invalid("x, z", f"at most d_x + d_z = {MAX_FEATURES} features for bound='copula'",
                       Shown(f"d_x + d_z = {x.shape[1] + z.shape[1]}"))
 
 
