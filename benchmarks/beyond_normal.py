@@ -21,6 +21,7 @@ both, so the nox session installs bmi with its pins and mivb without its depende
     nox -s beyond_normal -- --merge A B       # one table and figure from runs in parts (--stem A, --stem B;
                                               # by estimator, or by seed with --first-seed); B's runs
                                               # replace A's of the same estimator, task and seed
+    nox -s beyond_normal -- --merge A=old B   # A's mivb rows as a column of their own, "old", beside B's
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import numpy as np
 from accuracy import RESULTS, solved, write
 
 import mivb
+from mivb.copula import RadialCritic
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_TASKS = ["1v1-normal-0.75", "1v1-bimodal-0.75", "student-identity-2-2-1", "spiral-multinormal-sparse-3-3-2-2.0"]
@@ -44,8 +46,10 @@ BMI_NEURAL = {"MINE": "MINEEstimator", "InfoNCE": "InfoNCEEstimator", "NWJ": "NW
               "DV": "DonskerVaradhanEstimator"}
 
 
-def run_one(name: str, x: np.ndarray, y: np.ndarray, seed: int, bmi_steps: int | None) -> tuple[float, int | None, str]:
-    """(estimate in nats, training steps, notes) of one estimator on one sample."""
+def run_one(name: str, x: np.ndarray, y: np.ndarray, seed: int, bmi_steps: int | None) -> dict:
+    """One estimator on one sample: its estimate in nats, training steps and notes; for mivb also the
+    family its default reported (``bound``: "infonce", "copula", or "copula+radius" where the copula
+    kept the blocks' log radii) and, beside a copula, the network's held-out InfoNCE (``lower``)."""
     from bmi import estimators  # imports jax: only here, so that --help stays fast
 
     if name == "mivb":
@@ -53,18 +57,21 @@ def run_one(name: str, x: np.ndarray, y: np.ndarray, seed: int, bmi_steps: int |
             warnings.simplefilter("ignore")  # its warnings are in .notes, which the row keeps
             result = mivb.estimate(x.astype(np.float32), y.astype(np.float32), backend="torch", seed=seed,
                                    progress=False)
-        return result.mi, len(result.history), "; ".join(result.notes)
+        radial = result.bound == "copula" and isinstance(result.linear_critic, RadialCritic)
+        return {"estimate": result.mi, "steps": len(result.history), "notes": "; ".join(result.notes),
+                "bound": result.bound + ("+radius" if radial else ""),
+                "lower": None if result.lower is None else result.lower.mi}
     if name == "KSG":
-        return float(estimators.KSGEnsembleFirstEstimator().estimate(x, y)), None, ""
+        return {"estimate": float(estimators.KSGEnsembleFirstEstimator().estimate(x, y))}
     if name == "CCA":
-        return float(estimators.CCAMutualInformationEstimator().estimate(x, y)), None, ""
+        return {"estimate": float(estimators.CCAMutualInformationEstimator().estimate(x, y))}
     steps = {} if bmi_steps is None else {"max_n_steps": bmi_steps}
     estimator = getattr(estimators, BMI_NEURAL[name])(seed=seed, verbose=False, **steps)
     result = estimator.estimate_with_info(x, y)
     info = result.additional_information
     # bmi's own warnings: early stopping not reached, training MI falling or still rising
     flags = sorted(key for key, value in info.items() if value is True)
-    return float(result.mi_estimate), info.get("n_training_steps"), "; ".join(flags)
+    return {"estimate": float(result.mi_estimate), "steps": info.get("n_training_steps"), "notes": "; ".join(flags)}
 
 
 def run(args: argparse.Namespace) -> list[dict]:
@@ -84,16 +91,20 @@ def run(args: argparse.Namespace) -> list[dict]:
             x, y = (np.asarray(a) for a in task.sample(args.samples, seed))
             for name in args.estimators:
                 start = time.perf_counter()
+                measured = {"estimate": math.nan, "steps": None, "notes": "", "bound": None, "lower": None}
                 try:
-                    mi, steps, notes = run_one(name, x, y, seed, args.bmi_steps)
+                    measured |= run_one(name, x, y, seed, args.bmi_steps)
                 except Exception as error:  # noqa: BLE001 - one failure must not end an hours-long run
-                    mi, steps, notes = math.nan, None, f"failed: {error!r}"
+                    measured["notes"] = f"failed: {error!r}"
                 seconds = time.perf_counter() - start
+                mi, notes = measured["estimate"], measured["notes"]
                 rows.append({"task_id": task.id, "task": task.name, "dim_x": task.dim_x, "dim_y": task.dim_y,
                              "truth": truth, "estimator": name, "seed": seed, "n": args.samples, "estimate": mi,
-                             "seconds": round(seconds, 2), "steps": steps, "notes": notes})
+                             "seconds": round(seconds, 2), "steps": measured["steps"], "notes": notes,
+                             "bound": measured["bound"], "lower": measured["lower"]})
                 print(f"  {task.id:<48} seed {seed} {name:<8} {mi:7.3f} (truth {truth:.3f}) {seconds:6.1f} s"
-                      f"{'  ' + notes if notes else ''}", flush=True)
+                      f"{'  ' + measured['bound'] if measured['bound'] else ''}{'  ' + notes if notes else ''}",
+                      flush=True)
         write(rows, args.stem)  # after every task: a long run stopped midway keeps what it measured
     table(rows, args.estimators)
     figure(rows, args.estimators, args.out, args)
@@ -127,7 +138,7 @@ def table(rows: list[dict], estimators: list[str]) -> None:
         seeds = len({r["seed"] for r in runs})
         print(f"{e}: solved {len(won[e])} of {len(tasks)} tasks, {seeds} seed(s), "
               f"{np.mean([r['seconds'] for r in runs]):.1f} s per run")
-    others = [e for e in estimators if e != "mivb"]
+    others = [e for e in estimators if e in ESTIMATORS and e != "mivb"]  # bmi's: not an earlier mivb's column
     if "mivb" in won and others:
         best = max(others, key=lambda e: len(won[e]))
         more = all(len(won["mivb"]) > len(won[e]) for e in others)
@@ -174,7 +185,8 @@ def figure(rows: list[dict], estimators: list[str], out: Path, args: argparse.Na
             ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
                     color="white" if abs(ratio[i, j]) > 1.2 else "black",  # readable on dark cells
                     fontweight="normal" if solved(value, truth) else "bold")
-    ax.set_xticks(range(len(columns)), columns, fontsize=8)
+    wrapped = [c.replace(" (", "\n(").replace(", ", ",\n") for c in columns]  # "mivb (infonce, before)" fits its column
+    ax.set_xticks(range(len(columns)), wrapped, fontsize=8)
     ax.set_yticks(range(len(tasks)), [name for _, name, _ in tasks], fontsize=7)
     ax.xaxis.tick_top()
     fig.colorbar(image, ax=ax, label="log2(estimate / truth)", shrink=0.6)
@@ -192,12 +204,17 @@ def merge(args: argparse.Namespace) -> None:
     the same estimator, task and seed in a later stem replaces an earlier one (a rerun after a
     change); ``--estimators`` keeps only those."""
     latest = {}
-    for stem in args.merge:
+    labels = []
+    for part in args.merge:
+        stem, _, label = part.partition("=")
+        labels += [label] if label else []
         for row in json.loads((RESULTS / f"{stem}.json").read_text()):
             if row["estimator"] in args.estimators:
+                row["estimator"] = label if label and row["estimator"] == "mivb" else row["estimator"]
                 latest[row["task_id"], row["estimator"], row["seed"]] = row
     rows = list(latest.values())
-    estimators = [e for e in ESTIMATORS if any(r["estimator"] == e for r in rows)]
+    order = ["mivb", *labels, *ESTIMATORS[1:]]  # an earlier mivb's column beside the current one
+    estimators = [e for e in order if any(r["estimator"] == e for r in rows)]
     args.samples = ", ".join(map(str, sorted({r["n"] for r in rows})))
     counts = sorted({len({r["seed"] for r in rows if r["estimator"] == e}) for e in estimators})
     args.seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"  # per estimator
@@ -220,7 +237,8 @@ def main() -> None:
     parser.add_argument("--stem", default=None, help="results file name (default: beyond_normal, or beyond_normal_quick)")
     parser.add_argument("--merge", nargs="+", default=None, metavar="STEM",
                         help="run nothing: print and draw the results of earlier runs (benchmarks/results/STEM.json) "
-                             "together, for a benchmark run in parts")
+                             "together, for a benchmark run in parts; STEM=LABEL shows that run's mivb rows as a "
+                             "column LABEL (an earlier default beside the current one)")
     args = parser.parse_args()
     if args.merge:
         merge(args)
