@@ -65,6 +65,7 @@ from .schedule import check_positive_int
 COPULA = "copula"
 # d_x + d_z: the covariance costs O(n d^2) and n d float64s (40,000 pairs of 1,024 features: 330 MB).
 MAX_FEATURES = 1024
+COMPARISON_BATCHES = 8  # the fewest validation batches the network is held against the copula on
 AUTO = "auto"  # estimate's default, bound=None, by name (the CLI's, a config's)
 
 # Transforms under which the training pairs' features are already mapped to standard normals.
@@ -264,8 +265,11 @@ def choose(fitted: Fitted, network: Estimate) -> Estimate | None:
         return None
     n = len(fitted.validation_pairs[0])
     batches = held_out_batches(np.random.default_rng(fitted.comparison_seed), n, config, VALIDATION_LIMIT)
-    network_values, _ = score(fitted.trainer, np.random.default_rng(fitted.comparison_seed), "validation", n, config,
-                              VALIDATION_LIMIT)
+    # Any held-out lower bound above the estimate shows missed dependence, also one on smaller batches:
+    # at least COMPARISON_BATCHES of them, so that the spread of their values is measured, not guessed.
+    comparison = replace(config, batch_size=max(2, min(config.batch_size, min(n, VALIDATION_LIMIT) // COMPARISON_BATCHES)))
+    network_values, _ = score(fitted.trainer, np.random.default_rng(fitted.comparison_seed), "validation", n,
+                              comparison, VALIDATION_LIMIT)
     train_x, train_z = fitted.train_pairs
     n_train = min(len(train_x), FIT_PAIRS)
     model, critic, _ = fit_copula((train_x[:n_train], train_z[:n_train]), fitted.validation_pairs, batches)
