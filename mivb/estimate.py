@@ -113,7 +113,8 @@ def estimate(
             ``copula`` alone: the copula, no network (``result.lower``: its critic's InfoNCE).
             Or a lower bound: ``infonce`` (low variance, but never above log(batch_size)),
             ``smile``, ``mine``, ``dv``, ``nwj``, ``js``, ``tuba`` or ``alpha``; an upper bound: ``club``
-            or ``l1out`` (upper bounds only while their q(z | x) is close to p(z | x)); for class
+            (only while its q(z | x) is close to p(z | x)); ``l1out``, on the same q, an estimate (kind
+            ``"estimate"``: an upper bound only for the exact q); for class
             labels z (integers, booleans or strings, shape (n,)): ``ba``, H(Z) + E log q(z | x) with
             a classifier q and H(Z) from the labels' counts (the information plane's I(T; Y)); a classical
             estimator, no training: ``ksg`` (k nearest neighbours, ``k=3``; low-dimensional vectors)

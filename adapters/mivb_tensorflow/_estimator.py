@@ -67,7 +67,7 @@ class MIEstimator(tf.Module):
     Args:
         dim_x, dim_z: feature sizes of x and z, or their shapes per sample ((H, W, C) for images).
         bound: a name of ``mivb.BOUNDS``: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js``, ``smile``, ``tuba``,
-            ``alpha`` (lower bounds), ``club``, ``l1out`` (upper bounds).
+            ``alpha`` (lower bounds), ``club`` (an upper bound), ``l1out`` (an estimate, no bound).
         critic: ``"joint"``, ``"separable"``, ``"bilinear"``, ``"conditional"``, a mapping, a
             ``mivb.CriticConfig``, or your own Keras layer, called as ``layer(x, z)`` and returning the
             (N, N) scores or embeddings ``(f(x), g(z))``: its trainable variables are trained in place;

@@ -33,7 +33,7 @@ class MIEstimator(nn.Module):
     Args:
         dim_x, dim_z: feature sizes of x and z, or their shapes per sample ((C, H, W) for images).
         bound: a name of ``mivb.BOUNDS``: ``dv``, ``mine``, ``nwj``, ``infonce``, ``js``, ``smile``, ``tuba``,
-            ``alpha`` (lower bounds), ``club``, ``l1out`` (upper bounds).
+            ``alpha`` (lower bounds), ``club`` (an upper bound), ``l1out`` (an estimate, no bound).
         critic: ``"joint"``, ``"separable"``, ``"bilinear"``, ``"conditional"``, a mapping or a
             ``mivb.CriticConfig``; None (default): ``"conditional"`` for the upper bounds, else ``"separable"``.
         lr: the critic's Adam learning rate.
