@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -58,6 +59,14 @@ class Critic(nn.Module):
         super().__init__()
         self.baseline = encoder(row_shape, config, 1) if baseline else None
 
+    def features(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each row's and each column's features, from which ``pairs`` and ``matrix`` score."""
+        raise NotImplementedError  # every kind of critic defines its own
+
+    def pairs(self, rows: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+        """The score of each row with the column at the same place."""
+        raise NotImplementedError  # every kind of critic defines its own
+
     def matrix(self, rows: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
         n, m = rows.shape[0], columns.shape[0]
         return self.pairs(rows[:, None, :].expand(n, m, -1), columns[None, :, :].expand(n, m, -1))
@@ -91,7 +100,8 @@ class JointCritic(Critic):
         return self.f(x), self.g(z)
 
     def pairs(self, fx: torch.Tensor, gz: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([fx, gz], dim=-1)).squeeze(-1)
+        scores: torch.Tensor = self.net(torch.cat([fx, gz], dim=-1)).squeeze(-1)
+        return scores
 
 
 class SeparableCritic(Critic):
@@ -158,16 +168,17 @@ class ClassifierCritic(Critic):
 class ModuleCritic(Critic):
     """Your module as the critic: ``module(x, z)`` gives the (N, N) scores, or embeddings (f(x), g(z))."""
 
-    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool):
-        super().__init__(shape_x, config, baseline)
-        self.module, self.shapes = config.module.module, (shape_x, shape_z)
+    def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, module: nn.Module):
+        super().__init__(shape_x, config, False)  # a baseline, if any, is added by build_critic
+        self.module, self.shapes = module, (shape_x, shape_z)
 
     def features(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return x, z
 
     def matrix(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         scores = self.module(x, z)
-        return scores[0] @ scores[1].T if isinstance(scores, tuple) else scores
+        matrix: torch.Tensor = scores[0] @ scores[1].T if isinstance(scores, tuple) else scores
+        return matrix
 
     def pairs(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         batch = x.shape[: x.ndim - len(self.shapes[0])]
@@ -175,7 +186,8 @@ class ModuleCritic(Critic):
         if not isinstance(embeddings, tuple):
             raise invalid("critic", "a module returning embeddings (f(x), g(z)) for sampled negatives or several "
                           "devices (a module returning the (N, N) matrix works on whole batches only)", type(self.module))
-        return (embeddings[0] * embeddings[1]).sum(-1).reshape(batch)
+        paired: torch.Tensor = (embeddings[0] * embeddings[1]).sum(-1).reshape(batch)
+        return paired
 
 
 LOG_2PI = math.log(2 * math.pi)
@@ -194,11 +206,12 @@ def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: Cri
     ``baseline``: with a network for each row's log-baseline."""
     if generator is None:
         generator = torch.Generator().manual_seed(int(torch.randint(2**62, (1,))))
-    if config.kind == "module":
+    if config.module is not None:  # kind "module"
         if not isinstance(config.module.module, nn.Module):
             raise invalid("critic", "a torch.nn.Module for backend 'torch'", type(config.module.module),
                           error=InvalidTypeError)
-        critic: Critic = ModuleCritic(shape_x, shape_z, config, False)  # the module's parameters stay the user's
+        # The module's parameters stay the user's.
+        critic: Critic = ModuleCritic(shape_x, shape_z, config, config.module.module)
         if baseline:
             critic.baseline = _initialised(encoder(shape_x, config, 1), config, generator)
         return critic
@@ -207,13 +220,17 @@ def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: Cri
     return _initialised(critic.to_empty(device="cpu"), config, generator)
 
 
-def _initialised(critic: nn.Module, config: CriticConfig, generator: torch.Generator) -> nn.Module:
+Layers = TypeVar("Layers", bound=nn.Module)
+
+
+def _initialised(critic: Layers, config: CriticConfig, generator: torch.Generator) -> Layers:
     with torch.no_grad():
         for module in critic.modules():
             if isinstance(module, (nn.Linear, nn.Conv2d)):  # torch's reset_parameters, from `generator`
                 nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
                 fan_in = module.weight[0].numel()
-                nn.init.uniform_(module.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in), generator=generator)
+                if module.bias is not None:  # every layer of mivb's critics has one
+                    nn.init.uniform_(module.bias, -1 / math.sqrt(fan_in), 1 / math.sqrt(fan_in), generator=generator)
             elif isinstance(module, BilinearCritic):
                 module.w.copy_(torch.eye(config.embedding))
     return critic

@@ -13,6 +13,7 @@ Run it under ``torchrun --nproc_per_node=W script.py`` (or any launcher that cal
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -23,7 +24,8 @@ from mivb.errors import invalid
 from mivb.scores import MatrixScores, PairedScores, Scores, check_floating
 from mivb.spec import check_batch_shapes
 
-from ._estimator import MIEstimator
+from ._critics import Critic
+from ._estimator import MIEstimator, Objective
 from ._ops import ops
 
 
@@ -39,14 +41,14 @@ class _AllGather(torch.autograd.Function):
     no reduce-scatter, so the backward is an all-reduce and a slice)."""
 
     @staticmethod
-    def forward(ctx, tensor: torch.Tensor, group: Any) -> torch.Tensor:
+    def forward(ctx: Any, tensor: torch.Tensor, group: Any) -> torch.Tensor:
         ctx.group, ctx.rank, ctx.size = group, dist.get_rank(group), tensor.shape[0]
         parts = [torch.empty_like(tensor) for _ in range(dist.get_world_size(group))]
         dist.all_gather(parts, tensor.contiguous(), group=group)
         return torch.cat(parts)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         grad = grad.contiguous().clone()
         dist.all_reduce(grad, op=dist.ReduceOp.SUM, group=ctx.group)
         return grad[ctx.rank * ctx.size : (ctx.rank + 1) * ctx.size], None
@@ -55,7 +57,8 @@ class _AllGather(torch.autograd.Function):
 def all_gather(tensor: torch.Tensor, group: Any = None) -> torch.Tensor:
     """Every rank's ``tensor`` concatenated along dim 0 (same shape on every rank), differentiable."""
     _require_initialised(group)
-    return _AllGather.apply(tensor, group)
+    gathered: torch.Tensor = _AllGather.apply(tensor, group)  # type: ignore[no-untyped-call]  # torch's, unannotated
+    return gathered
 
 
 def check_equal_batches(n: int, group: Any = None, device: torch.device | str = "cpu") -> None:
@@ -63,12 +66,12 @@ def check_equal_batches(n: int, group: Any = None, device: torch.device | str = 
     the group communicates (NCCL: the rank's GPU)."""
     sizes = [torch.zeros((), dtype=torch.int64, device=device) for _ in range(dist.get_world_size(group))]
     dist.all_gather(sizes, torch.tensor(n, dtype=torch.int64, device=device), group=group)
-    sizes = [int(s) for s in sizes]
-    if len(set(sizes)) > 1:
-        raise invalid("x", "the same batch size n on every rank", f"sizes {sizes} over ranks")
+    counts = [int(s) for s in sizes]
+    if len(set(counts)) > 1:
+        raise invalid("x", "the same batch size n on every rank", f"sizes {counts} over ranks")
 
 
-def sharded_scores(critic: torch.nn.Module, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None,
+def sharded_scores(critic: Critic, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None,
                    group: Any = None) -> Scores:
     """This rank's scores against the global batch: its rows of the N x N matrix, or K derangements.
 
@@ -109,11 +112,13 @@ def sharded_bound(name: str, *scores: torch.Tensor, offset: int = 0, group: Any 
         check_floating(scores=scores[0])
         layout: Scores = MatrixScores(ops, scores[0], offset, baseline)
     else:
-        check_floating(pos=scores[0], neg=scores[1])
-        layout = PairedScores(ops, *scores, baseline)
+        pos, neg = scores
+        check_floating(pos=pos, neg=neg)
+        layout = PairedScores(ops, pos, neg, baseline)
     bound, params, state = call_arguments(name, params, ops, scores[0])
-    return objective(bound, layout, params, state, gather=lambda s: _stats(s, group),
-                     world_size=dist.get_world_size(group))[1]
+    value: torch.Tensor = objective(bound, layout, params, state, gather=lambda s: _stats(s, group),
+                                    world_size=dist.get_world_size(group))[1]
+    return value
 
 
 def _stats(statistics: torch.Tensor, group: Any) -> torch.Tensor:
@@ -146,7 +151,8 @@ class DistributedMIEstimator(MIEstimator):
         other arguments: those of [`MIEstimator`][].
     """
 
-    def __init__(self, dim_x, dim_z, *, process_group: Any = None, **kwargs: Any):
+    def __init__(self, dim_x: int | tuple[int, ...], dim_z: int | tuple[int, ...], *, process_group: Any = None,
+                 **kwargs: Any):
         _require_initialised(process_group)
         super().__init__(dim_x, dim_z, **kwargs)
         self.process_group = process_group
@@ -179,7 +185,7 @@ class DistributedMIEstimator(MIEstimator):
             return sharded_scores(self.critic, x, z, shifts, self.process_group)
 
     def objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None, *, train: bool = True,
-                  critic_step: bool = False, selection: bool = False):
+                  critic_step: bool = False, selection: bool = False) -> Objective:
         check_batch_shapes(tuple(x.shape), tuple(z.shape))
         return self.spec.objective(self.scores(x, z, shifts), self.bound_state, train=train, critic_step=critic_step,
                                    selection=selection,
@@ -187,26 +193,28 @@ class DistributedMIEstimator(MIEstimator):
 
     def reduce_gradients(self) -> None:
         """Average the critic's gradients over ranks in one all-reduce, as DDP does."""
-        params = [p for p in self.critic.parameters() if p.grad is not None]
-        if not params:
+        grads = [p.grad for p in self.critic.parameters() if p.grad is not None]
+        if not grads:
             return
-        flat = torch.cat([p.grad.reshape(-1) for p in params])
+        flat = torch.cat([grad.reshape(-1) for grad in grads])
         dist.all_reduce(flat, op=dist.ReduceOp.SUM, group=self.process_group)
         flat /= self.world_size
         start = 0
-        for p in params:
-            p.grad.copy_(flat[start : start + p.numel()].view_as(p.grad))
-            start += p.numel()
+        for grad in grads:
+            grad.copy_(flat[start : start + grad.numel()].view_as(grad))
+            start += grad.numel()
 
 
-def _entry(rank: int, function: Any, world_size: int, init_method: str, backend: str, args: tuple) -> None:
+def _entry(rank: int, function: Callable[..., Any], world_size: int, init_method: str, backend: str,
+           args: tuple[Any, ...]) -> None:
     dist.init_process_group(backend, init_method=init_method, rank=rank, world_size=world_size)
     function(rank, world_size, *args)
     dist.barrier()  # gloo aborts a process whose peers tear the group down while it still talks to them
     dist.destroy_process_group()
 
 
-def launch(function: Any, world_size: int = 2, args: tuple = (), backend: str = "gloo") -> None:
+def launch(function: Callable[..., Any], world_size: int = 2, args: tuple[Any, ...] = (),
+           backend: str = "gloo") -> None:
     """Run ``function(rank, world_size, *args)`` in ``world_size`` fresh processes joined in one
     process group, without torchrun: data parallelism on one machine's CPUs (gloo) or GPUs (nccl).
 
@@ -216,10 +224,10 @@ def launch(function: Any, world_size: int = 2, args: tuple = (), backend: str = 
     import os
     import tempfile
 
-    import torch.multiprocessing as mp
+    from torch.multiprocessing.spawn import spawn
 
     if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
         raise invalid("world_size", "a positive number of processes", world_size)
     with tempfile.TemporaryDirectory() as folder:
         init_method = "file://" + os.path.join(folder, "store")
-        mp.spawn(_entry, args=(function, world_size, init_method, backend, tuple(args)), nprocs=world_size)
+        spawn(_entry, args=(function, world_size, init_method, backend, tuple(args)), nprocs=world_size)

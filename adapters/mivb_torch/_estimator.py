@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -11,10 +11,15 @@ from mivb.clipping import clip_scale, global_norm
 from mivb.critics import CriticConfig
 from mivb.errors import invalid
 from mivb.schedule import feature_shape
+from mivb.scores import Scores
 from mivb.spec import EstimatorSpec, check_batch_shapes, check_saved_identity, evaluation_batches, fit_schedule
 
 from ._critics import build_critic
 from ._ops import ops
+
+
+# A batch's (value, mi_for_grads, state): what EstimatorSpec.objective returns, here on tensors.
+Objective = tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]
 
 
 class MIOutput(NamedTuple):
@@ -87,7 +92,8 @@ class MIEstimator(nn.Module):
         # back to the host every step, a synchronisation on a GPU).
         self.optimizer = torch.optim.Adam(self.critic.parameters(), lr=self.spec.learning_rate, fused=True)
         self.scalers: dict[str, torch.amp.GradScaler] = {}  # float16's loss scaling, one per device type
-        self._objective, self._optimizer_step = self._batch_objective, self.optimizer.step
+        self._objective: Callable[..., Objective] = self._batch_objective
+        self._optimizer_step: Callable[[], Any] = self.optimizer.step
         options = compile_options(compile)
         if options is not None:
             self._objective = torch.compile(self._batch_objective, fullgraph=True, **options)
@@ -97,7 +103,7 @@ class MIEstimator(nn.Module):
     def bound_state(self) -> dict[str, torch.Tensor]:
         return {key: getattr(self, key) for key in self.spec.definition.state_names}
 
-    def scores(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None):
+    def scores(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None) -> Scores:
         """The batch's scores: a [`mivb.scores.MatrixScores`][] or [`PairedScores`][]."""
         if self.config.negative_samples is not None and shifts is None:
             shifts = self._draw_shifts(x)
@@ -116,7 +122,7 @@ class MIEstimator(nn.Module):
         return (shifts[: self.config.negative_samples] + 1).to(x.device)
 
     def objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None = None, *, train: bool = True,
-                  critic_step: bool = False, selection: bool = False):
+                  critic_step: bool = False, selection: bool = False) -> Objective:
         """The batch's ``(value, mi_for_grads, state)``, ``state`` being what [`update`][] would store;
         ``train=False`` (evaluation) reads the bound's state without folding this batch in;
         ``critic_step``: ``mi_for_grads`` follows what the critic's step maximises (for the upper
@@ -127,7 +133,8 @@ class MIEstimator(nn.Module):
             shifts = self._draw_shifts(x)  # outside the compiled objective: it draws on the host
         return self._objective(x, z, shifts, train, critic_step, selection)
 
-    def _batch_objective(self, x, z, shifts, train, critic_step, selection):
+    def _batch_objective(self, x: torch.Tensor, z: torch.Tensor, shifts: torch.Tensor | None, train: bool,
+                         critic_step: bool, selection: bool) -> Objective:
         return self.spec.objective(self.scores(x, z, shifts), self.bound_state, train=train, critic_step=critic_step,
                                    selection=selection)
 
@@ -140,7 +147,7 @@ class MIEstimator(nn.Module):
         value, mi_for_grads, state = self.objective(x.detach(), z.detach(), shifts, critic_step=True)
         self.optimizer.zero_grad(set_to_none=True)
         scaler = self._scaler(x.device)
-        scaler.scale(-mi_for_grads).backward()
+        torch.autograd.backward(scaler.scale(-mi_for_grads))  # Tensor.backward, which torch leaves untyped
         self.reduce_gradients()
         if scaler.is_enabled():
             scaler.step(self.optimizer)  # skips a float16 step whose gradients overflowed
@@ -205,7 +212,7 @@ class MIEstimator(nn.Module):
         for device, scaler_state in state.get("loss_scalers", {}).items():  # float16's loss scale, once stepped
             self._scaler(torch.device(device)).load_state_dict(scaler_state)
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False):
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False) -> Any:
         # Checked before anything is copied: a state of another estimator must not half-load.
         extra = state_dict.get("_extra_state")
         check_saved_identity("state_dict", extra.get("spec") if isinstance(extra, Mapping) else None,
@@ -236,7 +243,8 @@ def adaptive_clip_scale(loss: torch.Tensor, mi: torch.Tensor, params: Iterable[t
     Gradients of ``loss`` and ``mi`` with respect to ``params`` are taken without consuming the
     graph; the factor carries no gradient.
     """
-    params = [p for p in params if p.requires_grad]
-    grads = [torch.autograd.grad(term, params, retain_graph=True, allow_unused=True) for term in (loss, mi)]
-    norms = [global_norm(ops, [torch.zeros_like(p) if g is None else g for g, p in zip(gs, params)]) for gs in grads]
-    return clip_scale(ops, *norms)
+    trained = [p for p in params if p.requires_grad]
+    grads = [torch.autograd.grad(term, trained, retain_graph=True, allow_unused=True) for term in (loss, mi)]
+    norms = [global_norm(ops, [torch.zeros_like(p) if g is None else g for g, p in zip(gs, trained)]) for gs in grads]
+    scale: torch.Tensor = clip_scale(ops, *norms)
+    return scale
