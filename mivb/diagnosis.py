@@ -71,7 +71,7 @@ def sane(values: np.ndarray, n_pairs: int, kind: str = "lower") -> np.ndarray:
 def diagnose(config: EstimateConfig, run: TrainingRun, mi: float, stderr: float, ceiling: float | None,
              n_pairs: int, x_is_z: bool, test_pairs: int) -> tuple[list[str], bool]:
     """The notes on an estimate of ``test_pairs`` held-out pairs (of ``n_pairs``), and whether it is
-    unreliable (see :class:`mivb.Estimate`)."""
+    unreliable (see [`mivb.Estimate`][])."""
     notes, unreliable = [], False
     if x_is_z:
         unreliable = True
