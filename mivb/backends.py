@@ -34,7 +34,7 @@ class BackendSpec:
     name: str
     framework: str  # the module whose import makes the backend available
     install: str  # the command that installs it, for error messages
-    adapter: str  # the module implementing :class:`Adapter`
+    adapter: str  # the module implementing the Adapter protocol
 
 
 CAPABILITIES = {
