@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -10,7 +12,7 @@ import jax.numpy as jnp
 from mivb.critics import CriticConfig, uses_conv
 from mivb.errors import InvalidTypeError, invalid
 
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "relu": jax.nn.relu, "leaky_relu": jax.nn.leaky_relu, "elu": jax.nn.elu,
     "gelu": partial(jax.nn.gelu, approximate=False),  # torch's nn.GELU is the exact form
     "silu": jax.nn.silu, "tanh": jnp.tanh, "softplus": jax.nn.softplus,
@@ -21,7 +23,7 @@ def mlp(dim_in: int, config: CriticConfig, dim_out: int, key: jax.Array) -> eqx.
     """An MLP on one flat sample (vmap it over a batch); float32 even in JAX's 64-bit mode."""
     widths = (dim_in, *config.hidden, dim_out)
     keys = jax.random.split(key, len(widths) - 1)
-    layers: list[eqx.Module] = []
+    layers: list[Callable[..., jax.Array]] = []
     for width_in, width_out, layer_key in zip(widths[:-1], widths[1:], keys):
         layers += [eqx.nn.Linear(width_in, width_out, dtype=jnp.float32, key=layer_key),
                    eqx.nn.Lambda(ACTIVATIONS[config.activation])]
@@ -30,7 +32,7 @@ def mlp(dim_in: int, config: CriticConfig, dim_out: int, key: jax.Array) -> eqx.
 
 def conv_features(shape: tuple[int, ...], config: CriticConfig, key: jax.Array) -> tuple[eqx.nn.Sequential, int]:
     """Stride-2 3x3 convolutions on one channels-last (H, W, C) image, flattened; the stack and its width."""
-    layers: list[eqx.Module] = [eqx.nn.Lambda(partial(jnp.moveaxis, source=-1, destination=0))]  # equinox: (C, H, W)
+    layers: list[Callable[..., jax.Array]] = [eqx.nn.Lambda(partial(jnp.moveaxis, source=-1, destination=0))]  # equinox: (C, H, W)
     channels = shape[-1]
     for width, layer_key in zip(config.channels, jax.random.split(key, len(config.channels))):
         layers += [eqx.nn.Conv2d(channels, width, 3, stride=2, padding=1, dtype=jnp.float32, key=layer_key),
@@ -74,6 +76,14 @@ class Critic(eqx.Module):
         # Drawn from a stream of its own: the other layers draw from ``key`` as they do without it.
         self.baseline = encoder(row_shape, config, 1, jax.random.fold_in(key, BASELINE_STREAM)) if baseline else None
 
+    def features(self, x: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Each row's and each column's features, from which ``pairs`` and ``matrix`` score."""
+        raise NotImplementedError  # every kind of critic defines its own
+
+    def pairs(self, rows: jax.Array, columns: jax.Array) -> jax.Array:
+        """The score of each row with the column at the same place (broadcasting over leading axes)."""
+        raise NotImplementedError  # every kind of critic defines its own
+
     def matrix(self, rows: jax.Array, columns: jax.Array) -> jax.Array:
         return self.pairs(rows[:, None, :], columns[None, :, :])
 
@@ -110,7 +120,9 @@ class JointCritic(Critic):
         return jax.vmap(self.f)(x), jax.vmap(self.g)(z)
 
     def pairs(self, fx: jax.Array, gz: jax.Array) -> jax.Array:
-        return jnp.vectorize(lambda a, b: self.net(jnp.concatenate([a, b]))[0], signature="(i),(j)->()")(fx, gz)
+        scores: jax.Array = jnp.vectorize(lambda a, b: self.net(jnp.concatenate([a, b]))[0],
+                                          signature="(i),(j)->()")(fx, gz)
+        return scores
 
 
 class SeparableCritic(Critic):
@@ -193,12 +205,13 @@ class ModuleCritic(Critic):
     embeddings (f(x), g(z)). Its arrays are the critic's parameters (``jax.lax.stop_gradient`` inside
     it freezes a part)."""
 
-    module: eqx.Module
-    shapes: tuple = eqx.field(static=True)
+    module: Callable[..., Any]  # an equinox.Module (build_critic checks)
+    shapes: tuple[tuple[int, ...], tuple[int, ...]] = eqx.field(static=True)
 
     def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
                  key: jax.Array):
         super().__init__(shape_x, config, baseline, key)
+        assert config.module is not None  # kind "module" holds one (CriticConfig checks)
         self.module, self.shapes = config.module.module, (shape_x, shape_z)
 
     def features(self, x: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -206,7 +219,8 @@ class ModuleCritic(Critic):
 
     def matrix(self, x: jax.Array, z: jax.Array) -> jax.Array:
         scores = self.module(x, z)
-        return scores[0] @ scores[1].T if isinstance(scores, tuple) else scores
+        matrix: jax.Array = scores[0] @ scores[1].T if isinstance(scores, tuple) else scores
+        return matrix
 
     def pairs(self, x: jax.Array, z: jax.Array) -> jax.Array:
         (shape_x, shape_z), (rank_x, rank_z) = self.shapes, (len(s) for s in self.shapes)
@@ -216,7 +230,8 @@ class ModuleCritic(Critic):
         if not isinstance(embeddings, tuple):
             raise invalid("critic", "a module returning embeddings (f(x), g(z)) for sampled negatives or several "
                           "devices (a module returning the (N, N) matrix works on whole batches only)", type(self.module))
-        return (embeddings[0] * embeddings[1]).sum(-1).reshape(batch)
+        paired: jax.Array = (embeddings[0] * embeddings[1]).sum(-1).reshape(batch)
+        return paired
 
 
 LOG_2PI = math.log(2 * math.pi)
@@ -233,7 +248,7 @@ def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: Cri
     """The critic ``config`` describes for samples of these shapes (channels-last images), from ``key``;
     ``baseline``: with a network for each row's log-baseline. A module of your own keeps its arrays
     (nothing is re-initialised); ``key`` draws only the baseline network."""
-    if config.kind == "module" and not isinstance(config.module.module, eqx.Module):
+    if config.module is not None and not isinstance(config.module.module, eqx.Module):  # kind "module"
         raise invalid("critic", "an equinox.Module for backend 'jax'", type(config.module.module),
                       error=InvalidTypeError)
     return CRITICS[config.kind](shape_x, shape_z, config, baseline, key)

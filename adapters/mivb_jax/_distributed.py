@@ -43,7 +43,7 @@ def data_mesh(devices: int | Sequence[jax.Device] | None = None, axis: str = "ba
             raise invalid("devices", f"a number of devices from 1 to the {len(local)} local devices JAX sees", devices)
         chosen = local[:devices]
     else:
-        chosen = list(devices)
+        chosen = [] if isinstance(devices, bool) else list(devices)  # True is no count: refused below
         if not chosen or not all(isinstance(d, jax.Device) for d in chosen):
             raise invalid("devices", "None (all local devices), a count, or a list of jax devices", devices)
     return Mesh(np.array(chosen), (axis,))
@@ -67,19 +67,21 @@ class ShardedMIEstimator(MIEstimator):
         other arguments: those of [`MIEstimator`][].
     """
 
-    def __init__(self, dim_x, dim_z, *, mesh: Mesh | None = None, axis: str = "batch", **kwargs: Any):
+    def __init__(self, dim_x: int | tuple[int, ...], dim_z: int | tuple[int, ...], *, mesh: Mesh | None = None,
+                 axis: str = "batch", **kwargs: Any):
         super().__init__(dim_x, dim_z, **kwargs)
         self.mesh = data_mesh(axis=axis) if mesh is None else mesh
         if not isinstance(self.mesh, Mesh) or axis not in self.mesh.axis_names:
             raise invalid("mesh", f"a jax.sharding.Mesh with an axis named {axis!r}", mesh)
         self.axis = axis
 
-    def _identity(self) -> tuple:
+    def _identity(self) -> tuple[Any, ...]:
         return (*super()._identity(), self.mesh, self.axis)
 
     @property
     def devices(self) -> int:
-        return self.mesh.shape[self.axis]
+        count: int = self.mesh.shape[self.axis]
+        return count
 
     def scores(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None) -> Scores:
         """The batch's scores, each device holding its rows."""

@@ -18,6 +18,7 @@ from mivb.critics import CriticConfig
 from mivb.errors import InvalidArgumentError, InvalidTypeError, describe, invalid
 from mivb.files import atomic_write, with_suffix
 from mivb.schedule import feature_shape
+from mivb.scores import Scores
 from mivb.spec import EstimatorSpec, check_batch_shapes, check_saved_identity, evaluation_batches, fit_schedule
 
 from ._critics import build_critic
@@ -34,8 +35,12 @@ class MIState(NamedTuple):
 
     params: eqx.Module  # the critic's arrays, ``eqx.filter(critic, eqx.is_array)``
     opt_state: optax.OptState
-    bound_state: dict  # the bound's state: for mine, {"log_ema": ...}, NaN until the first update
+    bound_state: dict[str, jax.Array]  # the bound's state: for mine, {"log_ema": ...}, NaN until the first update
     key: jax.Array  # draws the derangements when negative_samples is set and no shifts are given
+
+
+# A batch's (value, mi_for_grads, bound_state): what EstimatorSpec.objective returns, here on JAX arrays.
+Objective = tuple[jax.Array, jax.Array, dict[str, jax.Array]]
 
 
 class MIEstimator:
@@ -109,7 +114,7 @@ class MIEstimator:
         """Pickled as the arguments that rebuild it (optax's optimiser holds closures, which do not pickle)."""
         return _rebuilt, (self.shapes, self.spec.to_kwargs())
 
-    def _identity(self) -> tuple:
+    def _identity(self) -> tuple[Any, ...]:
         spec = self.spec
         return (type(self), self.shapes, spec.bound, tuple(sorted(spec.bound_params.items())), spec.critic,
                 spec.learning_rate, spec.ema_decay, spec.precision)
@@ -135,7 +140,7 @@ class MIEstimator:
         bound_state = self.spec.initial_state(ops, jax.tree_util.tree_leaves(params)[0])
         return MIState(params, self.optimizer.init(params), bound_state, key)
 
-    def scores(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None):
+    def scores(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None) -> Scores:
         """The batch's scores: a [`mivb.scores.MatrixScores`][] or [`PairedScores`][]."""
         critic = eqx.combine(state.params, self.static)
         if self.config.negative_samples is not None and shifts is None:
@@ -147,7 +152,7 @@ class MIEstimator:
         return self.spec.layout(ops, critic, x, z, shifts)
 
     def objective(self, state: MIState, x: jax.Array, z: jax.Array, shifts: jax.Array | None = None, *,
-                  train: bool = True, critic_step: bool = False, selection: bool = False):
+                  train: bool = True, critic_step: bool = False, selection: bool = False) -> Objective:
         """The batch's ``(value, mi_for_grads, bound_state)``, ``bound_state`` being what [`update`][]
         would store; ``train=False`` (evaluation) reads the state without folding this batch in;
         ``critic_step``: ``mi_for_grads`` follows what the critic's step maximises (for the upper
@@ -166,7 +171,7 @@ class MIEstimator:
         """One critic step on the batch (maximising the bound); the new state and the value before it."""
         x, z = jax.lax.stop_gradient(x), jax.lax.stop_gradient(z)
 
-        def negative_bound(params):
+        def negative_bound(params: eqx.Module) -> tuple[jax.Array, tuple[jax.Array, dict[str, jax.Array]]]:
             value, mi_for_grads, bound_state = self.objective(state._replace(params=params), x, z, shifts,
                                                               critic_step=True)
             return -mi_for_grads, (value, bound_state)
@@ -180,13 +185,15 @@ class MIEstimator:
     def train_steps(self, state: MIState, x: jax.Array, z: jax.Array, batches: jax.Array,
                     shifts: jax.Array | None = None) -> tuple[MIState, jax.Array]:
         """One [`update`][] per row of ``batches`` (indices into x and z), compiled as one scan."""
-        return train_steps(self, state, x, z, batches, shifts)
+        trained: tuple[MIState, jax.Array] = train_steps(self, state, x, z, batches, shifts)
+        return trained
 
     def batch_values(self, state: MIState, x: jax.Array, z: jax.Array, batches: jax.Array,
                      shifts: jax.Array | None = None, selection: bool = False) -> jax.Array:
         """The bound on each row of ``batches`` (``selection``: what ranks critics), compiled; the state
         is left untouched."""
-        return batch_values(self, state, x, z, batches, shifts, selection)
+        values: jax.Array = batch_values(self, state, x, z, batches, shifts, selection)
+        return values
 
     def fit(self, state: MIState, x: Any, z: Any, *, steps: int = 1000, batch_size: int = 128,
             seed: int | None = None) -> tuple[MIState, jax.Array]:
@@ -207,7 +214,7 @@ class MIEstimator:
         x, z = _as_array(x), _as_array(z)
         critic = eqx.combine(state.params, self.static)
 
-        def full_scores(index):
+        def full_scores(index: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
             baseline = critic.row_baseline(x[index], z[index])
             return np.asarray(critic(x[index], z[index])), None if baseline is None else np.asarray(baseline)
 
@@ -233,7 +240,7 @@ def train_steps(estimator: MIEstimator, state: MIState, x: jax.Array, z: jax.Arr
                 shifts: jax.Array | None) -> tuple[MIState, jax.Array]:
     """[`MIEstimator.update`][] on each row of sample indices in turn, compiled as one scan."""
 
-    def step(state, schedule):
+    def step(state: MIState, schedule: tuple[jax.Array, jax.Array | None]) -> tuple[MIState, jax.Array]:
         index, step_shifts = schedule
         return estimator.update(state, x[index], z[index], step_shifts)
 
@@ -246,13 +253,14 @@ def batch_values(estimator: MIEstimator, state: MIState, x: jax.Array, z: jax.Ar
     """The bound's value (``selection``: what ranks critics) on each row of sample indices; sampled
     negatives differ from batch to batch."""
 
-    def value(schedule):
+    def value(schedule: tuple[jax.Array, jax.Array, jax.Array | None]) -> jax.Array:
         number, index, batch_shifts = schedule
         batch_state = state._replace(key=jax.random.fold_in(state.key, number))
         return estimator.objective(batch_state, x[index], z[index], batch_shifts, train=False,
                                    selection=selection)[0]
 
-    return jax.lax.map(value, (jnp.arange(batches.shape[0]), batches, shifts))
+    values: jax.Array = jax.lax.map(value, (jnp.arange(batches.shape[0]), batches, shifts))
+    return values
 
 
 def _in_precision(tree: Any, dtype: jnp.dtype) -> Any:
@@ -271,14 +279,17 @@ def adaptive_clip_scale(grads_loss: Any, grads_mi: Any) -> jax.Array:
     ``grads_loss`` and ``grads_mi`` are the gradient pytrees of the loss and of the MI term with
     respect to the same parameters (as ``jax.grad`` returns them); the factor carries no gradient.
     """
-    structures = [jax.tree_util.tree_structure(grads) for grads in (grads_loss, grads_mi)]
+    # Any: jaxlib's PyTreeDef has no type information.
+    structures: list[Any] = [jax.tree_util.tree_structure(grads) for grads in (grads_loss, grads_mi)]
     if structures[0] != structures[1]:
         raise invalid("grads_mi", "gradients over the same parameters as grads_loss (the same pytree structure)",
                       structures[1])
-    return clip_scale(ops, *(global_norm(ops, jax.tree_util.tree_leaves(grads)) for grads in (grads_loss, grads_mi)))
+    scale: jax.Array = clip_scale(ops, *(global_norm(ops, jax.tree_util.tree_leaves(grads))
+                                         for grads in (grads_loss, grads_mi)))
+    return scale
 
 
-def save_state(path: str | os.PathLike, state: MIState, estimator: MIEstimator) -> None:
+def save_state(path: str | os.PathLike[str], state: MIState, estimator: MIEstimator) -> None:
     """Write ``state``, a state of ``estimator``, to an ``.npz`` file (no pickle; ``.npz`` is added
     to a path without it). The file is written beside the target and renamed over it, so a save
     that fails part-way leaves the previous file whole.
@@ -296,7 +307,7 @@ def save_state(path: str | os.PathLike, state: MIState, estimator: MIEstimator) 
         file, *arrays, identity=np.asarray(identity), key_impl=np.asarray(_key_impl(state.key))))
 
 
-def load_state(path: str | os.PathLike, estimator: MIEstimator) -> MIState:
+def load_state(path: str | os.PathLike[str], estimator: MIEstimator) -> MIState:
     """Read a state written by [`save_state`][] for ``estimator``.
 
     The file must have been saved by an estimator like this one (same feature shapes, bound and
@@ -318,15 +329,15 @@ def load_state(path: str | os.PathLike, estimator: MIEstimator) -> MIState:
     except (TypeError, ValueError, KeyError):
         raise _mismatch("path", "a state whose PRNG key is of an implementation this JAX knows",
                         f"{_shown(path)} with key_impl={key_impl!r}") from None
-    treedef = jax.tree_util.tree_structure(template)
+    treedef: Any = jax.tree_util.tree_structure(template)  # jaxlib's PyTreeDef has no type information
     count = sum(1 for name in members if name.startswith("arr_"))
     if count != treedef.num_leaves or any(f"arr_{i}" not in members for i in range(count)):
         raise _mismatch("path", f"a state of {treedef.num_leaves} arrays for this estimator",
                         f"{_shown(path)} holding {count} arrays")
     state = jax.tree_util.tree_unflatten(treedef, [members[f"arr_{i}"] for i in range(count)])
     _check_leaves("path", template, state, _shown(path))
-    state = jax.tree_util.tree_map(jnp.asarray, state)
-    return state._replace(key=jax.random.wrap_key_data(state.key, impl=key_impl))
+    loaded: MIState = jax.tree_util.tree_map(jnp.asarray, state)
+    return loaded._replace(key=jax.random.wrap_key_data(loaded.key, impl=key_impl))
 
 
 def _check_estimator(estimator: Any) -> None:
@@ -351,15 +362,17 @@ def _raw_state(argument: str, state: Any) -> MIState:
 
 def _template(estimator: MIEstimator, key_impl: str) -> MIState:
     """The shapes and dtypes of a raw state of ``estimator`` (nothing computed)."""
-    return jax.eval_shape(lambda: _raw_state("state", estimator.init(jax.random.key(0, impl=key_impl))))
+    template: MIState = jax.eval_shape(lambda: _raw_state("state", estimator.init(jax.random.key(0, impl=key_impl))))
+    return template
 
 
 def _check_leaves(argument: str, template: MIState, state: MIState, received: str) -> None:
     """Every array of ``state`` has the structure, shape and dtype of ``template``'s."""
     expected, treedef = jax.tree_util.tree_flatten_with_path(template)
+    structure: Any = treedef  # jaxlib's PyTreeDef has no type information
     got = jax.tree_util.tree_leaves(state)
-    if jax.tree_util.tree_structure(state) != treedef:
-        raise _mismatch(argument, f"a state of {treedef.num_leaves} arrays for this estimator",
+    if jax.tree_util.tree_structure(state) != structure:
+        raise _mismatch(argument, f"a state of {structure.num_leaves} arrays for this estimator",
                         f"{received} of {len(got)} arrays")
     for (where, want), leaf in zip(expected, got):
         name, shape = jax.tree_util.keystr(where), tuple(np.shape(leaf))
@@ -404,9 +417,10 @@ def _read_npz(path: Any) -> dict[str, np.ndarray]:
 def _name(path: Any) -> str:
     """A path's name, or "" for a file object."""
     try:
-        return os.fspath(path)
+        name: str = os.fspath(path)
     except TypeError:
         return ""
+    return name
 
 
 def _text_member(path: Any, members: dict[str, np.ndarray], name: str) -> str:
