@@ -155,6 +155,13 @@ MAX_CRITIC_PARAMETERS = 10**8
 def critic_parameters(config: CriticConfig, shape_x: tuple[int, ...], shape_z: tuple[int, ...]) -> int:
     """About how many weights the critic of ``config`` has on samples of these shapes (a baseline
     network aside): its encoders' layers, with each stride-2 convolution halving the image's sides."""
+    def mlp_parameters(width: int, out: int) -> int:
+        count = 0
+        for layer in (*config.hidden, out):
+            count += (width + 1) * layer
+            width = layer
+        return count
+
     def encoder(shape: tuple[int, ...], out: int) -> int:
         count, width = 0, math.prod(shape)
         if uses_conv(config, shape):
@@ -162,14 +169,13 @@ def critic_parameters(config: CriticConfig, shape_x: tuple[int, ...], shape_z: t
             for layer in config.channels:
                 count += 9 * channels * layer + layer
                 channels, width = layer, max(1, width // (4 * max(1, channels)) * layer)
-        for layer in (*config.hidden, out):
-            count += (width + 1) * layer
-            width = layer
-        return count
+        return count + mlp_parameters(width, out)
 
     d_z = math.prod(shape_z)
-    if config.kind == "joint":
-        return encoder((math.prod(shape_x) + d_z,), 1)
+    if config.kind == "joint":  # images are first encoded to ``embedding`` features each
+        parts = [(encoder(shape, config.embedding), config.embedding) if uses_conv(config, shape)
+                 else (0, math.prod(shape)) for shape in (shape_x, shape_z)]
+        return sum(count for count, _ in parts) + mlp_parameters(sum(width for _, width in parts), 1)
     if config.kind == "conditional":
         return encoder(shape_x, 2 * d_z)
     if config.kind == "classifier":
