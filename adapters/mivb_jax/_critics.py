@@ -30,15 +30,38 @@ def mlp(dim_in: int, config: CriticConfig, dim_out: int, key: jax.Array) -> eqx.
     return eqx.nn.Sequential(layers[:-1])
 
 
+class StridedConv(eqx.Module):
+    """A 3x3 convolution of stride 2 and padding 1 on one channels-last (H, W, C) image, as patches times
+    the kernel: torch's ``nn.Conv2d(C, O, 3, stride=2, padding=1)``, its parameters an equinox ``Conv2d``'s
+    (initialised as torch's). Why not ``lax.conv``: inside the compiled training loop (a ``lax.scan``)
+    XLA's CPU backend leaves the convolutions of the backward pass in layouts it has no fast kernel
+    for, and a step took 10 times longer than out of the loop (issue #33); patches and a matrix
+    product are as fast in the loop as out of it."""
+
+    conv: eqx.nn.Conv2d
+
+    def __call__(self, image: jax.Array, *, key: jax.Array | None = None) -> jax.Array:  # key: Sequential's, unused
+        height, width, channels = image.shape
+        rows, columns = (height + 1) // 2, (width + 1) // 2
+        padded = jnp.pad(image, ((1, 1), (1, 1), (0, 0)))
+        patches = jnp.concatenate([padded[i : i + 2 * rows - 1 : 2, j : j + 2 * columns - 1 : 2]
+                                   for i in range(3) for j in range(3)], axis=-1)  # (rows, columns, 9 C)
+        kernel = jnp.transpose(self.conv.weight, (2, 3, 1, 0)).reshape(9 * channels, -1)  # (O, C, 3, 3) -> (9 C, O)
+        assert self.conv.bias is not None  # made with a bias, equinox's default
+        return patches @ kernel + self.conv.bias.reshape(-1)
+
+
 def conv_features(shape: tuple[int, ...], config: CriticConfig, key: jax.Array) -> tuple[eqx.nn.Sequential, int]:
-    """Stride-2 3x3 convolutions on one channels-last (H, W, C) image, flattened; the stack and its width."""
-    layers: list[Callable[..., jax.Array]] = [eqx.nn.Lambda(partial(jnp.moveaxis, source=-1, destination=0))]  # equinox: (C, H, W)
+    """Stride-2 3x3 convolutions on one channels-last (H, W, C) image, flattened in torch's (C, H, W)
+    order; the stack and its width."""
+    layers: list[Callable[..., jax.Array]] = []
     channels = shape[-1]
     for width, layer_key in zip(config.channels, jax.random.split(key, len(config.channels))):
-        layers += [eqx.nn.Conv2d(channels, width, 3, stride=2, padding=1, dtype=jnp.float32, key=layer_key),
+        layers += [StridedConv(eqx.nn.Conv2d(channels, width, 3, stride=2, padding=1, dtype=jnp.float32,
+                                             key=layer_key)),
                    eqx.nn.Lambda(ACTIVATIONS[config.activation])]
         channels = width
-    stack = eqx.nn.Sequential([*layers, eqx.nn.Lambda(jnp.ravel)])
+    stack = eqx.nn.Sequential([*layers, eqx.nn.Lambda(lambda features: jnp.moveaxis(features, -1, 0).ravel())])
     return stack, jax.eval_shape(stack, jax.ShapeDtypeStruct(shape, jnp.float32)).shape[0]
 
 

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from mivb_jax import MIEstimator, adaptive_clip_scale, build_critic, from_numpy
-from mivb_jax._critics import shifted
+from mivb_jax._critics import conv_features, shifted
 from mivb_jax._estimator import train_steps
 from mivb_jax._trainer import resolve_device
 
@@ -404,6 +404,24 @@ def test_conv_encoder_shapes_follow_the_torch_layers():
     assert [a.shape for a in joint.sampled(x, z, jnp.asarray([1, 2]))] == [(6,), (6, 2)]
     with pytest.raises(mivb.InvalidArgumentError, match="for a conv encoder"):
         build_critic((3,), (3,), config, jax.random.key(0))
+
+
+@pytest.mark.parametrize("shape", [(12, 12, 1), (7, 5, 3)])
+def test_conv_features_equal_lax_convolutions_in_torch_layout(shape):
+    """The patches-times-kernel convolutions (fast inside the compiled training loop) compute what
+    ``lax.conv`` computes on (N, C, H, W) images, torch's layout, flattened in its (C, H, W) order."""
+    config = CriticConfig(encoder="conv", channels=(4, 8))
+    stack, width = conv_features(shape, config, jax.random.key(3))
+    images = jax.random.normal(jax.random.key(4), (6, *shape))
+    convolutions = [layer.conv for layer in stack.layers if hasattr(layer, "conv")]
+    expected = jnp.moveaxis(images, -1, 1)
+    for conv in convolutions:
+        expected = jax.nn.relu(jax.lax.conv_general_dilated(expected, conv.weight, (2, 2), ((1, 1), (1, 1)),
+                                                            precision="highest") + conv.bias)
+    expected = expected.reshape(len(images), -1)
+    assert [conv.weight.shape[:2] for conv in convolutions] == [(4, shape[-1]), (8, 4)]
+    assert expected.shape == (6, width)
+    np.testing.assert_allclose(jax.vmap(stack)(images), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_a_saved_state_loads_without_pickle_and_trains_on_identically(tmp_path):
