@@ -19,6 +19,7 @@ import mivb
 from mivb.bounds import SUM
 
 QUIET = {"progress": False, "seed": 0}
+BOUND = {"bound": "infonce"}  # the held-out protocol these checks are about, whatever the default reports
 
 
 def _batches(backend: str, x: np.ndarray, z: np.ndarray, size: int) -> list[tuple]:
@@ -98,9 +99,9 @@ def check_small_data_has_a_standard_error(backend: str) -> None:
     x, z, _ = mivb.correlated_gaussians(40, 2, 0.8, seed=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = mivb.estimate(x, z, backend=backend, steps=60, **QUIET)
+        result = mivb.estimate(x, z, backend=backend, steps=60, **BOUND, **QUIET)
         tiny = mivb.estimate(*mivb.correlated_gaussians(40, 2, 0.8, seed=1)[:2], backend=backend, steps=20,
-                             test_fraction=0.05, **QUIET)
+                             test_fraction=0.05, **BOUND, **QUIET)
     assert len(result.test_values) == 1 and math.isfinite(result.stderr) and result.stderr > 0, result
     assert "± nan" not in repr(result)
     assert math.isnan(tiny.stderr) and any(note.startswith("no standard error: the 2 held-out pairs")
@@ -112,7 +113,7 @@ def check_a_negative_lower_bound_says_what_it_means(backend: str) -> None:
     x, z = np.repeat(rng.normal(size=(100, 2)), 3, axis=0), np.repeat(rng.normal(size=(100, 2)), 3, axis=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = mivb.estimate(x, z, backend=backend, steps=200, **QUIET)
+        result = mivb.estimate(x, z, backend=backend, steps=200, **BOUND, **QUIET)
     assert result.mi < 0, result
     assert any(note.startswith(f"a lower bound below 0 ({result.mi:.3f} nats) certifies only")
                for note in result.notes), result.notes
@@ -125,8 +126,8 @@ def check_results_pickle(backend: str) -> None:
     y = np.random.default_rng(0).normal(size=(600, 1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        results = [mivb.estimate(x, z, backend=backend, steps=40, **QUIET),
-                   mivb.estimate(x, z, given=y, backend=backend, steps=40, **QUIET),
+        results = [mivb.estimate(x, z, backend=backend, steps=40, **BOUND, **QUIET),
+                   mivb.estimate(x, z, given=y, backend=backend, steps=40, **BOUND, **QUIET),
                    mivb.independence_test(x, z, backend=backend, steps=40, permutations=19, **QUIET)]
     for result in results:
         back = pickle.loads(pickle.dumps(result))
@@ -164,7 +165,7 @@ def check_compile_is_refused_where_it_does_nothing(backend: str) -> None:
         assert backend == "torch", "only torch compiles its step on request"
         return
     try:
-        mivb.estimate(x, z, backend=backend, compile=True, steps=5, **QUIET)
+        mivb.estimate(x, z, backend=backend, compile=True, steps=5, **BOUND, **QUIET)
     except mivb.InvalidArgumentError as error:
         assert str(error).startswith(f"compile: expected False with backend {backend!r}"), error
     else:

@@ -14,7 +14,7 @@ from mivb.bounds import SUM
 
 torch = pytest.importorskip("torch")  # installed in the tests session: never skipped there
 
-QUIET = {"progress": False, "seed": 0}
+QUIET = {"progress": False, "seed": 0}  # with a bound named where the default's choice would matter
 GAUSSIANS = mivb.correlated_gaussians(3000, 2, mivb.data.rho_for_mi(2, 0.5), seed=5)
 
 
@@ -91,7 +91,7 @@ def test_a_registered_bound_may_be_an_estimate_and_nothing_else():
 
 def test_pointwise_with_the_wrong_feature_count_is_a_clear_error():
     x, z, _ = GAUSSIANS
-    result = mivb.estimate(x, z, steps=40, **QUIET)
+    result = mivb.estimate(x, z, bound="infonce", steps=40, **QUIET)
     with pytest.raises(mivb.InvalidArgumentError, match=r"z: expected samples of shape \(n, 2\), as the training "
                                                         r"pairs were, received z=ndarray\(shape=\(10, 3\)"):
         result.pointwise(x[:10], np.ones((10, 3)))
@@ -240,10 +240,10 @@ def test_numpy_scalars_are_numbers_and_a_refused_one_shows_its_value():
 def test_a_device_number_is_refused_and_mivb_device_is_named(monkeypatch):
     x, z, _ = GAUSSIANS
     with pytest.raises(mivb.InvalidArgumentError, match="device: expected None or a device's name"):
-        mivb.estimate(x, z, device=0, steps=5, **QUIET)
+        mivb.estimate(x, z, bound="infonce", device=0, steps=5, **QUIET)
     monkeypatch.setenv("MIVB_DEVICE", "tpu7")
     with pytest.raises(mivb.InvalidArgumentError, match=r"MIVB_DEVICE: expected .*, received MIVB_DEVICE='tpu7'"):
-        mivb.estimate(x, z, backend="torch", steps=5, **QUIET)
+        mivb.estimate(x, z, bound="infonce", backend="torch", steps=5, **QUIET)
 
 
 def test_the_command_line_runs_ba_on_integer_labels(capsys, tmp_path):
