@@ -96,6 +96,9 @@ def estimate_files(args: argparse.Namespace) -> None:
     print(f"{quantity} = {result.mi * scale:.4f} ± {result.stderr * scale:.4f} {args.units}  "
           f"({result.bound}: {KIND_WORDS[result.kind]}; {result.backend}, {steps_run(result)}, "
           f"seed {result.config.seed})")
+    if result.lower is not None:
+        print(f"held-out lower bound beside it: {result.lower.mi * scale:.4f} ± {result.lower.stderr * scale:.4f} "
+              f"{args.units} ({result.lower.bound})")
     if result.interval is not None:
         low, high = result.interval
         per_fold = ", ".join(f"{fold.mi * scale:.4f}" for fold in result.per_fold)
@@ -234,9 +237,11 @@ def json_report(result: Estimate, units: str, plot: Path | None, seconds: float 
         "units": units,
         "bound": result.bound,
         "kind": result.kind,
-        # whose value mi is: the trained network's, or the linear critic's (linear_fallback)
-        "critic": (None if result.kind in ("classical", "difference") else
+        # whose value mi is: the trained network's, or the linear critic's (linear_fallback); none for a model's
+        "critic": (None if result.kind in ("classical", "difference", "estimate") else
                    "linear" if result.linear_critic is not None else "network"),
+        # the held-out lower bound read beside an estimate (the default's copula: the network's InfoNCE)
+        "lower": None if result.lower is None else result.lower.mi * scale,
         "backend": result.backend,
         "unreliable": result.unreliable,
         "ceiling": None if result.ceiling is None else result.ceiling * scale,
@@ -379,7 +384,9 @@ def _add_estimate(commands: Any) -> None:
                           "conditional MI I(X; Z | Y) = I(X; (Z, Y)) - I(X; Y), both terms with the same bound, "
                           "split and seed; a difference of two estimates, no bound (Z and Y must be vectors)")
     run.add_argument("--bound", default=DEFAULTS["bound"],
-                     help=f"{', '.join(estimators())} (default: %(default)s; `mivb bounds` says what each is)")
+                     help=f"auto, {', '.join(estimators())} (default: auto, a critic under infonce and the "
+                          "Gaussian copula where the critic reads no more: docs/copula.md; `mivb bounds` says what "
+                          "each is)")
     run.add_argument("--backend", default=None, help="torch, jax or tensorflow (default: the first installed)")
     run.add_argument("--critic", default=DEFAULTS["critic"],
                      help=f"{', '.join([*(k for k in CRITIC_KINDS if k != 'module'), 'conv'])} (conv: for images) "

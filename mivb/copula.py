@@ -248,8 +248,10 @@ def auto(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
 
 def choose(fitted: Fitted, network: Estimate) -> Estimate | None:
     """The copula's estimate from ``fitted``'s training pairs, with ``network`` as its ``lower``, unless
-    the network's InfoNCE on the validation split reads clearly more than that estimate: a held-out
-    lower bound above it shows dependence the copula misses, and then None.
+    the network's InfoNCE on the validation split reads clearly more than that estimate (a held-out
+    lower bound above it shows dependence the copula misses), or its test value (``network.mi``)
+    reads more at all (the estimate would then report less than the test pairs certify): then None.
+    The data's notes (``fitted.notes``: repeated pairs) go with the copula's estimate.
 
     The network is held against the copula's estimate, not against its critic's InfoNCE: in
     hundreds of dimensions that critic reads far below the model's MI (its directions are noisy),
@@ -276,12 +278,10 @@ def choose(fitted: Fitted, network: Estimate) -> Estimate | None:
     mi, stderr = copula_mi(model, n_train)
     if len(network_values) < 2 or reads_more(network_values, mi, stderr):
         return None
-    notes = list(fitted.notes)  # what the data's split says (repeated pairs), for either estimate
-    if network.mi - 3 * network.stderr > mi + 3 * stderr:
-        notes.append(f"the held-out lower bound ({network.mi:.3f}) reads above the copula ({mi:.3f}): "
-                     f"dependence beyond a Gaussian copula; the MI is at least {network.mi:.3f}")
+    if network.mi > mi:  # what the test pairs certify is more than the estimate: never report less
+        return None
     return replace(network, mi=mi, stderr=stderr, bound=COPULA, kind="estimate", config=replace(config, bound=AUTO),
-                   test_values=np.array([mi]), ceiling=None, notes=tuple(notes), unreliable=len(notes) > len(fitted.notes),
+                   test_values=np.array([mi]), ceiling=None, notes=tuple(fitted.notes), unreliable=False,
                    interval=None, linear_critic=critic, lower=network)
 
 

@@ -26,7 +26,16 @@ from .crosscheck import fallback_note, linear_batch_size, linear_note, linear_va
 from .diagnosis import CLIP_CHECK_PAIRS, clip_note, diagnose
 from .errors import BackendNotAvailableError, invalid, unknown_name
 from .intervals import check_fold_parts, check_folds, check_level, crossfit
-from .protocol import DEVICE_VARIABLE, Fitted, fit, held_out_batches, linear_reads_more, score
+from .protocol import (
+    DEVICE_VARIABLE,
+    Fitted,
+    fit,
+    held_out_batches,
+    linear_reads_more,
+    reads_wider,
+    score,
+    wide_batch_size,
+)
 from .result import Estimate, EstimateConfig
 from .samples import as_labels, as_samples, check_paired, check_transform, label_entropy, prepare
 from .schedule import check_positive_int, shift_schedule
@@ -214,13 +223,15 @@ def _training_backend(argument: str, backend: str) -> str:
 def result(fitted: Fitted, warn: bool = True) -> Estimate:
     """The estimate of a fitted critic: the bound on its test split, with the notes on it."""
     config, run = fitted.config, fitted.run
+    wide = reads_wider(fitted)
+    reading = replace(config, batch_size=wide_batch_size(fitted.test_size, config.batch_size)) if wide else config
     values, eval_size = score(fitted.trainer, np.random.default_rng(fitted.test_seed), "test", fitted.test_size,
-                              config)
+                              reading)
     validation, crosscheck = None, []
     if fitted.linear_critic is not None and np.isfinite(values).all():
-        validation = linear_reads_more(fitted)
+        validation = linear_reads_more(fitted, wide)
         # The network's test batches for the note; larger ones when the linear critic is reported.
-        size = eval_size if validation is None else linear_batch_size(fitted.test_size, config.batch_size)
+        size = eval_size if validation is None else max(eval_size, linear_batch_size(fitted.test_size, config.batch_size))
         batches = held_out_batches(np.random.default_rng(fitted.test_seed), fitted.test_size,
                                    replace(config, batch_size=size))
         linear = linear_values(fitted.linear_critic, *fitted.test_pairs, batches, config.bound, config.bound_params)

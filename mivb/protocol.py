@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 DEVICE_VARIABLE = "MIVB_DEVICE"  # the default device, "cuda" for example
 CHUNK_STEPS = 100  # the most steps per call into the backend: one host transfer each
 VALIDATION_LIMIT = 4096  # validation pairs scored per check: enough to rank critics, cheap every chunk
+# The most pairs per held-out batch a network's bound is read on with more negatives (reads_wider):
+# InfoNCE's ceiling log(4096) = 8.3 nats, for one 4096 x 4096 float32 score matrix (64 MiB) at a time.
+WIDE_BATCH = 4096
 
 
 class BatchSource(Protocol):
@@ -211,10 +214,37 @@ def score(trainer: Trainer, rng: np.random.Generator, split: str, n: int, config
                       trainer.values(split, batches, shifts), np.float64), size
 
 
-def linear_reads_more(fitted: Fitted) -> tuple[np.ndarray, np.ndarray] | None:
-    """The network's bound on validation batches and the linear critic's on larger ones
-    (``mivb.crosscheck.linear_batch_size``), when the linear critic reads clearly more, on either
-    batch size, and may be reported instead (``linear_fallback``); else None."""
+def wide_batch_size(n: int, batch_size: int) -> int:
+    """Pairs per batch for reading a bound with more negatives from ``n`` held-out pairs: at most
+    WIDE_BATCH, at least two batches, never fewer than ``batch_size``."""
+    return max(min(batch_size, n), min(WIDE_BATCH, n // 2))
+
+
+def reads_wider(fitted: Fitted) -> bool:
+    """Whether the network's bound reads clearly more on wide validation batches (``wide_batch_size``)
+    than on batches of the training size: InfoNCE of a fixed critic is at most log(batch size), so a
+    critic that learned more than that shows it only with more negatives. InfoNCE and NWJ, whose
+    value of a fixed critic is a lower bound at any batch size, with the default critic and all the
+    batch's negatives (``linear_fallback`` also decides this: a critic you chose is read as trained)."""
+    config = fitted.config
+    if (config.bound not in SELECTABLE_BOUNDS or config.critic.negative_samples is not None
+            or not config.linear_fallback or fitted.validation_pairs is None):
+        return False
+    n = len(fitted.validation_pairs[0])
+    wide = wide_batch_size(min(n, VALIDATION_LIMIT), config.batch_size)
+    if wide <= config.batch_size:
+        return False
+    narrow, wider = (score(fitted.trainer, np.random.default_rng(fitted.comparison_seed), "validation", n,
+                           replace(config, batch_size=size), VALIDATION_LIMIT)[0] for size in (config.batch_size, wide))
+    return len(narrow) >= 2 and len(wider) >= 2 and clearly_above(narrow, wider)
+
+
+def linear_reads_more(fitted: Fitted, wide: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+    """The network's bound on validation batches (``wide`` ones where it is read so: ``reads_wider``)
+    and the linear critic's on larger ones (``mivb.crosscheck.linear_batch_size``, or the network's
+    when wider), when the linear
+    critic reads clearly more, on either batch size, and may be reported instead
+    (``linear_fallback``); else None."""
     config = fitted.config
     if (fitted.linear_critic is None or fitted.validation_pairs is None or not config.linear_fallback
             or config.bound not in SELECTABLE_BOUNDS):
@@ -222,8 +252,10 @@ def linear_reads_more(fitted: Fitted) -> tuple[np.ndarray, np.ndarray] | None:
     n = len(fitted.validation_pairs[0])
     if n < 4:  # no validation split (early_stopping=False), or too few pairs for two batches
         return None
-    network, _ = score(fitted.trainer, np.random.default_rng(fitted.comparison_seed), "validation", n, config,
-                       VALIDATION_LIMIT)
+    network_size = wide_batch_size(min(n, VALIDATION_LIMIT), config.batch_size) if wide else config.batch_size
+    larger = max(network_size, linear_batch_size(n, config.batch_size))  # the linear critic's, as wide as the network's
+    network, _ = score(fitted.trainer, np.random.default_rng(fitted.comparison_seed), "validation", n,
+                       replace(config, batch_size=network_size), VALIDATION_LIMIT)
     if len(network) < 2:
         return None
     # Paired on the network's own batches (the sharper test where the gap is the critic's), or on
@@ -232,8 +264,8 @@ def linear_reads_more(fitted: Fitted) -> tuple[np.ndarray, np.ndarray] | None:
                                   held_out_batches(np.random.default_rng(fitted.comparison_seed), n,
                                                    replace(config, batch_size=size), VALIDATION_LIMIT),
                                   config.bound, config.bound_params)
-              for size in dict.fromkeys((config.batch_size, linear_batch_size(n, config.batch_size)))}
-    reported = linear[linear_batch_size(n, config.batch_size)]
+              for size in dict.fromkeys((config.batch_size, larger))}
+    reported = linear[larger]
     return (network, reported) if any(clearly_above(network, values) for values in linear.values()) else None
 
 

@@ -66,7 +66,9 @@ class EstimateConfig:
     @property
     def spec(self) -> EstimatorSpec:
         """The estimator part of the configuration, as every backend's ``MIEstimator`` takes it."""
-        return EstimatorSpec(self.bound, self.bound_params, self.critic, self.learning_rate, self.ema_decay, self.seed,
+        # The default ("auto") trains its network under InfoNCE (mivb.copula).
+        bound = "infonce" if self.bound == "auto" else self.bound
+        return EstimatorSpec(bound, self.bound_params, self.critic, self.learning_rate, self.ema_decay, self.seed,
                              self.precision)
 
 

@@ -17,8 +17,9 @@ from mivb.datafiles import load_array
 from mivb.estimate import split_sizes
 from mivb.plotting import UNIT_SCALES
 
-QUICK = ["--steps", "30", "--batch-size", "32", "--seed", "0"]
-QUICK_API = {"steps": 30, "batch_size": 32, "seed": 0}
+# The network's path, as before the default held it against the copula (test_default_reports_... below).
+QUICK = ["--steps", "30", "--batch-size", "32", "--seed", "0", "--bound", "infonce"]
+QUICK_API = {"steps": 30, "batch_size": 32, "seed": 0, "bound": "infonce"}
 FAILURE, USAGE, DATA = 1, 2, 3  # the exit statuses of `mivb --help`
 
 
@@ -65,13 +66,30 @@ def data_error(capsys, *argv):
     return one_line_error(capsys, *argv, status=DATA)
 
 
+def test_the_default_reports_the_copula_with_the_network_beside_it(capsys, files, pairs):
+    x, z, _ = pairs
+    expected = mivb.estimate(x, z, steps=30, batch_size=32, seed=0, progress=False)
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", "--steps", "30", "--batch-size", "32",
+                         "--seed", "0", "--json")
+    report = json.loads(out)
+    assert status == 0 and (report["bound"], report["kind"], report["critic"]) == ("copula", "estimate", None)
+    assert report["mi"] == expected.mi and report["lower"] == expected.lower.mi and report["ceiling"] is None
+    assert report["config"]["bound"] == "auto"
+    status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", "--steps", "30", "--batch-size", "32",
+                         "--seed", "0")
+    lines = out.splitlines()
+    assert lines[1].startswith(f"I(X; Z) = {expected.mi:.4f} ± {expected.stderr:.4f} nats  (copula: an estimate, no bound;")
+    assert lines[2] == (f"held-out lower bound beside it: {expected.lower.mi:.4f} ± {expected.lower.stderr:.4f} nats "
+                        "(infonce)")
+
+
 def test_json_output_is_the_python_api_result(capsys, files, api_result):
     status, out, _ = run(capsys, "estimate", files / "x.npy", files / "z.npy", *QUICK, "--json")
     assert status == 0
     report = json.loads(out)
     assert report["mi"] == api_result.mi and report["stderr"] == api_result.stderr
     assert (report["units"], report["bound"], report["backend"]) == ("nats", "infonce", api_result.backend)
-    assert report["ceiling"] == pytest.approx(math.log(32))
+    assert report["ceiling"] == pytest.approx(math.log(32)) and report["lower"] is None
     assert report["notes"] == list(api_result.notes) and report["diverged_at"] is None
     assert report["config"] == json.loads(json.dumps(api_result.config.to_dict()))
     # what happened: the steps run (config.steps is only the most), why training stopped, how long it took

@@ -176,7 +176,7 @@ def test_half_precision_scores_reduce_in_float32_without_overflow(dtype):
 
 def test_the_estimator_estimate_returns_saves_loads_and_scores_new_pairs(tmp_path):
     x, z, _ = mivb.correlated_gaussians(2000, 2, 0.6, seed=0)
-    result = mivb.estimate(x, z, backend="torch", steps=300, seed=0, progress=False)
+    result = mivb.estimate(x, z, bound="infonce", backend="torch", steps=300, seed=0, progress=False)
     assert isinstance(result.estimator, MIEstimator)
     torch.save(result.estimator.state_dict(), tmp_path / "critic.pt")
     restored = MIEstimator(2, 2, **result.config.spec.to_kwargs())
