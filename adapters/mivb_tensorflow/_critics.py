@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
 
 import keras
 import tensorflow as tf
@@ -23,21 +24,25 @@ class FanInUniform(keras.initializers.Initializer):
     def __init__(self, seeds: keras.random.SeedGenerator | None = None):
         self.seeds, self.fan_in = seeds, None
 
-    def __call__(self, shape, dtype=None):
+    def __call__(self, shape: tuple[int, ...], dtype: Any = None) -> tf.Tensor:
         # A kernel's fan_in: its inputs (the second-to-last axis) times its receptive field.
         fan_in = self.fan_in or math.prod(shape[:-1])
         bound = 1 / math.sqrt(fan_in)
         return keras.random.uniform(shape, -bound, bound, dtype=dtype, seed=self.seeds)
 
 
-class TorchInit:
+# What TorchInit is mixed into, for type checkers (a Keras layer, Any to them); at run time a plain mixin.
+_Layer: Any = keras.layers.Layer if TYPE_CHECKING else object
+
+
+class TorchInit(_Layer):
     """A Keras layer (mixed in before it) initialised as torch initialises its own: see ``FanInUniform``."""
 
-    def __init__(self, *args, seeds: keras.random.SeedGenerator | None = None, **kwargs):
+    def __init__(self, *args: Any, seeds: keras.random.SeedGenerator | None = None, **kwargs: Any):
         super().__init__(*args, kernel_initializer=FanInUniform(seeds), bias_initializer=FanInUniform(seeds),
                          **kwargs)
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple[int, ...]) -> None:
         self.bias_initializer.fan_in = math.prod(getattr(self, "kernel_size", ())) * input_shape[-1]
         super().build(input_shape)
 
@@ -54,14 +59,15 @@ def dense(width: int, seeds: keras.random.SeedGenerator | None) -> keras.layers.
     return Dense(width, seeds=seeds)
 
 
-def mlp_layers(config: CriticConfig, dim_out: int, seeds: keras.random.SeedGenerator | None) -> list:
+def mlp_layers(config: CriticConfig, dim_out: int,
+               seeds: keras.random.SeedGenerator | None) -> list[keras.layers.Layer]:
     layers: list[keras.layers.Layer] = []
     for width in config.hidden:
         layers += [dense(width, seeds), activation(config.activation)]
     return [*layers, dense(dim_out, seeds)]
 
 
-def conv_layers(config: CriticConfig, seeds: keras.random.SeedGenerator | None) -> list:
+def conv_layers(config: CriticConfig, seeds: keras.random.SeedGenerator | None) -> list[keras.layers.Layer]:
     """Stride-2 3x3 convolutions on channels-last (H, W, C) images, the layout of Keras and TensorFlow."""
     layers: list[keras.layers.Layer] = []
     for width in config.channels:
@@ -69,13 +75,14 @@ def conv_layers(config: CriticConfig, seeds: keras.random.SeedGenerator | None) 
     return layers
 
 
-def encoder(shape: tuple[int, ...], config: CriticConfig, dim_out: int, seeds) -> keras.Sequential:
+def encoder(shape: tuple[int, ...], config: CriticConfig, dim_out: int, seeds: keras.random.SeedGenerator | None) -> keras.Sequential:
     """One sample of ``shape`` to ``dim_out`` features: convolutions first for images, then the MLP."""
     convs = conv_layers(config, seeds) if uses_conv(config, shape) else []
     return keras.Sequential([keras.Input(shape), *convs, keras.layers.Flatten(), *mlp_layers(config, dim_out, seeds)])
 
 
-def pair_features(shape: tuple[int, ...], config: CriticConfig, seeds) -> tuple[keras.Sequential, int]:
+def pair_features(shape: tuple[int, ...], config: CriticConfig,
+                  seeds: keras.random.SeedGenerator | None) -> tuple[keras.Sequential, int]:
     """What a joint critic concatenates: images encoded to ``embedding`` features, vectors as they are."""
     if uses_conv(config, shape):
         return encoder(shape, config, config.embedding, seeds), config.embedding
@@ -93,7 +100,8 @@ class Critic(keras.layers.Layer):
     scores them pair by pair, ``matrix`` every row against every column. ``baseline``: a network
     giving each row's sample a log-baseline (for the bounds that read one), or None."""
 
-    def __init__(self, row_shape: tuple[int, ...], config: CriticConfig, baseline: bool, seeds=None):
+    def __init__(self, row_shape: tuple[int, ...], config: CriticConfig, baseline: bool,
+                 seeds: keras.random.SeedGenerator | None = None):
         super().__init__()
         self.baseline = encoder(row_shape, config, 1, seeds) if baseline else None
 
@@ -121,7 +129,7 @@ class JointCritic(Critic):
     """An MLP on the pair; images are first encoded to ``embedding`` features each."""
 
     def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
-                 seeds=None):
+                 seeds: keras.random.SeedGenerator | None = None):
         super().__init__(shape_x, config, baseline, seeds)
         (self.f, width_x), (self.g, width_z) = (pair_features(s, config, seeds) for s in (shape_x, shape_z))
         self.net = keras.Sequential([keras.Input((width_x + width_z,)), *mlp_layers(config, 1, seeds)])
@@ -138,7 +146,7 @@ class JointCritic(Critic):
 
 class SeparableCritic(Critic):
     def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
-                 seeds=None):
+                 seeds: keras.random.SeedGenerator | None = None):
         super().__init__(shape_x, config, baseline, seeds)
         self.f = encoder(shape_x, config, config.embedding, seeds)
         self.g = encoder(shape_z, config, config.embedding, seeds)
@@ -156,7 +164,7 @@ class SeparableCritic(Critic):
 
 class BilinearCritic(SeparableCritic):
     def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
-                 seeds=None):
+                 seeds: keras.random.SeedGenerator | None = None):
         super().__init__(shape_x, shape_z, config, baseline, seeds)
         self.w = self.add_weight(shape=(config.embedding, config.embedding), initializer="identity", name="w")
 
@@ -168,7 +176,7 @@ class ConditionalCritic(Critic):
     """q(z | x) = N(mean(x), diag exp(log_variance(x))): rows are z, columns the (mean, log-variance) of x."""
 
     def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
-                 seeds=None):
+                 seeds: keras.random.SeedGenerator | None = None):
         super().__init__(shape_z, config, baseline, seeds)
         self.f = encoder(shape_x, config, 2 * math.prod(shape_z), seeds)
         self.built = True
@@ -189,7 +197,7 @@ class ClassifierCritic(Critic):
     """q(z | x) over C classes: rows are log q(. | x), columns one-hot labels z (C,)."""
 
     def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
-                 seeds=None):
+                 seeds: keras.random.SeedGenerator | None = None):
         super().__init__(shape_x, config, baseline, seeds)
         self.f = encoder(shape_x, config, math.prod(shape_z), seeds)
         self.built = True
@@ -209,8 +217,9 @@ class ModuleCritic(Critic):
     Its trainable variables are the critic's (``trainable = False`` on a sub-layer freezes it)."""
 
     def __init__(self, shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: CriticConfig, baseline: bool,
-                 seeds=None):
+                 seeds: keras.random.SeedGenerator | None = None):
         super().__init__(shape_x, config, baseline, seeds)
+        assert config.module is not None  # kind "module" holds one (CriticConfig checks)
         self.module, self.shapes = config.module.module, (shape_x, shape_z)
         # A first call builds its variables (the optimiser's) and says, before any tracing, whether it
         # gives what sampled negatives need.
@@ -251,7 +260,7 @@ def build_critic(shape_x: tuple[int, ...], shape_z: tuple[int, ...], config: Cri
     """The critic ``config`` describes; ``seed`` fixes its initial weights without touching global seeds.
     ``baseline``: with a network for each row's log-baseline. A layer of your own keeps its weights
     (nothing is re-initialised; ``seed`` draws only the baseline network)."""
-    if config.kind == "module" and not isinstance(config.module.module, keras.layers.Layer):
+    if config.module is not None and not isinstance(config.module.module, keras.layers.Layer):  # kind "module"
         raise invalid("critic", "a keras.Layer for backend 'tensorflow'", type(config.module.module),
                       error=InvalidTypeError)
     seeds = None if seed is None else keras.random.SeedGenerator(seed)

@@ -30,6 +30,7 @@ from mivb.errors import invalid
 from mivb.scores import MatrixScores, PairedScores, Scores
 from mivb.spec import check_batch_shapes
 
+from ._critics import Critic
 from ._estimator import MIEstimator
 from ._ops import ops
 
@@ -42,7 +43,7 @@ def _context() -> tf.distribute.ReplicaContext:
     return context
 
 
-def replica_scores(critic, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None) -> Scores:
+def replica_scores(critic: Critic, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None) -> Scores:
     """This replica's scores against the global batch: its rows of the N x N matrix, or K derangements.
 
     ``shifts`` None: all N - 1 other pairs of the global batch; otherwise the derangements
@@ -68,7 +69,8 @@ def replica_scores(critic, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None 
 
 
 def replica_objective(estimator: MIEstimator, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None, *,
-                      critic_step: bool = False, selection: bool = False):
+                      critic_step: bool = False,
+                      selection: bool = False) -> tuple[tf.Tensor, tf.Tensor, dict[str, tf.Tensor]]:
     """``(value, mi_for_grads, bound_state)`` of the global batch, called on each replica's pairs in
     ``strategy.run``.
 

@@ -12,6 +12,7 @@ from mivb.clipping import clip_scale, global_norm
 from mivb.critics import CriticConfig
 from mivb.errors import InvalidArgumentError, invalid
 from mivb.schedule import feature_shape
+from mivb.scores import Scores
 from mivb.spec import EstimatorSpec, check_batch_shapes, check_saved_identity, evaluation_batches, fit_schedule
 
 from ._critics import build_critic
@@ -146,12 +147,12 @@ class MIEstimator(tf.Module):
             getattr(self, key).assign(value)
 
     @property
-    def training_variables(self) -> list:
+    def training_variables(self) -> list[tf.Variable]:
         """Every variable that training changes: the critic, its optimiser, the bound's state, the sampler."""
         state = [getattr(self, key) for key in self.spec.definition.state_names]
         return [*self.critic.weights, *self.optimizer.variables, *state, self.negatives.state]
 
-    def scores(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None):
+    def scores(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None) -> Scores:
         """The batch's scores: a [`mivb.scores.MatrixScores`][] or [`PairedScores`][]."""
         k = self.config.negative_samples
         if k is not None and shifts is None:
@@ -160,7 +161,8 @@ class MIEstimator(tf.Module):
         return self.spec.layout(ops, self.critic, x, z, shifts)
 
     def objective(self, x: tf.Tensor, z: tf.Tensor, shifts: tf.Tensor | None = None, *, train: bool = True,
-                  critic_step: bool = False, selection: bool = False):
+                  critic_step: bool = False,
+                  selection: bool = False) -> tuple[tf.Tensor, tf.Tensor, dict[str, tf.Tensor]]:
         """The batch's ``(value, mi_for_grads, state)``, ``state`` being what [`update`][] would store;
         ``train=False`` (evaluation) reads the bound's state without folding this batch in;
         ``critic_step``: ``mi_for_grads`` follows what the critic's step maximises (for the upper
@@ -187,7 +189,7 @@ class MIEstimator(tf.Module):
         self.assign_bound_state(state)
         return tf.stop_gradient(value)
 
-    def train_steps(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None):
+    def train_steps(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None) -> tf.Tensor:
         """One [`update`][] per row of ``batches`` (indices into x and z), in one graph; the values.
 
         One trace per batch size (and number of sampled negatives): the data and the number of rows
@@ -196,7 +198,7 @@ class MIEstimator(tf.Module):
         return self._train_steps(x, z, *self._schedule(batches, shifts))
 
     def batch_values(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None = None,
-                     selection: bool = False):
+                     selection: bool = False) -> tf.Tensor:
         """The bound on each row of ``batches`` (``selection``: what ranks critics), in one graph; neither
         critic nor state changes.
 
@@ -206,7 +208,7 @@ class MIEstimator(tf.Module):
         return self._batch_values(x, z, *self._schedule(batches, shifts), selection)
 
     @staticmethod
-    def _schedule(batches: Any, shifts: Any) -> tuple:
+    def _schedule(batches: Any, shifts: Any) -> tuple[tf.Tensor, tf.Tensor | None, int, int | None]:
         """``batches``, ``shifts`` and their static row sizes: the traced loops see batches of a
         static size N (the N x N scores need it) however many rows and data each call brings."""
         batches = tf.convert_to_tensor(batches)
@@ -222,7 +224,8 @@ class MIEstimator(tf.Module):
     # reduce_retracing: other data or another number of rows generalise the trace instead of adding
     # one; the sizes, Python ints, are part of every trace, so each batch size keeps its static shape.
     @tf.function(reduce_retracing=True)
-    def _train_steps(self, x, z, batches, shifts, size: int, negatives: int | None):
+    def _train_steps(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None, size: int,
+                     negatives: int | None) -> tf.Tensor:
         batches = tf.ensure_shape(batches, (None, size))
         shifts = None if shifts is None else tf.ensure_shape(shifts, (None, negatives))
         values = tf.TensorArray(self.dtype, size=tf.shape(batches)[0])
@@ -233,7 +236,8 @@ class MIEstimator(tf.Module):
         return values.stack()
 
     @tf.function(reduce_retracing=True)
-    def _batch_values(self, x, z, batches, shifts, size: int, negatives: int | None, selection: bool):
+    def _batch_values(self, x: tf.Tensor, z: tf.Tensor, batches: tf.Tensor, shifts: tf.Tensor | None, size: int,
+                      negatives: int | None, selection: bool) -> tf.Tensor:
         batches = tf.ensure_shape(batches, (None, size))
         shifts = None if shifts is None else tf.ensure_shape(shifts, (None, negatives))
         values = tf.TensorArray(self.dtype, size=tf.shape(batches)[0])

@@ -17,7 +17,6 @@ from mivb.spec import EstimatorSpec, check_batch_shapes, check_saved_identity, e
 from ._critics import build_critic
 from ._ops import ops
 
-
 # A batch's (value, mi_for_grads, state): what EstimatorSpec.objective returns, here on tensors.
 Objective = tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]
 
