@@ -32,6 +32,7 @@ from scipy.special import ndtr
 
 import mivb
 from mivb.data import correlated_gaussians, gaussian_images, rho_for_mi
+from mivb.estimate import training_backends
 
 PAIRS = 10_000
 MI = 1.0
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
-    parser.add_argument("--backends", nargs="+", default=mivb.available_backends())
+    parser.add_argument("--backends", nargs="+", default=training_backends())
     parser.add_argument("--pairs", type=int, default=PAIRS)
     parser.add_argument("--stem", default="images", help="results/<stem>.csv and .json")
     args = parser.parse_args()
