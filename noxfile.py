@@ -124,7 +124,9 @@ def core(session: nox.Session) -> None:
 @nox.session
 def typing(session: nox.Session) -> None:
     """A typed user script (tests/typing/) passes ``mypy --strict`` against mivb installed as a wheel,
-    then as README's editable install (strict mode): both must be visible to type checkers."""
+    then as README's editable install (strict mode): both must be visible to type checkers. Then the
+    library itself, ``mypy --strict mivb adapters`` with every framework installed (pyproject.toml's
+    [tool.mypy] says which libraries ship no types)."""
     scripts = [str(ROOT / "tests" / "typing" / name) for name in ("user_script.py", "adapters.py")]
     # From an empty folder: mypy also searches the current one, where it would find mivb/ itself.
     elsewhere = session.create_tmp()
@@ -132,6 +134,9 @@ def typing(session: nox.Session) -> None:
         install(session, *how)
         with session.chdir(elsewhere):
             session.run("mypy", "--strict", "--no-incremental", *scripts)
+    install(session, "-e", f"{ROOT}[{CPU_ALL}]", "--config-settings", "editable_mode=strict")
+    with session.chdir(ROOT):
+        session.run("mypy", "--strict", "--no-incremental", "mivb", "adapters")
 
 
 @nox.session

@@ -112,11 +112,25 @@ class Adapter(Protocol):
     "trains", a ``Trainer`` honouring ``config.devices`` with "shards".
     """
 
-    name: str
-    capabilities: frozenset[str]
-    ops: ArrayOps
-    array_types: tuple[type, ...]  # the framework's array classes: isinstance recognises its arrays
-    Trainer: TrainerFactory
+    # Read-only properties, not attributes: a module's own narrower types (its ops class, a tuple of
+    # its array classes, its Trainer class) then meet them, as they could not a settable attribute.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def capabilities(self) -> frozenset[str]: ...
+
+    @property
+    def ops(self) -> ArrayOps: ...
+
+    @property
+    def array_types(self) -> tuple[type, ...]:
+        """The framework's array classes: ``isinstance`` recognises its arrays."""
+        ...
+
+    @property
+    def Trainer(self) -> TrainerFactory:  # named as the class each adapter provides
+        ...
 
     def to_numpy(self, x: Any, argument: str = "x") -> Any:
         """A NumPy copy of ``x``; an array NumPy cannot hold is a MivbError naming ``argument``."""
