@@ -16,13 +16,20 @@ of the call and its ratio to the fastest backend on that task (target: at most 2
 channels-first (N, C, H, W) for torch and channels-last (N, H, W, C) for JAX and TensorFlow, the
 layout each backend's conv critic takes. Nothing here was tuned on these tasks.
 
+Threads: with OMP_NUM_THREADS=1 torch computes on one thread, while TensorFlow and XLA (JAX) size
+their own thread pools to the machine's cores; ``--one-thread`` puts all three on one thread (XLA's
+flags as the noxfile's XLA_ENV, TensorFlow's intra- and inter-op pools), steps on an equal footing.
+
     python benchmarks/images.py                          # both tasks, every installed backend
+    python benchmarks/images.py --one-thread --stem images_one_thread
     python benchmarks/images.py --tasks blob-distractor --backends jax
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import time
 from collections.abc import Callable
 
@@ -77,7 +84,22 @@ TASKS: dict[str, Callable[[int, bool], tuple[np.ndarray, np.ndarray, float]]] = 
     "blob-distractor": blob_distractor, "brightness": brightness}
 
 
-HEADER = f"{'task':<16} {'backend':<11} {'estimate':>8} {'truth':>6} {'ratio':>6} {'seconds':>8} {'x fastest':>9}"
+HEADER = (f"{'task':<16} {'backend':<11} {'estimate':>8} {'truth':>6} {'ratio':>6} {'steps':>5} {'seconds':>8} "
+          f"{'x fastest':>9}")
+
+
+def one_thread() -> None:
+    """Every installed framework computes on one thread; before JAX or TensorFlow starts its pools."""
+    os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    if importlib.util.find_spec("torch"):
+        import torch
+
+        torch.set_num_threads(1)
+    if importlib.util.find_spec("tensorflow"):
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
 
 
 def run(args: argparse.Namespace) -> list[dict]:
@@ -92,8 +114,10 @@ def run(args: argparse.Namespace) -> list[dict]:
             seconds = time.perf_counter() - start
             task_rows.append({"task": name, "backend": backend, "pairs": args.pairs, "estimate": round(result.mi, 4),
                               "truth": round(truth, 4), "ratio": round(result.mi / truth, 3),
-                              "seconds": round(seconds, 1), "bound": result.bound, "notes": len(result.notes)})
-            print(f"{name} on {backend}: {result.mi:.3f} of {truth:.3f} nats in {seconds:.1f} s", flush=True)
+                              "steps": len(result.history), "best_step": result.best_step, "seconds": round(seconds, 1),
+                              "bound": result.bound, "notes": len(result.notes)})
+            print(f"{name} on {backend}: {result.mi:.3f} of {truth:.3f} nats, {len(result.history)} steps, "
+                  f"{seconds:.1f} s", flush=True)
         fastest = min(row["seconds"] for row in task_rows)
         for row in task_rows:
             row["time_ratio"] = round(row["seconds"] / fastest, 2)
@@ -101,19 +125,25 @@ def run(args: argparse.Namespace) -> list[dict]:
     print(HEADER)
     for row in rows:
         print(f"{row['task']:<16} {row['backend']:<11} {row['estimate']:>8.3f} {row['truth']:>6.3f} {row['ratio']:>6.3f} "
-              f"{row['seconds']:>8.1f} {row['time_ratio']:>9.2f}")
+              f"{row['steps']:>5} {row['seconds']:>8.1f} {row['time_ratio']:>9.2f}")
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
-    parser.add_argument("--backends", nargs="+", default=training_backends())
+    parser.add_argument("--backends", nargs="+", help="default: every installed backend that trains a critic")
     parser.add_argument("--pairs", type=int, default=PAIRS)
+    parser.add_argument("--one-thread", action="store_true", help="every framework on one thread")
     parser.add_argument("--stem", default="images", help="results/<stem>.csv and .json")
     args = parser.parse_args()
+    if args.one_thread:
+        one_thread()  # before training_backends() imports the frameworks
+    args.backends = args.backends or training_backends()
     rows = run(args)
-    write_results(rows, run_metadata("images.py"), args.stem)
+    threads = "one per framework" if args.one_thread else "each framework's default (torch: OMP_NUM_THREADS)"
+    write_results(rows, run_metadata("images.py", threads=threads,
+                                     omp_num_threads=os.environ.get("OMP_NUM_THREADS")), args.stem)
 
 
 if __name__ == "__main__":
