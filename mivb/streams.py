@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from .result import Estimate
 
 HELD_OUT_PAIRS = (4096, 2048)  # test and validation pairs taken from a stream of unknown length
-# pairs: a batch this large that comes twice shows a stream that starts over (cycle, repeat());
-# smaller ones may repeat by chance in data of few distinct values.
+# pairs: a batch this large, of distinct pairs, that comes twice shows a stream that starts over
+# (cycle, repeat()); smaller ones, or ones that repeat pairs, may recur by chance in data of few
+# distinct values.
 REPEAT_CHECK_ROWS = 8
 NO_LIMIT = 10**9  # pairs: a stream's length is unknown, so the sanity limit on values is 2 log(1e9) + 10
 
@@ -62,7 +63,7 @@ class Stream:
         self.first: Any = None  # the first batch as it came, whose framework picks the backend
         self.shapes: tuple[tuple[int, ...], tuple[int, ...]] | None = None  # one sample's, from the first batch
         self.batch_keys: set[int] = set()
-        self.repeated_batch = False  # a batch of REPEAT_CHECK_ROWS pairs or more came again: the stream cycles
+        self.repeated_batch = False  # a batch of REPEAT_CHECK_ROWS distinct pairs or more came again: it cycles
         if getattr(batches, "batch_size", 0) is None and getattr(batches, "batch_sampler", 0) is None:
             # a torch DataLoader(batch_size=None) yields single samples: each one's features would be read as pairs
             raise invalid("x", "a stream of batches (n, d); a DataLoader with batch_size=None yields single samples, "
@@ -115,7 +116,7 @@ class Stream:
             if array.shape[1:] != shape:
                 raise invalid(argument, f"every batch with samples of shape {shape}, as the first batch's (batch "
                               f"{self.batches_read})", array)
-        if len(x) >= REPEAT_CHECK_ROWS:
+        if len(x) >= REPEAT_CHECK_ROWS and len(set(row_keys(x, z))) == len(x):
             key = hash((x.tobytes(), z.tobytes()))
             self.repeated_batch = self.repeated_batch or key in self.batch_keys
             self.batch_keys.add(key)
