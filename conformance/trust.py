@@ -202,9 +202,8 @@ def _copula_reference(x: np.ndarray, z: np.ndarray, seed: int) -> float:
 
     split_rng = random_streams(seed)[0]
     [train, *_], _, _ = split_pairs(split_rng, x, z, mivb.EstimateConfig())
-    critic = GaussianCritic.fit(prepare("gaussianize", x[train], argument="x")[0],
-                                prepare("gaussianize", z[train], argument="z")[0])
-    return copula_mi(critic, len(train))[0]
+    pairs = prepare("gaussianize", x[train], argument="x")[0], prepare("gaussianize", z[train], argument="z")[0]
+    return copula_mi(GaussianCritic.fit(*pairs), *pairs)[0]
 
 
 def check_default_copula(backend: str) -> None:

@@ -31,7 +31,12 @@ Bias: the MI of the sample covariance of n pairs reads about d_x d_z / (2n) nats
 (1 nat at d = 200 + 200 and n = 20,000). For n Gaussian samples in d dimensions,
 E log det S = log det Sigma + d log(2/n) + sum_{i=1..d} psi((n - i)/2) (the log-determinant of a
 Wishart matrix; Misra, Singh and Demchuk 2005); subtracting that offset from each of the MI's
-three log-determinants leaves the estimate unbiased for Gaussian data.
+three log-determinants leaves the estimate unbiased for Gaussian data. Where the blocks' scales
+move together, each sample cross-covariance is noisier than a Gaussian's: its variance is
+E[u_i^2 v_j^2] / n, not 1 / n. So the offset is scaled by the pairs' own fourth moment,
+kappa = mean(|u|^2 |v|^2) / (d_x d_z) over the whitened training pairs: 1.00 on Gaussian data (1.06
+at 10 nats), 1.4 on a Student-t with 5 degrees of freedom, where the unscaled offset left the
+estimate 0.53 nats high at 200 dimensions a side and 1.8 at 500.
 """
 
 from __future__ import annotations
@@ -80,12 +85,15 @@ def log_det_offset(dimensions: int, n: int) -> float:
     return float(dimensions * math.log(2.0 / n) + digamma((n - i) / 2.0).sum())
 
 
-def copula_mi(critic: GaussianCritic, n: int) -> tuple[float, float]:
-    """The MI of ``critic``'s Gaussian model, fitted to ``n`` pairs, with its sampling bias removed, and
-    the delta method's standard error sqrt(sum_k rho_k^2 / n)."""
-    dx, dz = critic.x_map.shape[1], critic.z_map.shape[1]
+def copula_mi(critic: GaussianCritic, x: np.ndarray, z: np.ndarray) -> tuple[float, float]:
+    """The MI of ``critic``'s Gaussian model, fitted to the pairs ``x``, ``z``, with its sampling bias
+    removed (the Wishart offset, scaled by the pairs' fourth moment kappa), and the delta method's
+    standard error sqrt(sum_k rho_k^2 / n)."""
+    n, (u, v) = len(x), critic.canonical(x, z)
+    dx, dz = u.shape[1], v.shape[1]
+    kappa = float(np.mean(np.sum(u**2, axis=1) * np.sum(v**2, axis=1))) / (dx * dz)
     bias = 0.5 * (log_det_offset(dx, n) + log_det_offset(dz, n) - log_det_offset(dx + dz, n))
-    return critic.mi - bias, math.sqrt(float(np.sum(critic.rho**2)) / n)
+    return critic.mi - kappa * bias, math.sqrt(float(np.sum(critic.rho**2)) / n)
 
 
 @dataclass(frozen=True)
@@ -103,8 +111,9 @@ class RadialCritic(GaussianCritic):
         gaussian = GaussianCritic.fit(*_with_radii(x, z, x_radii, z_radii, x_radii, z_radii))
         return cls(gaussian.x_mean, gaussian.z_mean, gaussian.x_map, gaussian.z_map, gaussian.rho, x_radii, z_radii)
 
-    def _canonical(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return super()._canonical(*_with_radii(x, z, self.x_radii, self.z_radii, _log_radius(x), _log_radius(z)))
+    def canonical(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """x and z with their normal-scored log radii appended, in the model's coordinates."""
+        return super().canonical(*_with_radii(x, z, self.x_radii, self.z_radii, _log_radius(x), _log_radius(z)))
 
 
 def denoised(critic: GaussianCritic, n: int) -> GaussianCritic:
@@ -204,8 +213,9 @@ def _copula_fold(x: np.ndarray, z: np.ndarray, config: EstimateConfig, fold: int
         raise invalid("x", f"at least {PAIRS_PER_DIMENSION} (d_x + d_z + 2) training pairs for the copula's covariance",
                       Shown(f"{len(train)} training pairs of d_x + d_z = {dimensions - 2}"))
     batches = held_out_batches(validation_rng, len(validation), config, VALIDATION_LIMIT)
-    model, critic, _ = fit_copula((xs[0][:n_train], zs[0][:n_train]), (xs[1], zs[1]), batches)
-    mi, stderr = copula_mi(model, n_train)
+    train_pairs = (xs[0][:n_train], zs[0][:n_train])
+    model, critic, _ = fit_copula(train_pairs, (xs[1], zs[1]), batches)
+    mi, stderr = copula_mi(model, *train_pairs)
     size = linear_batch_size(len(test), config.batch_size)
     values = linear_values(critic, xs[2], zs[2], held_out_batches(test_rng, len(test), replace(config, batch_size=size)),
                            "infonce", {})
@@ -274,8 +284,9 @@ def choose(fitted: Fitted, network: Estimate) -> Estimate | None:
                               comparison, VALIDATION_LIMIT)
     train_x, train_z = fitted.train_pairs
     n_train = min(len(train_x), FIT_PAIRS)
-    model, critic, _ = fit_copula((train_x[:n_train], train_z[:n_train]), fitted.validation_pairs, batches)
-    mi, stderr = copula_mi(model, n_train)
+    train_pairs = (train_x[:n_train], train_z[:n_train])
+    model, critic, _ = fit_copula(train_pairs, fitted.validation_pairs, batches)
+    mi, stderr = copula_mi(model, *train_pairs)
     if len(network_values) < 2 or reads_more(network_values, mi, stderr):
         return None
     if network.mi > mi:  # what the test pairs certify is more than the estimate: never report less

@@ -76,7 +76,7 @@ class GaussianCritic:
 
     def scores(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         """The (n, n) matrix T(x_i, z_j)."""
-        a, b = self._canonical(x, z)
+        a, b = self.canonical(x, z)
         rho, unexplained = self.rho, 1.0 - self.rho**2
         cross = (a * (rho / unexplained)) @ b.T
         row = -0.5 * (a**2) @ (rho**2 / unexplained)
@@ -91,13 +91,15 @@ class GaussianCritic:
 
     def log_ratio(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         """T(x_i, z_i) for each pair: the diagonal of ``scores``, without the matrix."""
-        a, b = self._canonical(x, z)
+        a, b = self.canonical(x, z)
         rho, unexplained = self.rho, 1.0 - self.rho**2
         ratios: np.ndarray = ((a * b) @ (rho / unexplained) - 0.5 * (a**2 + b**2) @ (rho**2 / unexplained)
                               - 0.5 * np.log(unexplained).sum())
         return ratios
 
-    def _canonical(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def canonical(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """x and z in the model's coordinates: each block centred, whitened and rotated onto the
+        canonical directions, where the model is a product of 2-D Gaussians with correlations ``rho``."""
         return (_flat(x) - self.x_mean) @ self.x_map, (_flat(z) - self.z_mean) @ self.z_map
 
 
