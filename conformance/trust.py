@@ -207,10 +207,10 @@ def _copula_reference(x: np.ndarray, z: np.ndarray, seed: int) -> float:
 
 
 def check_default_copula(backend: str) -> None:
-    """The default on Gaussians (6,000 pairs, d = 10, 3 nats) reports the copula, exact up to sampling noise
+    """The default on Gaussians (6,000 pairs, d = 10, 6 nats) reports the copula, exact up to sampling noise
     and identical on every backend: the NumPy value of its own training split; the network's InfoNCE,
-    trained by this backend on that split, is ``lower``."""
-    x, z, truth = mivb.correlated_gaussians(6000, 10, mivb.data.rho_for_mi(10, 3.0), seed=8)
+    trained by this backend on that split, is ``lower`` (well below: 600 steps, batches of 128)."""
+    x, z, truth = mivb.correlated_gaussians(6000, 10, mivb.data.rho_for_mi(10, 6.0), seed=8)
     result = mivb.estimate(x, z, backend=backend, seed=0, steps=600, progress=False)
     assert result.bound == "copula" and result.kind == "estimate" and result.backend == backend, result
     assert math.isclose(result.mi, _copula_reference(x, z, 0), rel_tol=1e-9), result
@@ -219,8 +219,9 @@ def check_default_copula(backend: str) -> None:
 
 def check_default_copula_invariance(backend: str) -> None:
     """The default is unchanged by invertible maps of each feature (exp of x, the cube of z) where it
-    reports the copula: ranks are all the copula reads."""
-    x, z, _ = mivb.correlated_gaussians(4000, 3, 0.8, seed=9)
+    reports the copula (7 nats, far above what the network reads in 300 steps): ranks are all the
+    copula reads."""
+    x, z, _ = mivb.correlated_gaussians(4000, 3, 0.995, seed=9)
     plain, mapped = (mivb.estimate(a, b, backend=backend, seed=0, steps=300, progress=False)
                      for a, b in ((x, z), (np.exp(x.astype(np.float64)), z.astype(np.float64) ** 3)))
     assert plain.bound == mapped.bound == "copula" and math.isclose(plain.mi, mapped.mi, rel_tol=1e-6), (plain, mapped)

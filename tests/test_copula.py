@@ -148,7 +148,8 @@ def test_the_radii_are_left_out_where_they_add_nothing():
 
 
 def test_bound_auto_is_the_default_by_name():
-    x, z, _ = mivb.correlated_gaussians(3000, 2, 0.8, seed=0)
+    # 6 nats: the copula's estimate, whatever the CPU (the network's held-out InfoNCE is capped below it)
+    x, z, _ = mivb.correlated_gaussians(3000, 4, rho_for_mi(4, 6.0), seed=0)
     named = mivb.estimate(x, z, bound="auto", seed=1, steps=200, progress=False)
     default = mivb.estimate(x, z, seed=1, steps=200, progress=False)
     assert named.mi == default.mi and named.bound == default.bound == "copula"
