@@ -64,7 +64,7 @@ from .intervals import check_folds, check_level, crossfit
 from .pipeline import result, seed_or_drawn, trained_inputs
 from .protocol import VALIDATION_LIMIT, Fitted, fit, held_out_batches, random_streams, score, split_pairs
 from .result import Estimate, EstimateConfig
-from .samples import as_samples, check_paired, check_transform, prepare
+from .samples import PairTransform, as_samples, check_paired, check_transform, prepare
 from .schedule import check_positive_int
 
 COPULA = "copula"
@@ -219,11 +219,7 @@ def _copula_fold(x: np.ndarray, z: np.ndarray, config: EstimateConfig, fold: int
     size = linear_batch_size(len(test), config.batch_size)
     values = linear_values(critic, xs[2], zs[2], held_out_batches(test_rng, len(test), replace(config, batch_size=size)),
                            "infonce", {})
-
-    def prepare_new(x_new: np.ndarray, z_new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return (prepare(config.transform, x[train], x_new, argument="x")[1],
-                prepare(config.transform, z[train], z_new, argument="z")[1])
-
+    prepare_new = PairTransform(config.transform, config.transform, x, z, train)
     lower = Estimate(mi=float(values.mean()), stderr=_stderr(values), history=np.zeros(0), bound="infonce",
                      backend="numpy", config=replace(config, bound="infonce", batch_size=size), test_values=values,
                      ceiling=math.log(size), kind="lower", linear_critic=critic, prepare_new=prepare_new,

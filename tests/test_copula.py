@@ -2,6 +2,7 @@
 network reads no more than the copula's critic on the validation split."""
 
 import math
+import pickle
 import warnings
 
 import numpy as np
@@ -174,3 +175,12 @@ def test_in_hundreds_of_dimensions_the_default_reports_the_copula_and_its_critic
     assert abs(alone.mi - 2.0) < 0.15 and 1.5 < alone.lower.mi < 2.0, alone
     result = mivb.estimate(x, z, seed=0, progress=False)
     assert result.bound == "copula" and abs(result.mi - 2.0) < 0.15 and result.lower.mi < 2.0, result
+
+
+def test_copula_results_pickle_with_their_critic():
+    x, z, _ = mivb.correlated_gaussians(3000, 4, 0.9, seed=0)
+    for bound in ("copula", None):
+        result = mivb.estimate(x, z, bound=bound, seed=0, steps=100, progress=False)
+        restored = pickle.loads(pickle.dumps(result))
+        assert restored.mi == result.mi and restored.bound == "copula" and restored.lower.mi == result.lower.mi
+        np.testing.assert_array_equal(restored.pointwise(x[:50], z[:50]), result.pointwise(x[:50], z[:50]))
