@@ -312,6 +312,18 @@ def test_trainer_compiles_one_scan_per_chunk_length(monkeypatch):
     assert len(traces) == 2  # the same settings again: compiled code is reused
 
 
+def test_chunks_of_one_length_compile_the_training_loop_once():
+    """The first state is committed to its device, as the compiled steps return theirs: an uncommitted
+    one made the second chunk compile the loop again (1.3 s for the conv critic on 2 cores)."""
+    x, z, _ = mivb.correlated_gaussians(600, 2, 0.5, seed=2)
+    compiled = train_steps._cache_size()
+    # A learning rate no other test uses: equal settings would share compiled code.
+    result = mivb.estimate(x, z, backend="jax", bound="mine", steps=300, batch_size=32, learning_rate=3.21e-4,
+                           early_stopping=False, seed=0)
+    assert len(result.history) == 300  # three chunks of 100 steps
+    assert train_steps._cache_size() == compiled + 1
+
+
 def test_train_steps_is_the_same_as_updating_step_by_step():
     estimator = MIEstimator(2, 2, bound="mine", critic={"kind": "separable", "negative_samples": 3})
     state = estimator.init(jax.random.key(9))
