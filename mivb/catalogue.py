@@ -22,9 +22,9 @@ class EstimatorInfo:
 
 
 # The fitted models whose held-out value is an estimate, not a bound (mivb/copula.py).
-MODELS = (EstimatorInfo("copula", "estimate", "Gaussian copula: each feature to a normal, the MI of their joint "
-                        "Gaussian, bias-corrected; reads any MI in hundreds of dimensions, misses non-copula "
-                        "dependence", "Butakov et al. 2024; Misra et al. 2005", {}),)
+MODELS = (EstimatorInfo("copula", "estimate", "Gaussian copula: each feature to a normal (and each block's log "
+                        "radius), the MI of their joint Gaussian, bias-corrected; reads any MI in hundreds of "
+                        "dimensions, misses other dependence; the default's estimate", "Butakov et al. 2024; Misra et al. 2005", {}),)
 
 
 def estimators() -> dict[str, EstimatorInfo]:
