@@ -10,6 +10,8 @@ from .data import correlated_gaussians, gaussian_mi
 from .errors import BackendNotAvailableError, InvalidArgumentError, InvalidTypeError, MivbError, UnknownNameError
 from .estimate import Estimate, EstimateConfig, estimate
 from .independence import IndependenceTest, independence_test
+from .many import TaskFailure, estimate_many
+from .screen import screen
 from .spec import EstimatorSpec
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "InvalidTypeError",
     "MivbError",
     "MovingAverage",
+    "TaskFailure",
     "Totals",
     "TrainingProgress",
     "UnknownNameError",
@@ -36,6 +39,7 @@ __all__ = [
     "correlated_gaussians",
     "ema",
     "estimate",
+    "estimate_many",
     "estimators",
     "gaussian_mi",
     "get_backend",
@@ -43,6 +47,7 @@ __all__ = [
     "reference",
     "register_bound",
     "scores",
+    "screen",
     "unregister_bound",
 ]
 from importlib.metadata import PackageNotFoundError as _NotInstalled
