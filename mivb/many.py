@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import pickle
 import sys
+import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -87,7 +88,7 @@ def estimate_many(tasks: Sequence[Any] | Mapping[Any, Any], *, data: Any = None,
         progress: one progress bar over all tasks (tqdm, on stderr); None (default) shows it when
             stderr is a terminal or in a notebook. Each estimate's own bar is off.
         **options: any option of [`mivb.estimate`][mivb.estimate.estimate] (``bound``, ``backend``,
-            ``steps``, ``folds``, ...), the same for every task; not ``seed`` or ``progress``.
+            ``steps``, ``folds``, ...), the same for every task.
 
     Returns:
         A list (for a list of tasks) or a dict (for a mapping, with its keys in its order) holding,
@@ -108,9 +109,6 @@ def estimate_many(tasks: Sequence[Any] | Mapping[Any, Any], *, data: Any = None,
     else:
         raise invalid("tasks", "a list of (x, z) pairs, or a mapping of keys to (x, z) pairs", tasks,
                       error=InvalidTypeError)
-    for name in ("seed", "progress", "data"):
-        if name in options:
-            raise invalid(name, "not an option of each task: estimate_many sets it", options[name])
     results = run_tasks(estimate_task, payloads, options, executor=executor, workers=workers, seed=seed,
                         cache_dir=cache_dir, progress=progress, label="estimates")
     return results if isinstance(tasks, Mapping) else list(results.values())
@@ -176,8 +174,11 @@ def run_tasks(function: Callable[[Any, int, dict[str, Any]], Any], payloads: Map
 def run_one(function: Callable[[Any, int, dict[str, Any]], Any], key: Any, payload: Any, options: dict[str, Any],
             seed: int) -> Any:
     """One task, in whatever process runs it: its result, or a ``TaskFailure`` (which always pickles,
-    where the exception itself might not). Warnings are silenced: estimates carry them as notes."""
+    where the exception itself might not). Warnings are silenced (estimates carry them as notes), but
+    not in a thread of a pool: ``warnings.catch_warnings`` changes the whole process's filters."""
     try:
+        if threading.current_thread() is not threading.main_thread():
+            return function(payload, seed, options)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return function(payload, seed, options)

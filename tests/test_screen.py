@@ -1,0 +1,165 @@
+"""``mivb.screen``: dependent features found and independent ones not, KSG's fast shuffle test equal to
+``mivb.classical.ksg``, Benjamini-Hochberg against a hand computation, the same table from every
+form of table and every executor, and clear errors."""
+
+import math
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mivb
+from mivb.classical import ksg
+from mivb.errors import InvalidArgumentError, InvalidTypeError
+from mivb.screen import benjamini_hochberg, ksg_null
+
+N = 500
+PERMUTATIONS = 99  # the floor of the p-value: 0.01
+
+
+@pytest.fixture(scope="module")
+def table():
+    rng = np.random.default_rng(5)
+    columns = {f"noise{i}": rng.normal(size=N) for i in range(6)}
+    columns["linear"] = rng.normal(size=N)
+    columns["wave"] = rng.uniform(-3, 3, size=N)
+    columns["y"] = 0.6 * columns["linear"] + np.sin(2 * columns["wave"]) + 0.5 * rng.normal(size=N)
+    return pd.DataFrame(columns)
+
+
+@pytest.fixture(scope="module")
+def screened(table):
+    return mivb.screen(table, "y", permutations=PERMUTATIONS, executor="serial", progress=False)
+
+
+def test_the_dependent_features_are_selected_and_the_independent_ones_not(screened):
+    assert list(screened.columns) == ["feature", "mi", "stderr", "kind", "family", "p_value", "q_value", "selected",
+                                      "notes"]
+    assert list(screened.feature[:2]) == ["wave", "linear"]  # sorted by MI: about 0.5 and 0.2 nats
+    dependent = screened.set_index("feature").loc[["wave", "linear"]]
+    assert (dependent.p_value == 1 / (1 + PERMUTATIONS)).all() and dependent.selected.all()
+    assert (dependent.mi > 0.15).all()
+    noise = screened[screened.feature.str.startswith("noise")]
+    assert not noise.selected.any() and noise.p_value.min() > 0.05
+    assert (noise.mi.abs() < 0.05).all()
+    assert set(screened.family) == {"ksg"} and set(screened.kind) == {"classical"}
+
+
+def test_the_mi_is_ksg_on_the_gaussianized_columns(table, screened):
+    row = screened.set_index("feature").loc["wave"]
+    assert row.mi == mivb.estimate(table.wave.to_numpy(), table.y.to_numpy(), bound="ksg").mi
+
+
+@pytest.mark.parametrize("rounded", [False, True])
+def test_the_fast_shuffle_statistic_is_ksg_exactly(rounded):
+    """Rounded data put many neighbours at exactly the k-th distance: the boundary cases of the counts."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(800, 1))
+    z = 0.7 * x + rng.normal(size=(800, 1))
+    if rounded:
+        x, z = np.round(x, 1) + 1e-6 * rng.normal(size=x.shape), np.round(z, 1) + 1e-6 * rng.normal(size=z.shape)
+    statistic, null = ksg_null(x, z, 3, 20, np.random.default_rng(0))
+    assert statistic == ksg(x, z)[0]
+    shuffled = np.random.default_rng(0).permutation(800)
+    assert null[0] == ksg(x, z[shuffled])[0]  # the first shuffle, recomputed by the classical estimator
+    two = np.hstack([z, rng.normal(size=(800, 1))])  # a two-column marginal: counted with a tree
+    assert ksg_null(x, two, 3, 0, np.random.default_rng(0))[0] == ksg(x, two)[0]
+
+
+def test_the_shuffle_test_is_valid_under_independence():
+    """Independent pairs: the p-values are uniform, so about 10% of them fall at or below 0.1."""
+    rng = np.random.default_rng(6)
+    p_values = []
+    for _ in range(200):
+        x, z = rng.normal(size=(60, 1)), rng.normal(size=(60, 1))
+        statistic, null = ksg_null(x, z, 3, 19, rng)
+        p_values.append((1 + np.sum(null >= statistic)) / 20)
+    share = np.mean(np.array(p_values) <= 0.1)
+    assert abs(share - 0.1) < 3 * math.sqrt(0.1 * 0.9 / 200)  # 0.1 +- 0.064
+
+
+def test_benjamini_hochberg_against_a_hand_computation():
+    # Sorted: 0.01, 0.03, 0.04, 0.2; times m / rank: 0.04, 0.06, 0.0533, 0.2; the minimum from the top.
+    q = benjamini_hochberg(np.array([0.01, 0.04, 0.03, 0.2]))
+    assert q == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.2], abs=1e-15)
+    q = benjamini_hochberg(np.array([np.nan, 0.01, 0.04]))  # a failed feature does not count among the tests
+    assert np.isnan(q[0]) and q[1:] == pytest.approx([0.02, 0.04], abs=1e-15)
+
+
+def test_every_form_of_table_gives_the_same_screen(table, screened):
+    arrays = {name: table[name].to_numpy() for name in table.columns}
+    assert mivb.screen(arrays, "y", permutations=PERMUTATIONS, executor="serial", progress=False).equals(screened)
+    numpy_table = mivb.screen(table.to_numpy(), "y", names=list(table.columns), permutations=PERMUTATIONS,
+                              executor="serial", progress=False)
+    assert numpy_table.equals(screened)
+
+
+def test_every_executor_and_any_order_of_the_features_give_the_same_screen(table, screened):
+    features = list(reversed([name for name in table.columns if name != "y"]))
+    with ThreadPoolExecutor(2) as pool:
+        threads = mivb.screen(table, "y", features=features, permutations=PERMUTATIONS, executor=pool,
+                              progress=False)
+    assert threads.equals(screened)
+    assert mivb.screen(table, "y", permutations=PERMUTATIONS, workers=2, progress=False).equals(screened)
+
+
+def test_a_group_of_columns_runs_the_default_with_a_trained_critics_p_value(table):
+    groups = {"both": ["linear", "wave"], "noise": ["noise0", "noise1"]}
+    result = mivb.screen(table, "y", features=["noise2"], groups=groups, permutations=19, folds=2,
+                         executor="serial", progress=False, steps=60, batch_size=32, backend="torch")
+    rows = result.set_index("feature")
+    assert list(result.columns[5:7]) == ["lower", "upper"]
+    assert rows.loc["both", "family"] in ("copula", "infonce") and rows.loc["both", "mi"] > 0.15
+    assert rows.loc["both", "p_value"] == 0.05  # no shuffle of the test pairs reaches the held-out statistic
+    assert rows.loc["both", "lower"] < rows.loc["both", "mi"] < rows.loc["both", "upper"]
+    assert rows.loc["noise", "p_value"] > 0.05
+    assert math.isnan(rows.loc["noise2", "lower"]) and "ksg runs once on all rows" in rows.loc["noise2", "notes"]
+
+
+def test_a_feature_that_fails_is_a_row_with_its_error(table):
+    broken = table.assign(broken=np.where(np.arange(N) == 3, np.nan, table.noise0))
+    with pytest.warns(UserWarning, match="1 of 9 features failed"):
+        result = mivb.screen(broken, "y", permutations=19, executor="serial", progress=False)
+    row = result.iloc[-1]
+    assert row.feature == "broken" and math.isnan(row.mi) and math.isnan(row.q_value) and not row.selected
+    assert row.notes.startswith("failed: InvalidArgumentError: x: expected finite samples")
+    assert result.q_value[:-1].notna().all()
+
+
+def test_a_p_value_at_its_floor_that_bh_cannot_select_says_so():
+    rng = np.random.default_rng(7)
+    columns = {f"f{i}": rng.normal(size=200) for i in range(30)}
+    columns["y"] = columns["f0"] + rng.normal(size=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = mivb.screen(columns, "y", permutations=19, executor="serial", progress=False)
+    top = result.iloc[0]
+    assert top.feature == "f0" and top.p_value == 0.05 and not top.selected  # q = 0.05 * 30 = 1.5 -> 1
+    assert "more permutations could select it" in top.notes
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    ({"target": "z"}, InvalidArgumentError, r"target: expected names in data \(.*'y'\), received target='z'"),
+    ({"features": ["linear", "nope"]}, InvalidArgumentError, "features: expected names in data"),
+    ({"features": ["y"]}, InvalidArgumentError, "features: expected columns apart from the target's"),
+    ({"features": "linear"}, InvalidTypeError, "features: expected a list of column names"),
+    ({"groups": {"linear": ["wave"]}, "features": ["linear"]}, InvalidArgumentError, "groups: expected names apart"),
+    ({"permutations": 0}, InvalidArgumentError, "permutations: expected a positive integer"),
+    ({"fdr": 1.0}, InvalidArgumentError, "fdr: expected a false-discovery rate strictly between 0 and 1"),
+    ({"executor": "dask"}, InvalidTypeError, "executor: expected one of"),
+    ({"names": ["a"]}, InvalidArgumentError, "names: expected None for a table that names its columns"),
+])
+def test_bad_input_is_refused_with_a_clear_message(table, call, error, message):
+    with pytest.raises(error, match=message):
+        mivb.screen(table, **{"target": "y", **call})
+
+
+def test_a_target_with_nan_and_tables_of_other_kinds_are_refused(table):
+    with pytest.raises(InvalidArgumentError, match="target: expected finite samples"):
+        mivb.screen(table.assign(y=np.where(np.arange(N) == 0, np.nan, table.y)), "y")
+    with pytest.raises(InvalidArgumentError, match="names: expected one name per column of a 2-D NumPy table"):
+        mivb.screen(table.to_numpy(), "y")
+    with pytest.raises(InvalidTypeError, match="table: expected a pandas DataFrame, a mapping"):
+        mivb.screen([[1.0, 2.0]], "y")
