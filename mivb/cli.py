@@ -45,7 +45,7 @@ KIND_WORDS = {"lower": "a lower bound", "upper": "an upper bound", "classical": 
               "estimate": "an estimate, no bound",
               "difference": "a difference of two estimates (conditional MI), no bound"}
 FAILURE_STATUS, USAGE_STATUS, DATA_STATUS, INTERRUPTED_STATUS = 1, 2, 3, 130
-DATA_ARGUMENTS = ("x", "z", "given")  # an error naming one of these is about the data, not the options
+DATA_ARGUMENTS = ("x", "z", "given", "table", "target", "features")  # an error naming one of these is about the data
 EXIT_STATUSES = (
     "exit status: 0 done (an unreliable estimate too: the output says so); "
     f"{USAGE_STATUS} usage error (an unknown or invalid option: argparse's messages, and mivb's "
@@ -354,6 +354,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
     _add_estimate(commands)
     _add_demo(commands)
+    _add_screen(commands)
     commands.add_parser("bounds", help="list every estimator --bound takes: its kind, paper and parameters' flags"
                         ).set_defaults(handler=list_bounds)
     commands.add_parser("backends", help="list the backends and what installs them").set_defaults(
@@ -493,6 +494,71 @@ def _add_demo(commands: Any) -> None:
                             "matplotlib is installed)")
     plots.add_argument("--no-plot", action="store_true", help="write no plot")
     run.set_defaults(handler=demo)
+
+
+# ---- mivb screen TABLE --target Y: mivb.screen on a table file ---------------------------------------
+SCREEN_PRINTED = ("feature", "mi", "p_value", "q_value", "selected", "family", "notes")
+
+
+def _add_screen(commands: Any) -> None:
+    run = commands.add_parser(
+        "screen", help="rank the columns of a table by their MI with a target, with p-values and q-values",
+        description="Estimate I(column; target) for each column of a table (mivb.screen): KSG for one column "
+                    "against a target of up to 3 columns, a permutation p-value per column (the target shuffled), "
+                    "and Benjamini-Hochberg q-values over the columns. TABLE: a .csv whose first line names its "
+                    "columns, or a .npz archive of named arrays. Prints the table, sorted by MI, and writes it "
+                    "with --out.",
+        epilog=EXIT_STATUSES)
+    run.add_argument("table", metavar="TABLE", help="a .csv with a header line, or a .npz of named arrays")
+    run.add_argument("--target", nargs="+", required=True, metavar="NAME",
+                     help="the target's column (several names: a target of several columns)")
+    run.add_argument("--features", nargs="+", default=None, metavar="NAME",
+                     help="the columns to screen (default: every column but the target's)")
+    run.add_argument("--permutations", type=int, default=199,
+                     help="shuffles of the target per column; the smallest p-value is 1 / (1 + N) "
+                          "(default: %(default)s)")
+    run.add_argument("--fdr", type=float, default=0.1,
+                     help="the false-discovery rate of the selected column (default: %(default)s)")
+    run.add_argument("--neighbours", type=int, default=3, help="KSG's k (default: %(default)s)")
+    run.add_argument("--workers", type=int, default=None,
+                     help="local processes (default: one per core; 1: none, all in this process)")
+    run.add_argument("--seed", type=int, default=0, help="each column's seed is drawn from it (default: %(default)s)")
+    run.add_argument("--cache-dir", default=None, metavar="DIR",
+                     help="keep each finished column here, so that a rerun skips it")
+    run.add_argument("--out", metavar="FILE", default=None, help="write the whole table as CSV")
+    run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="a progress bar on stderr (default: only when stderr is a terminal)")
+    run.set_defaults(handler=screen_table)
+
+
+def screen_table(args: argparse.Namespace) -> None:
+    from .datafiles import load_table
+    from .screen import screen
+
+    table = load_table(args.table, "table")
+    target = args.target[0] if len(args.target) == 1 else args.target
+    with warnings.catch_warnings(record=True) as caught:  # the failed columns: their rows say why
+        warnings.simplefilter("always")
+        result = screen(table, target, features=args.features, permutations=args.permutations, fdr=args.fdr,
+                        k=args.neighbours, workers=args.workers, seed=args.seed, cache_dir=args.cache_dir,
+                        progress=args.progress)
+    rows: list[dict[str, Any]] = result.to_dict("records") if hasattr(result, "to_dict") else result
+    print(f"read {len(next(iter(table.values())))} rows of {len(table)} columns from {args.table}; "
+          f"target {', '.join(args.target)}; {args.permutations} permutations; nats")
+    print(f"{'feature':<20} {'mi':>8} {'p_value':>8} {'q_value':>8} {'selected':>8}  {'family':<8} notes")
+    for row in rows:
+        print(f"{row['feature']!s:<20} {row['mi']:>8.4f} {row['p_value']:>8.4f} {row['q_value']:>8.4f} "
+              f"{'yes' if row['selected'] else 'no':>8}  {row['family']:<8} {row['notes']}")
+    print(f"{sum(row['selected'] for row in rows)} of {len(rows)} columns selected at fdr {args.fdr:g}"
+          + ("" if not caught else f"; {caught[0].message}"))
+    if args.out is not None:
+        import csv
+
+        with open(args.out, "w", newline="", encoding="utf-8") as file:
+            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"table: {args.out}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -71,6 +71,29 @@ def load_samples(source: str, argument: str) -> np.ndarray:
     return array
 
 
+def load_table(source: str, argument: str) -> dict[str, np.ndarray]:
+    """The named columns of a table file, as ``mivb.screen`` takes them: a CSV whose first line names
+    its columns (each a float64 column), or a .npz archive (each array by its name)."""
+    path = Path(source)
+    if path.suffix.lower() == ".npz":
+        names = npz_array_names(source)
+        if names is None:
+            load_array(source, argument)  # says what is wrong with the file
+            raise invalid(argument, "a readable .npz archive", source)
+        return {name: load_samples(f"{source}:{name}", argument) for name in names}
+    if path.suffix.lower() != ".csv":
+        raise invalid(argument, "a table file: a .csv with a header line naming its columns, or a .npz archive of "
+                      "named arrays", source)
+    table = load_array(source, argument)
+    lines = [line for line in _read_text(path, argument, source).splitlines() if _is_data(line)]
+    names = [field.strip() for field in lines[0].split(",")]
+    if any(_is_number(name) for name in names):
+        raise invalid(argument, "a CSV whose first line names its columns (a header)", source)
+    if len(set(names)) != len(names) or len(names) != table.shape[1]:
+        raise invalid(argument, f"a header of {table.shape[1]} distinct column names", source)
+    return {name: table[:, i] for i, name in enumerate(names)}
+
+
 def npz_array_names(source: str) -> list[str] | None:
     """The names of the arrays of ``source`` when it names a whole, readable .npz archive, else None."""
     path, name = _split_array_name(source)

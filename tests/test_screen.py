@@ -163,3 +163,32 @@ def test_a_target_with_nan_and_tables_of_other_kinds_are_refused(table):
         mivb.screen(table.to_numpy(), "y")
     with pytest.raises(InvalidTypeError, match="table: expected a pandas DataFrame, a mapping"):
         mivb.screen([[1.0, 2.0]], "y")
+
+
+def test_the_command_reads_a_table_file_and_writes_the_python_apis_table(table, tmp_path, capsys):
+    from mivb.cli import main
+
+    source, out = tmp_path / "table.csv", tmp_path / "screen.csv"
+    table.to_csv(source, index=False, float_format="%.17g")  # every float exactly
+    status = main(["screen", str(source), "--target", "y", "--permutations", str(PERMUTATIONS), "--workers", "1",
+                   "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert status == 0 and "2 of 8 columns selected at fdr 0.1" in printed
+    expected = mivb.screen(table, "y", permutations=PERMUTATIONS, executor="serial", progress=False)
+    written = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    assert list(written.feature) == list(expected.feature)
+    assert written.mi.to_numpy() == pytest.approx(expected.mi.to_numpy(), rel=1e-15)
+    assert list(written.p_value) == list(expected.p_value) and list(written.selected) == list(expected.selected)
+    assert printed.splitlines()[2].split()[:2] == ["wave", f"{expected.mi[0]:.4f}"]
+
+
+def test_the_command_refuses_an_unknown_target_and_a_table_without_header(table, tmp_path, capsys):
+    from mivb.cli import main
+
+    source = tmp_path / "table.csv"
+    table.to_csv(source, index=False)
+    assert main(["screen", str(source), "--target", "q"]) == 3  # a data error
+    assert "mivb: target: expected names in data" in capsys.readouterr().err
+    table.to_csv(source, index=False, header=False)
+    assert main(["screen", str(source), "--target", "y"]) == 3
+    assert "table: expected a CSV whose first line names its columns" in capsys.readouterr().err
