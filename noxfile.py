@@ -107,8 +107,9 @@ def run_conformance(session: nox.Session, backend: str) -> None:
 
 @nox.session
 def examples(session: nox.Session) -> None:
-    """Every example's --quick mode, which asserts its qualitative result."""
-    install(session, "-e", f".[{CPU_ALL},test]")
+    """Every example's --quick mode, which asserts its qualitative result, and the benchmarks that
+    tests/examples smoke-tests (scikit-learn: benchmarks/screening.py's peers)."""
+    install(session, "-e", f".[{CPU_ALL},test,bench]")
     session.run("pytest", "tests/examples", "-n", "auto", *session.posargs, env=ENV)
 
 
@@ -168,8 +169,9 @@ def ends(session: nox.Session, backend: str, end: str) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Accuracy against closed-form MI, speed against hand-written loops, the cross-fitted intervals'
-    coverage and the independence test's size and power (pass --quick for a short run)."""
-    install(session, "-e", f".[{CPU_ALL},test]")
+    coverage, the independence test's size and power and the screening of a table's features against
+    scikit-learn's (pass --quick for a short run)."""
+    install(session, "-e", f".[{CPU_ALL},test,bench]")
     args = session.posargs or ["--quick"]
     session.run("python", "benchmarks/accuracy.py", *args, env=ENV)
     session.run("python", "benchmarks/high_mi.py", *args, env=ENV)
@@ -178,6 +180,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/calibration.py", *args, env=ENV)
     session.run("python", "benchmarks/independence.py", *args, env=ENV)
     session.run("python", "benchmarks/conditional.py", *args, env=ENV)
+    session.run("python", "benchmarks/screening.py", *args, env=ENV)
 
 
 # Beyond Normal (Czyz et al., NeurIPS 2023) from its own package: benchmark-mi 0.1.3 needs numpy < 2,
