@@ -12,6 +12,7 @@ from .estimate import Estimate, EstimateConfig, estimate
 from .independence import IndependenceTest, independence_test
 from .many import TaskFailure, estimate_many
 from .screen import screen
+from .notes import NoteWarning
 from .spec import EstimatorSpec
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "InvalidTypeError",
     "MivbError",
     "MovingAverage",
+    "NoteWarning",
     "TaskFailure",
     "Totals",
     "TrainingProgress",

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .errors import BackendNotAvailableError, Shown, UnknownNameError, invalid
+from .notes import note
 from .samples import as_samples, check_paired
 
 KSG_MAX_DIMENSIONS = 20  # d_x + d_z: beyond this, neighbour distances all look alike (see ksg)
@@ -317,8 +318,7 @@ def _ksg_notes(params: Mapping[str, Any], n: int) -> list[str]:
     k = params["k"]
     if KSG_NEIGHBOURS_SHARE * n >= k:
         return []
-    return [(f"ksg with k={k} of {n} pairs counts neighbours over much of the data, which biases the estimate "
-            f"towards 0: use a k far below n (3 to 10)")]
+    return [note("ksg-k", k=k, pairs=n)]
 
 
 KSG_NEIGHBOURS_SHARE = 0.1  # a k above this share of the pairs gets a note (k = 90 of 100 pairs read 0.03 at 1 nat)

@@ -27,12 +27,14 @@ from . import __version__
 from .backends import available_backends, installed, registered
 from .bounds import BOUNDS
 from .catalogue import estimators
+from .copula import AUTO
 from .critics import CRITIC_KINDS
 from .data import correlated_gaussians, rho_for_mi
 from .datafiles import FORMATS, HEADER_READERS, load_samples, npz_array_names
 from .errors import BackendNotAvailableError, InvalidTypeError, MivbError, PlottingNotAvailableError, invalid
 from .estimate import Estimate, estimate, split_sizes
 from .intervals import check_folds
+from .notes import NoteWarning
 from .plotting import PLOT_INSTALL, UNIT_SCALES, check_plot_path, plot_demo, plot_estimate
 from .samples import TRANSFORMS, as_samples
 from .schedule import check_positive_int
@@ -214,12 +216,12 @@ def steps_for_epochs(epochs: float, n: int, batch_size: int, test_fraction: floa
 
 
 def quiet_estimate(x: Any, z: Any, **options: Any) -> Estimate:
-    """``estimate`` warns with each of its notes; the command prints them itself, once."""
+    """``estimate`` warns with its notes; the command prints them itself, once."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result: Estimate = estimate(x, z, **options)
     for warning in caught:
-        if str(warning.message) not in result.notes:
+        if not issubclass(warning.category, NoteWarning):
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     return result
 
@@ -285,8 +287,10 @@ def demo(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         result = quiet_estimate(x, z, bound=name, backend=args.backend, steps=args.steps, seed=args.seed)
         seconds = time.perf_counter() - start
+        # the default (auto) reports the copula or the network's InfoNCE: the row says which
+        reported = f" ({result.bound}, {result.kind})" if name == AUTO else ""
         print(f"{name:<9} {result.mi:>9.3f} {result.stderr:>8.3f} {result.mi - true_mi:>+8.3f} "
-              f"{seconds:>8.1f}  {result.backend}")
+              f"{seconds:>8.1f}  {result.backend}{reported}")
         for note in result.notes:
             print(f"          note: {note}")
         results.append(result)
@@ -472,12 +476,13 @@ def _add_demo(commands: Any) -> None:
         description="Draw correlated Gaussians whose MI is known, estimate it with each bound, and print each "
                     "estimate beside the truth (and plot the training curves, when matplotlib is installed).",
         epilog=EXIT_STATUSES)
-    # ba reads class labels, which the Gaussians are not
-    on_vectors = sorted(name for name, bound in BOUNDS.items() if bound.critic != "classifier")
+    # ba reads class labels, which the Gaussians are not; auto is estimate's default (bound=None)
+    on_vectors = [AUTO, *sorted(name for name, bound in BOUNDS.items() if bound.critic != "classifier")]
     run.add_argument("--backend", default=None, help="torch, jax or tensorflow (default: first installed)")
-    run.add_argument("--bounds", nargs="+", default=["infonce", "smile", "mine"], choices=on_vectors,
+    run.add_argument("--bounds", nargs="+", default=[AUTO, "infonce", "smile", "mine"], choices=on_vectors,
                      metavar="BOUND", help=f"the bounds to estimate with, each in turn: {', '.join(on_vectors)} "
-                                           "(default: infonce smile mine)")
+                                           "(auto: estimate's default, the Gaussian copula or the network's "
+                                           "InfoNCE; default: auto infonce smile mine)")
     # 5 dimensions and 2 nats: every default bound's network reads the truth within 0.2 nats from 20,000
     # pairs, with no note (at 10 and 3, InfoNCE's network fell back to the linear critic and MINE's missed
     # dependence: a first run that looked like failure)

@@ -22,6 +22,7 @@ from .bounds import BOUNDS
 from .classical import CLASSICAL
 from .errors import invalid
 from .intervals import crossfit
+from .notes import note, warn
 from .pipeline import classical, seed_or_drawn, trained
 from .result import Estimate
 from .samples import as_samples, check_paired
@@ -56,8 +57,7 @@ def conditional(x: Any, z: Any, given: Any, arguments: dict[str, Any]) -> Estima
         joint = term(x_all, np.concatenate([z_all, y_all], axis=1), term_arguments)
         marginal = term(x_all, y_all, term_arguments)
     result = difference(joint, marginal)
-    for note in result.notes:
-        warnings.warn(note, stacklevel=3)
+    warn(result.notes, stacklevel=3)
     return result
 
 
@@ -92,7 +92,7 @@ def _negative_note(result: Estimate) -> list[str]:
         return []
     noise = 2 * result.stderr if math.isfinite(result.stderr) else 0.0
     if -result.mi <= max(noise, NEGLIGIBLE):
-        within = f"within twice its noise ({noise:.3f}) or {NEGLIGIBLE} nats, so read it as about 0"
+        within = f"within its noise ({noise:.3f}), so about 0"
     else:
-        within = "beyond its noise: the larger term's bound is biased low (see its notes), or the critics differ"
-    return [f"I(X; Z | Y) reads {result.mi:.3f} < 0, which conditional MI never is: estimation error, {within}"]
+        within = "beyond its noise, so a term is biased low"
+    return [note("conditional-negative", mi=result.mi, within=within)]

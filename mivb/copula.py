@@ -42,7 +42,6 @@ estimate 0.53 nats high at 200 dimensions a side and 1.8 at 500.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
@@ -61,6 +60,7 @@ from .crosscheck import (
 )
 from .errors import Shown, invalid
 from .intervals import check_folds, check_level, crossfit
+from .notes import warn
 from .pipeline import result, seed_or_drawn, trained_inputs
 from .protocol import VALIDATION_LIMIT, Fitted, fit, held_out_batches, random_streams, score, split_pairs
 from .result import Estimate, EstimateConfig
@@ -196,8 +196,7 @@ def copula(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
     folds = [None] if config.folds is None else list(range(config.folds))
     per_fold = [_copula_fold(x_all, z_all, config, fold) for fold in folds]
     estimate = per_fold[0] if config.folds is None else crossfit(config, per_fold)
-    for note in estimate.notes:
-        warnings.warn(note, stacklevel=3)
+    warn(estimate.notes, stacklevel=3)
     return estimate
 
 
@@ -247,8 +246,7 @@ def auto(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
     if len(copulas) == len(networks):
         chosen, config = copulas, replace(config, bound=AUTO)
     estimate = chosen[0] if config.folds is None else crossfit(config, chosen)
-    for note in estimate.notes:
-        warnings.warn(note, stacklevel=3)
+    warn(estimate.notes, stacklevel=3)
     return estimate
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .bounds import bound as bound_value
+from .notes import note
 
 SCORE_ONLY_BOUNDS = ("dv", "mine", "nwj", "infonce", "js", "smile")  # a bound of the scores alone
 # Each bound's optimal critic is log r, up to a constant that it ignores, except NWJ's: 1 + log r.
@@ -148,37 +149,21 @@ def linear_note(bound: str, critic_values: np.ndarray, linear: np.ndarray) -> st
         return None
     mi, linear_mi = float(critic_values.mean()), float(linear.mean())
     gap = linear_mi - mi
-    return (f"a linear critic (the log density ratio of a Gaussian fitted to the training pairs) reads "
-            f"{linear_mi:.3f} nats under {bound} on the same test batches, {gap:.3f} above this critic's {mi:.3f}: "
-            f"the network missed dependence that linear correlation shows (too few pairs for its size, many "
-            f"dimensions, or too few steps); the MI is at least about {linear_mi:.3f} nats, the linear critic's bound; "
-            f"give more pairs or steps, or compare bound='gaussian'")
+    return note("linear", linear=linear_mi, bound=bound, gap=gap, mi=mi)
 
 
-def fallback_note(bound: str, validation: tuple[np.ndarray, np.ndarray], network_test: float, batch_size: int,
-                  linear_batch: int) -> str:
+def fallback_note(validation: tuple[np.ndarray, np.ndarray], network_test: float) -> str:
     """What ``estimate`` reports when the linear critic won on the validation split, and why."""
     network, linear = (float(values.mean()) for values in validation)
-    return (f"reported: the linear critic (the log density ratio of a Gaussian fitted to the training pairs), "
-            f"which read {linear:.3f} nats under {bound} on the validation split against the network's "
-            f"{network:.3f}; the network's test value is {network_test:.3f} (batches of {batch_size}), the linear "
-            f"critic's is read on test batches of {linear_batch} (more negatives, a tighter bound): the network "
-            f"missed dependence that linear correlation shows (too few pairs for its size, many dimensions), or its "
-            f"smaller batches held the bound down. result.estimator is still the network, result.pointwise the "
-            f"linear critic's; linear_fallback=False reports the network")
+    return note("linear-reported", linear=linear, network=network, test=network_test)
 
 
-def plug_in_note(bound: str, reported: float, critic: GaussianCritic, log_ratios: np.ndarray,
-                 batch_size: int) -> str | None:
+def plug_in_note(bound: str, reported: float, critic: GaussianCritic) -> str | None:
     """A note when the reported linear critic's bound lies clearly below the MI of its own Gaussian
     model: the bound's batch, or the model's noise, holds the value down."""
     if not critic.mi - reported > max(GAP_NATS, PLUG_IN_SHARE * critic.mi):
         return None
-    return (f"the linear critic's Gaussian model has MI {critic.mi:.3f} nats on its training pairs and a mean log "
-            f"ratio of {float(log_ratios.mean()):.3f} on the test pairs (plug-in estimates, no bounds: with few pairs "
-            f"per dimension the first reads high and the second low), against the {reported:.3f} that {bound} reads "
-            f"on batches of {batch_size}: the estimate may be well below the MI; more pairs, or a larger batch_size, "
-            f"read more")
+    return note("plug-in", model=critic.mi, reported=reported, bound=bound)
 
 
 def _whitening(centred: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .bounds import get_bound
+from .notes import note
 
 if TYPE_CHECKING:
     from .result import EstimateConfig
@@ -75,59 +76,40 @@ def diagnose(config: EstimateConfig, run: TrainingRun, mi: float, stderr: float,
     notes, unreliable = [], False
     if x_is_z:
         unreliable = True
-        notes.append("x and z are the same array: their MI is infinite for continuous data (the entropy, for "
-                     "discrete data), so no finite estimate is the answer; the value shows only how far this "
-                     "bound and critic can go")
+        notes.append(note("same-array"))
     kind = get_bound(config.bound).kind
-    low, high = sane_range(n_pairs, kind)
     # A held-out value above it is absurd for every kind: an upper bound that high certifies nothing
     # (CLUB read 234 nats on 800 pairs of z = x + 1e-4 noise, where its q(z | x) collapsed).
     held_out_high = sane_range(n_pairs)[1]
     if run.diverged_at is not None:
         unreliable = True
-        notes.append(f"training diverged at step {run.diverged_at} (a training value that is not finite or "
-                     f"outside [{low:g}, {high:.3g}] nats, which no bound on {n_pairs} pairs reaches); the "
-                     f"estimate uses the critic from step {run.best_step}; lower learning_rate or use a bounded "
-                     f"objective (smile, infonce)")
+        notes.append(note("diverged", step=run.diverged_at, best=run.best_step))
     if ceiling is not None and mi > ceiling - CEILING_MARGIN:
-        notes.append(f"{config.bound} is near its ceiling {ceiling:.3f} nats (within {CEILING_MARGIN:g}): "
-                     f"it is biased low there and the true MI may be much larger; use a larger batch_size or "
-                     f"another bound (smile, mine)")
+        notes.append(note("ceiling", bound=config.bound, mi=mi, ceiling=ceiling))
     if not math.isfinite(mi):
         unreliable = True
-        notes.append(f"the held-out value is {mi}: the critic's scores overflow on new pairs; use smile or infonce")
+        notes.append(note("overflow", mi=mi))
     elif mi < -1.0 - 3 * (stderr if math.isfinite(stderr) else 0.0) or mi > held_out_high:
         unreliable = True
-        notes.append(f"the held-out value {mi:.4g} nats is outside what {n_pairs} pairs allow "
-                     f"([-1, {held_out_high:.3g}]): the critic does not generalise; lower learning_rate or use another "
-                     f"bound" if kind == "lower" or mi < 0 else
-                     f"{config.bound} reads {mi:.4g} nats, above the {held_out_high:.3g} that {n_pairs} pairs can show, "
-                     f"so as an {'upper bound' if kind == 'upper' else kind} it says nothing (its q(z | x) may be far from "
-                     f"p(z | x))")
+        notes.append(note("outside", mi=mi, pairs=n_pairs, high=held_out_high) if kind == "lower" or mi < 0 else
+                     note("vacuous", bound=config.bound, mi=mi, high=held_out_high, pairs=n_pairs,
+                          kind="upper bound" if kind == "upper" else kind))
     elif ceiling is None and kind == "lower" and mi > math.log(test_pairs) - CEILING_MARGIN:
         certifiable = math.log(test_pairs)
-        where = f"above log {test_pairs} = {certifiable:.2f}" if mi > certifiable else \
-            f"within {CEILING_MARGIN:g} of log {test_pairs} = {certifiable:.2f}"
         unreliable = mi > certifiable
-        notes.append(f"{config.bound} reads {mi:.3f} nats from {test_pairs} held-out pairs, {where}, about the most "
-                     f"a lower bound can certify from them (McAllester & Stratos 2020); DV-type estimates overshoot "
-                     f"near it (smile read 7.70 and 17.1 nats at truths of 6 and 10 on 20,000 pairs of d = 20 "
-                     f"Gaussians): the MI is large, but this number may be far above it; more pairs lift the limit")
+        notes.append(note("log-n", bound=config.bound, mi=mi, pairs=test_pairs, limit=certifiable,
+                          where="above" if unreliable else f"within {CEILING_MARGIN:g} of"))
     if math.isfinite(mi) and -1.0 - 3 * (stderr if math.isfinite(stderr) else 0.0) <= mi < 0:
-        notes.append(f"a lower bound below 0 ({mi:.3f} nats) certifies only that the MI is at least 0: the critic "
-                     f"found no dependence that holds on held-out pairs" if kind == "lower" else
-                     f"the value {mi:.3f} is below 0, which MI never is: read it as estimation error around a small MI")
+        notes.append(note("negative", mi=mi) if kind == "lower" else note("below-zero", mi=mi))
     rise = still_rising(config, run)
     if rise is not None:
-        notes.append(f"the estimate was still rising when training stopped (+{rise:.3f} nats at the end): "
-                     f"more steps may raise it")
+        notes.append(note("rising", rise=rise))
     window = min(run.best_step, max(100, len(run.history) // 10))
     if window >= 20 and math.isfinite(mi):
         trained = float(run.history[run.best_step - window : run.best_step].mean())
         gap = trained - mi
         if gap > max(OVERFIT_MARGIN, OVERFIT_FRACTION * abs(trained)):
-            notes.append(f"the held-out value is {gap:.3f} nats below the training value: the critic overfits "
-                         f"the training pairs; use more samples, fewer steps or a smaller critic")
+            notes.append(note("overfit", gap=gap))
     return notes, unreliable
 
 
@@ -156,9 +138,5 @@ def clip_note(bound: str, clip: float, log_ratios: np.ndarray) -> tuple[str | No
     lift = -math.log1p(-share) if share < 1 else math.inf
     if not lift > CLIP_BIAS_NOTE:
         return None, False
-    return (f"{share:.0%} of {len(log_ratios)} held-out pairs have a log density ratio above {bound}'s clip "
-            f"{clip:g}: the clipped negatives then miss about {lift:.2f} nats of the partition function, so the "
-            f"estimate may lie that much or more above the MI (smile read 6.38 and 7.70 nats at truths of 5 and "
-            f"6 on d = 20 Gaussians); the default bound, infonce, gives a lower bound whose notes say when it "
-            f"is capped"), \
+    return note("clip", share=share, pairs=len(log_ratios), bound=bound, clip=clip, lift=lift), \
         lift > CLIP_BIAS_UNRELIABLE

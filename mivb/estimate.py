@@ -8,7 +8,6 @@ configuration live in ``mivb.result``.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, overload
@@ -21,6 +20,7 @@ from .conditional import conditional
 from .copula import AUTO, COPULA, auto, copula
 from .critics import CriticConfig
 from .errors import UnknownNameError, invalid, unknown_name
+from .notes import note, warn
 from .pipeline import classical, seed_or_drawn, trained, training_backends
 from .protocol import CHUNK_STEPS, split_sizes
 from .result import Estimate, EstimateConfig
@@ -267,11 +267,9 @@ def _several(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[Estimate, ...]:
         for j, high in enumerate(results):
             gap = low.mi - high.mi
             if low.kind == "lower" and high.kind == "upper" and gap > 2 * math.hypot(low.stderr, high.stderr):
-                note = (f"the lower bound {low.bound} ({low.mi:.3f}) reads above the upper bound {high.bound} "
-                        f"({high.mi:.3f}) by {gap:.3f} nats, beyond their noise: at least one of them is not a "
-                        f"bound here (an upper bound holds only while its q(z | x) is close to p(z | x))")
-                warnings.warn(note, stacklevel=3)
-                notes[i].append(note)
-                notes[j].append(note)
+                crossed = note("crossed", low=low.bound, low_mi=low.mi, high=high.bound, high_mi=high.mi)
+                warn([crossed], stacklevel=3)
+                notes[i].append(crossed)
+                notes[j].append(crossed)
     return tuple(replace(result, notes=(*result.notes, *extra), unreliable=True) if extra else result
                  for result, extra in zip(results, notes))

@@ -17,6 +17,7 @@ from .classical import CLASSICAL
 from .errors import invalid, unknown_name
 from .estimate import estimate
 from .intervals import check_level
+from .notes import explain, note
 from .pipeline import classical_inputs, result, seed_or_drawn, trained_inputs
 from .protocol import fit, score
 from .result import Estimate
@@ -52,6 +53,11 @@ class IndependenceTest:
     @property
     def dependent(self) -> bool:
         return self.p_value <= self.level
+
+    def explain(self, code: str | None = None) -> str:
+        """The long explanation of each note, by its code; with ``code``, that code's alone (see
+        [`Estimate.explain`][mivb.Estimate.explain])."""
+        return explain(self.notes, code)
 
     def __repr__(self) -> str:
         verdict = "dependent" if self.dependent else "no dependence shown"
@@ -184,14 +190,11 @@ def _arguments(bound: str, options: dict[str, Any]) -> dict[str, Any]:
 def _notes(found: Estimate, p_value: float, level: float, permutations: int) -> list[str]:
     notes = []
     if (1 + permutations) * level < 10:
-        notes.append(f"with {permutations} permutations the smallest p-value is {1 / (1 + permutations):.3g}, close "
-                     f"to the level {level:g}: the test can reject only when no shuffle reaches the statistic; use "
-                     f"{math.ceil(10 / level) - 1} or more")
+        notes.append(note("few-permutations", permutations=permutations, smallest=1 / (1 + permutations), level=level,
+                          needed=math.ceil(10 / level) - 1))
     monte_carlo = math.sqrt(p_value * (1 - p_value) / permutations)
     if abs(p_value - level) < 2 * monte_carlo:
-        notes.append(f"the p-value {p_value:.3g} is within twice its Monte Carlo error ({monte_carlo:.3g}) of the "
-                     f"level {level:g}: more permutations would make the decision firm")
+        notes.append(note("p-near-level", p_value=p_value, error=monte_carlo, level=level))
     if found.unreliable:
-        notes.append("the statistic is unreliable as an MI estimate (see .estimate.notes); the p-value is still "
-                     "valid, since a critic that learned nothing costs power, not validity")
+        notes.append(note("unreliable-statistic"))
     return notes

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import invalid
+from .notes import note
 
 if TYPE_CHECKING:
     from .result import Estimate, EstimateConfig
@@ -66,9 +67,7 @@ def interval_notes(mi: float, interval: tuple[float, float], fold_values: np.nda
     if high - low <= max(abs(mi), WIDE_FLOOR):
         return []
     folds = ", ".join(f"{value:.3f}" for value in fold_values)
-    note = (f"the {level:.0%} interval ({low:.3f}, {high:.3f}) is wider than the estimate itself: the folds "
-            f"disagree ({folds}), so the number says little; use more pairs, or a bound with less variance (infonce)")
-    return [note]
+    return [note("wide-interval", level=level, low=low, high=high, folds=folds)]
 
 
 def crossfit(config: EstimateConfig, per_fold: list[Estimate]) -> Estimate:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from dataclasses import replace
 from typing import Any
 
@@ -26,6 +25,8 @@ from .crosscheck import fallback_note, linear_batch_size, linear_note, linear_va
 from .diagnosis import CLIP_CHECK_PAIRS, clip_note, diagnose
 from .errors import BackendNotAvailableError, invalid, unknown_name
 from .intervals import check_fold_parts, check_folds, check_level, crossfit
+from .notes import note as note_text
+from .notes import warn as warn_notes
 from .protocol import (
     DEVICE_VARIABLE,
     Fitted,
@@ -68,8 +69,7 @@ def trained(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
     per_fold = [result(fit(x_all, z_all, config, labels, arguments["progress"], arguments["callback"], fold),
                        warn=False) for fold in range(config.folds)]
     combined = crossfit(config, per_fold)
-    for note in combined.notes:
-        warnings.warn(note, stacklevel=3)
+    warn_notes(combined.notes, stacklevel=3)
     return combined
 
 
@@ -98,10 +98,9 @@ def classical(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
                             transform=transform, seed=seed_or_drawn(arguments["seed"]))
     notes, unreliable = [], not math.isfinite(mi)
     if unreliable:
-        notes.append(f"{estimator.name} gives {mi}: the data do not suit it")
+        notes.append(note_text("unsuited", name=estimator.name, mi=mi))
     notes += estimator.notes(params, len(xs)) if estimator.notes is not None else []
-    for note in notes:
-        warnings.warn(note, stacklevel=3)
+    warn_notes(notes, stacklevel=3)
     return Estimate(mi=mi, stderr=stderr, history=np.zeros(0), bound=estimator.name, backend="numpy", config=config,
                     test_values=np.array([mi]), notes=tuple(notes), unreliable=unreliable, kind="classical",
                     stop_reason="none (a classical estimator, on all pairs)")
@@ -238,7 +237,7 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
         if validation is None:
             crosscheck = [note for note in [linear_note(config.bound, values, linear)] if note]
         else:
-            crosscheck = [fallback_note(config.bound, validation, float(values.mean()), eval_size, size)]
+            crosscheck = [fallback_note(validation, float(values.mean()))]
             values, eval_size = linear, size
     mi = float(values.mean())
     stderr = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan
@@ -258,16 +257,12 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
         notes += [note] if note else []
         unreliable = unreliable or clip_decides
     if validation is not None and fitted.linear_critic is not None:  # the linear critic is reported
-        log_ratios = fitted.linear_critic.log_ratio(*fitted.test_pairs)
-        crosscheck += [note for note in [plug_in_note(config.bound, mi, fitted.linear_critic, log_ratios, eval_size)]
-                       if note]
+        crosscheck += [note for note in [plug_in_note(config.bound, mi, fitted.linear_critic)] if note]
     if not math.isfinite(stderr) and math.isfinite(mi):
-        notes.append(f"no standard error: the {fitted.test_size} held-out pairs give one batch of {eval_size}, too few "
-                     f"to leave one out; use more pairs or a larger test_fraction")
+        notes.append(note_text("no-stderr", pairs=fitted.test_size, size=eval_size))
     notes = fitted.notes + notes + crosscheck
     if warn:
-        for note in notes:
-            warnings.warn(note, stacklevel=4)  # estimate's caller: estimate -> trained -> result
+        warn_notes(notes, stacklevel=4)  # estimate's caller: estimate -> trained -> result
     return Estimate(mi=mi, stderr=stderr, history=run.history, bound=config.bound, backend=config.backend,
                     kind=get_bound(config.bound).kind,
                     config=config, test_values=values, ceiling=ceiling, notes=tuple(notes),

@@ -133,8 +133,8 @@ def _unit_scale(units: str) -> float:
 
 def _figure(panels: int, for_file: bool) -> tuple[Any, list[Any]]:
     _require_matplotlib()
-    columns = min(panels, PANELS_PER_ROW)
-    rows = -(-panels // columns)
+    rows = -(-panels // PANELS_PER_ROW)
+    columns = -(-panels // rows)  # rows filled evenly: 4 panels are 2 x 2, not 3 and 1
     size = (PANEL_SIZE[0] * columns, PANEL_SIZE[1] * rows)
     if for_file:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -177,6 +177,7 @@ def _draw(ax: Any, result: PlottedEstimate, truth: float | None, scale: float, u
     if math.isfinite(mi):
         which = {"classical": "estimate on all pairs", "difference": "conditional MI (difference of the two)"}.get(
             result.kind, "cross-fitted estimate" if result.per_fold else "held-out estimate")
+        which = "copula estimate" if result.bound == "copula" and not result.per_fold else which  # training pairs' model
         ax.axhline(mi, color="C1", linewidth=2, label=f"{which} {mi:.3f} ± {stderr:.3f}")
         levels.append(mi)
         if math.isfinite(stderr):
@@ -201,15 +202,23 @@ def _draw(ax: Any, result: PlottedEstimate, truth: float | None, scale: float, u
     if result.kind == "lower" and getattr(result, "linear_critic", None) is not None:
         ax.plot([], [], linestyle="none", label="the estimate: the linear critic's, which read more")
     elif result.bound == "copula" and len(result.history):
-        ax.plot([], [], linestyle="none", label="the estimate: the copula's; the curve: the network's")
+        lower = getattr(result, "lower", None)  # the network's held-out InfoNCE, beside the copula's estimate
+        if lower is not None and math.isfinite(lower.mi):
+            ax.axhline(lower.mi * scale, color="C2", linestyle="--", linewidth=1,
+                       label=f"network's held-out InfoNCE{folds} {lower.mi * scale:.3f}")
+            levels.append(lower.mi * scale)
+        ax.plot([], [], linestyle="none", label="estimate: the copula's; curve: the network's")
     low, high = _value_range(history, levels)
     if ceiling is not None and ceiling > high + CEILING_STRETCH * (high - low):
-        ax.annotate(f"ceiling {ceiling:.2f} above", xy=(1.0, 1.0), xycoords="axes fraction", ha="right", va="bottom",
+        # inside the top left corner, where a training curve starts low: above the axes it ran into the title
+        ax.annotate(f"ceiling {ceiling:.2f} above", xy=(0.02, 0.98), xycoords="axes fraction", ha="left", va="top",
                     fontsize="small", color="0.4")
     elif ceiling is not None:
         low, high = _value_range(history, [*levels, ceiling])
     ax.set_ylim(low, high)
     title = f"{result.bound} ({result.backend})"
+    if getattr(result.config, "bound", None) == "auto":  # estimate's default: the copula, or the network's InfoNCE
+        title = f"default: {title}"
     if result.kind == "difference":
         title = f"I(X; Z | Y) = I(X; (Z, Y)) - I(X; Y), {title}"
     trained = len(history) > 0
@@ -217,7 +226,8 @@ def _draw(ax: Any, result: PlottedEstimate, truth: float | None, scale: float, u
     if not trained:  # a classical estimate: no training, so no step axis
         ax.set_xticks([])
     # below the axes, where it can never cover a curve
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 if trained else -0.04), ncol=2, fontsize="small",
+    # one column: two ran wider than a panel, into the next panel's legend and off the figure's edge
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 if trained else -0.04), ncol=1, fontsize="small",
               frameon=False)
 
 

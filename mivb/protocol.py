@@ -29,6 +29,7 @@ from .crosscheck import (
 )
 from .diagnosis import TrainingRun, sane
 from .errors import InvalidArgumentError, invalid
+from .notes import note
 from .samples import PairTransform, prepare
 from .schedule import Batches, shift_schedule
 
@@ -165,9 +166,7 @@ def split_pairs(rng: np.random.Generator, x: np.ndarray, z: np.ndarray, config: 
     notes = []
     groups = pair_groups(x, z)
     if len(groups) < len(x):
-        notes.append(f"{len(x) - len(groups)} of the {len(x)} pairs repeat earlier ones ({len(groups)} distinct): "
-                     f"each pair's copies are kept in one part, so the held-out value is on pairs the critic never "
-                     f"saw; it estimates the MI of the data's distribution, not of its empirical copies")
+        notes.append(note("repeats", repeats=len(x) - len(groups), pairs=len(x), distinct=len(groups)))
     shuffled = [groups[g] for g in rng.permutation(len(groups))]
     order = np.concatenate(shuffled)
     if fold is None:
@@ -179,9 +178,7 @@ def split_pairs(rng: np.random.Generator, x: np.ndarray, z: np.ndarray, config: 
         n_train = len(rest) - n_validation
         indices = [rest[:n_train], rest[n_train:], order[in_fold]]
     if n_train < config.batch_size:
-        notes.append(f"batch_size lowered from {config.batch_size} to {n_train}, the size of the training part: "
-                     f"small data gives few negatives per row, so bounds are looser (InfoNCE is at most "
-                     f"log({n_train}) = {math.log(n_train):.2f} nats)")
+        notes.append(note("small-batch", requested=config.batch_size, used=n_train, limit=math.log(n_train)))
         config = replace(config, batch_size=n_train)
     return indices, config, notes
 

@@ -18,6 +18,7 @@ import numpy as np
 from .critics import CriticConfig
 from .crosscheck import GaussianCritic
 from .errors import invalid
+from .notes import explain
 from .samples import as_samples, check_paired
 from .spec import EstimatorSpec, log_ratio_rule
 
@@ -162,6 +163,12 @@ class Estimate:
 
     def __float__(self) -> float:
         return self.mi
+
+    def explain(self, code: str | None = None) -> str:
+        """The long explanation of each of the result's notes (what it means, why, what to do), by the
+        code each note ends with (``[ceiling]``); with ``code``, that code's alone, noted here or not.
+        The codes are listed in the docs' page of notes (``mivb.notes.NOTES``)."""
+        return explain(self.notes, code)
 
     def plot(self, path: str | None = None, ax: Any = None) -> Any:
         """Draw the training curve, the held-out estimate and InfoNCE's ceiling on ``ax`` (a new

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import Shown, invalid
+from .notes import note
 from .protocol import Fitted, new_trainer, random_streams, train
 from .samples import PairTransform, as_samples, check_paired
 
@@ -221,13 +222,11 @@ def estimate_stream(batches: Any, arguments: dict[str, Any]) -> Estimate:
     source = StreamBatches(stream, trainer, config.batch_size, transform, held_out)
     run, reason = train(trainer, train_rng, validation_rng, NO_LIMIT, n_validation, config, arguments["progress"],
                         arguments["callback"], source=source)
-    dry = (f"the stream ran dry after {stream.read} pairs: the critic trained {len(run.history)} steps, "
-           f"seeing each of the {stream.read - n_test - n_validation} training pairs once")
-    notes = [dry] if stream.dry else []
+    notes = [note("stream-dry", read=stream.read, steps=len(run.history), train=stream.read - n_test - n_validation)
+             ] if stream.dry else []
     repeated = stream.repeats(held_out)
     if repeated:
-        notes.append(f"the stream starts over ({repeated}), so the critic trained on its held-out pairs: pass a "
-                     f"stream that ends after one pass")
+        notes.append(note("stream-repeats", repeated=repeated))
     fitted = Fitted(trainer=trainer, config=config, run=run, stop_reason=reason, notes=notes, test_size=n_test,
                     test_seed=int(test_rng.integers(2**63)), test_pairs=held["test"], n_pairs=stream.read,
                     x_is_z=False, prepare_new=transform)

@@ -14,6 +14,7 @@ import mivb
 from mivb.crosscheck import GaussianCritic, fit_linear_critic, linear_note, linear_values, plug_in_note
 from mivb.diagnosis import TrainingRun, diagnose
 from mivb.estimate import EstimateConfig
+from mivb.notes import code_of
 
 
 def test_scores_are_the_log_density_ratio_of_the_fitted_gaussian():
@@ -59,7 +60,8 @@ def test_the_note_needs_a_gap_beyond_five_percent_and_three_standard_errors():
     noisy = network + 0.3 + np.random.default_rng(4).normal(scale=1.0, size=10)  # a gap within its noise
     assert linear_note("infonce", network, noisy) is None
     note = linear_note("infonce", np.full(4, 0.02), np.array([0.9, 0.95, 0.9, 0.95]))
-    assert "reads 0.925 nats under infonce" in note and "0.905 above this critic's 0.020" in note
+    assert "reads 0.925 nats under infonce" in note and "0.905 above the network's 0.020" in note
+    assert code_of(note) == "linear"
 
 
 @pytest.mark.parametrize(("mi", "noted", "unreliable"), [(7.0, False, False), (7.7, True, False), (8.5, True, True)])
@@ -69,7 +71,7 @@ def test_a_bound_without_ceiling_near_log_test_pairs_is_noted_and_above_it_unrel
         config = EstimateConfig(bound=bound)
         ceiling = 100.0 if kind_has_ceiling else None  # a ceiling far away: only the certifiable limit could speak
         notes, flagged = diagnose(config, run, mi, 0.01, ceiling, 20_000, False, 4000)
-        said = [note for note in notes if "about the most a lower bound can certify" in note]
+        said = [note for note in notes if code_of(note) == "log-n"]
         assert bool(said) == (noted and not kind_has_ceiling) and flagged == (unreliable and not kind_has_ceiling)
         if said:
             where = "above log 4000 = 8.29" if unreliable else "within 1 of log 4000 = 8.29"
@@ -108,11 +110,12 @@ def test_the_linear_critic_is_reported_where_it_wins_on_validation_and_pointwise
     assert result.linear_critic is not None and result.config.linear_fallback
     assert 0.65 * truth < result.mi < truth  # a lower bound, at 4000 pairs in 40 dimensions
     [network] = [float(found) for note in result.notes
-                 for found in re.findall(r"the network's test value is (-?\d+\.\d+)", note)]
+                 for found in re.findall(r"\(test: (-?\d+\.\d+)\) \[linear-reported\]", note)]
     assert network < result.mi - 0.2
     # 2800 training pairs for 80 dimensions: the model's own MI reads high in-sample, and the note says so
-    [plug_in] = [note for note in result.notes if "may be well below the MI" in note]
-    assert f"has MI {result.linear_critic.mi:.3f} nats on its training pairs" in plug_in
+    [plug_in] = [note for note in result.notes if code_of(note) == "plug-in"]
+    assert f"has MI {result.linear_critic.mi:.3f} nats, above the {result.mi:.3f} infonce reads" in plug_in
+    assert "with few pairs per dimension the first reads high" in result.explain("plug-in")
     assert result.linear_critic.mi > truth > result.mi
     assert result.mi == pytest.approx(result.test_values.mean(), abs=1e-12)
     np.testing.assert_allclose(result.pointwise(x[:50], z[:50]),
@@ -153,11 +156,10 @@ def test_the_model_mi_is_the_gaussian_mi_and_its_note_needs_a_clear_gap():
     x, z, truth = mivb.correlated_gaussians(100_000, 3, 0.6, seed=9)
     critic = GaussianCritic.fit(x, z)
     assert critic.mi == pytest.approx(truth, abs=0.01)  # 3 x -1/2 log(1 - 0.36)
-    ratios = np.full(10, truth)
-    assert plug_in_note("infonce", truth - 0.04, critic, ratios, 128) is None  # under 0.05 nats
-    assert plug_in_note("infonce", 0.95 * truth, critic, ratios, 128) is None  # under 10% of the model's MI
-    note = plug_in_note("infonce", 0.5, critic, ratios, 128)
-    assert f"has MI {critic.mi:.3f} nats" in note and "against the 0.500 that infonce reads on batches of 128" in note
+    assert plug_in_note("infonce", truth - 0.04, critic) is None  # under 0.05 nats
+    assert plug_in_note("infonce", 0.95 * truth, critic) is None  # under 10% of the model's MI
+    note = plug_in_note("infonce", 0.5, critic)
+    assert f"has MI {critic.mi:.3f} nats" in note and "above the 0.500 infonce reads" in note and code_of(note) == "plug-in"
 
 
 def test_a_critic_you_pass_is_the_one_reported_unless_you_ask_for_the_fallback(thin_gaussians):
