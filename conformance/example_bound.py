@@ -13,6 +13,7 @@ import numpy as np
 
 import mivb
 from mivb.bounds import LOGSUMEXP, SUM
+from mivb.pointwise import normalised
 
 
 def statistics(scores, params):
@@ -43,5 +44,12 @@ def reference(pos, neg, params, state):
             -weights / weights.sum() / t)
 
 
+def log_ratio(scores, baseline, params):
+    """Each pair's log density ratio: DV's optimal critic is log r up to a constant, here T / t."""
+    return normalised(scores / params["temperature"], baseline, params)
+
+
 TEMPERED_DV = mivb.Bound("tempered_dv", statistics, value, summary="Donsker-Varadhan on T / temperature",
-                         params={"temperature": 2.0}, check_params=check, reference=reference)
+                         params={"temperature": 2.0}, check_params=check, reference=reference,
+                         log_ratio=log_ratio,
+                         param_help={"temperature": "the critic's scores are divided by it"})

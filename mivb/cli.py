@@ -25,7 +25,7 @@ import numpy as np
 
 from . import __version__
 from .backends import available_backends, installed, registered
-from .bounds import BOUNDS
+from .bounds import BOUNDS, DEMO
 from .catalogue import estimators
 from .copula import AUTO
 from .critics import CRITIC_KINDS
@@ -73,7 +73,7 @@ def estimate_files(args: argparse.Namespace) -> None:
         steps = steps_for_epochs(args.epochs, len(x), args.batch_size,
                                  args.test_fraction if folds is None else 1 / folds,
                                  args.validation_fraction if early_stopping else 0.0)
-    given = {"clip": args.clip, "alpha": args.alpha, "k": args.neighbours}
+    given = {param: getattr(args, flag[2:].replace("-", "_")) for param, flag in parameter_flags().items()}
     bound_params = {key: value for key, value in given.items() if value is not None}
     start = time.perf_counter()
     result = quiet_estimate(x, z, bound=args.bound, backend=args.backend, critic=args.critic, steps=steps,
@@ -327,13 +327,22 @@ def demo_plot_path(requested: str | None) -> Path | None:
         return None
 
 
-# The flag of `mivb estimate` that sets each estimator parameter; ba's entropy is counted from the labels.
-PARAMETER_FLAGS = {"clip": "--clip", "alpha": "--alpha", "k": "--neighbours"}
+# The flag of `mivb estimate` that sets a classical estimator's parameter; a bound's are derived from
+# the bound (Bound.param_help: ba's entropy, counted from the labels, has none).
+CLASSICAL_FLAGS = {"k": "--neighbours"}
+
+
+def parameter_flags() -> dict[str, str]:
+    """The flag of `mivb estimate` that sets each estimator parameter: ``--<parameter>`` for each
+    parameter a registered bound describes, and the classical estimators' flags."""
+    flags = {param: "--" + param.replace("_", "-") for bound in BOUNDS.values() for param in bound.param_help}
+    return {**flags, **CLASSICAL_FLAGS}
 
 
 def list_bounds(args: argparse.Namespace) -> None:
+    flags = parameter_flags()
     for info in estimators().values():
-        params = ", ".join(f"{PARAMETER_FLAGS[k]} {v}" for k, v in info.params.items() if k in PARAMETER_FLAGS)
+        params = ", ".join(f"{flags[k]} {v}" for k, v in info.params.items() if k in flags)
         gradient = f"; gradient follows {BOUNDS[info.name].gradient}" if info.name in BOUNDS else ""
         print(f"{info.name:<8} {info.kind:<9} {info.summary} ({info.paper}){gradient}"
               + (f"; default: {params}" if params else ""))
@@ -397,13 +406,9 @@ def _add_estimate(commands: Any) -> None:
                      help=f"{', '.join([*(k for k in CRITIC_KINDS if k != 'module'), 'conv'])} (conv: for images) "
                           f"(default: conditional for "
                           f"the upper bounds, else separable)")
-    run.add_argument("--alpha", type=float, default=None,
-                     help=f"alpha only: the weight of InfoNCE against TUBA (default: {BOUNDS['alpha'].params['alpha']})")
+    _add_bound_parameters(run)
     run.add_argument("--neighbours", type=int, default=None,
                      help="ksg only: the k of its k nearest neighbours (default: 3)")
-    run.add_argument("--clip", type=float, default=None,
-                     help=f"smile only: the negatives' scores are clipped to [-CLIP, CLIP] in its log-mean-exp "
-                          f"(default: {BOUNDS['smile'].params.get('clip')})")
     length = run.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, default=None,
                         help=f"the most training steps (default: {DEFAULTS['steps']}; early stopping usually "
@@ -461,6 +466,20 @@ def _add_estimate(commands: Any) -> None:
     run.set_defaults(handler=estimate_files)
 
 
+def _add_bound_parameters(run: argparse.ArgumentParser) -> None:
+    """A flag ``--<parameter>`` for each parameter a registered bound describes (``Bound.param_help``),
+    a number of the default's type, named with the bounds that take it."""
+    owners: dict[str, list[str]] = {}
+    for bound in BOUNDS.values():
+        for param in bound.param_help:
+            owners.setdefault(param, []).append(bound.name)
+    for param, names in owners.items():
+        first = BOUNDS[names[0]]
+        default = first.params[param]
+        run.add_argument("--" + param.replace("_", "-"), type=int if type(default) is int else float, default=None,
+                         help=f"{' and '.join(names)} only: {first.param_help[param]} (default: {default})")
+
+
 def _devices(text: str) -> int | str:
     if text == "all":
         return text
@@ -479,10 +498,10 @@ def _add_demo(commands: Any) -> None:
     # ba reads class labels, which the Gaussians are not; auto is estimate's default (bound=None)
     on_vectors = [AUTO, *sorted(name for name, bound in BOUNDS.items() if bound.critic != "classifier")]
     run.add_argument("--backend", default=None, help="torch, jax or tensorflow (default: first installed)")
-    run.add_argument("--bounds", nargs="+", default=[AUTO, "infonce", "smile", "mine"], choices=on_vectors,
+    run.add_argument("--bounds", nargs="+", default=[AUTO, *DEMO], choices=on_vectors,
                      metavar="BOUND", help=f"the bounds to estimate with, each in turn: {', '.join(on_vectors)} "
                                            "(auto: estimate's default, the Gaussian copula or the network's "
-                                           "InfoNCE; default: auto infonce smile mine)")
+                                           f"InfoNCE; default: {' '.join([AUTO, *DEMO])})")
     # 5 dimensions and 2 nats: every default bound's network reads the truth within 0.2 nats from 20,000
     # pairs, with no note (at 10 and 3, InfoNCE's network fell back to the linear critic and MINE's missed
     # dependence: a first run that looked like failure)

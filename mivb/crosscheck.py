@@ -10,7 +10,7 @@ read 1.67 and 3.13 nats at truths of 2 and 4, the linear critic 1.85 and 3.31; o
 d = 100 at 1 nat the network read 0.02.
 
 For the bounds whose value on a finite batch is a lower bound in expectation for any fixed critic
-(``SELECTABLE_BOUNDS``), ``estimate`` goes further (``linear_fallback``, on with the default critic): it
+(``Bound.linear_fallback``), ``estimate`` goes further (``linear_fallback``, on with the default critic): it
 scores both critics on the validation split, the linear one on larger batches (``linear_batch_size``:
 more negatives, a tighter bound, at the cost of a NumPy matrix product), and when the linear one
 reads clearly more there, it reports the linear critic's test value, read on such batches, instead
@@ -27,11 +27,12 @@ from typing import Any
 import numpy as np
 
 from .bounds import bound as bound_value
+from .bounds import get_bound
 from .notes import note
 
-SCORE_ONLY_BOUNDS = ("dv", "mine", "nwj", "infonce", "js", "smile")  # a bound of the scores alone
-# Each bound's optimal critic is log r, up to a constant that it ignores, except NWJ's: 1 + log r.
-OPTIMAL_OFFSET = {"nwj": 1.0}
+# A bound of the scores alone (``Bound.linear_crosscheck``) can score this critic; each bound's
+# optimal critic is log r, up to a constant that it ignores, except where ``Bound.optimal_offset``
+# says otherwise (NWJ's: 1 + log r).
 MAX_DIMENSIONS = 512  # d_x + d_z: the whitening is O(n d^2); images are left to the critic
 PAIRS_PER_DIMENSION = 5  # fewer training pairs than 5 (d_x + d_z) make the covariance too noisy to fit
 FIT_PAIRS = 100_000  # covariances of at most 512 dimensions need no more; more would only cost memory (float64)
@@ -39,10 +40,10 @@ MAX_CORRELATION = 1.0 - 1e-6
 # A gap worth a note: at least this many nats and this share of the linear critic's value, and
 # three standard errors of the paired difference over the test batches.
 GAP_NATS, GAP_SHARE, GAP_STDERRS = 0.05, 0.05, 3.0
-# InfoNCE and NWJ: a fixed critic's value on a batch is a lower bound in expectation, so reporting
-# the better of two critics chosen on other pairs cannot overshoot. DV-type bounds (dv, mine, smile)
-# read a sharp critic above the truth on finite negatives; their linear critic only makes a note.
-SELECTABLE_BOUNDS = ("infonce", "nwj")
+# ``Bound.linear_fallback`` (InfoNCE and NWJ): a fixed critic's value on a batch is a lower bound in
+# expectation, so reporting the better of two critics chosen on other pairs cannot overshoot.
+# DV-type bounds (dv, mine, smile) read a sharp critic above the truth on finite negatives; their
+# linear critic only makes a note.
 # The reported linear critic is read on larger batches than the network's: InfoNCE's value of a fixed
 # critic grows with its negatives (at most log K), and this critic costs one NumPy matrix product per
 # batch (1024 x 1024 float64: 8 MiB). At least LINEAR_BATCHES batches, for a standard error.
@@ -108,7 +109,7 @@ def fit_linear_critic(bound: str, negative_samples: int | None, x: np.ndarray, z
     """The Gaussian critic of the training pairs, or None where the check does not apply: another bound,
     sampled negatives, images or many dimensions, too few pairs."""
     dimensions = int(np.prod(x.shape[1:])) + int(np.prod(z.shape[1:]))  # from the shapes: no float64 copy
-    if (bound not in SCORE_ONLY_BOUNDS or negative_samples is not None or x.ndim > 2 or z.ndim > 2
+    if (not get_bound(bound).linear_crosscheck or negative_samples is not None or x.ndim > 2 or z.ndim > 2
             or dimensions > MAX_DIMENSIONS or len(x) < PAIRS_PER_DIMENSION * dimensions):
         return None
     return GaussianCritic.fit(x[:FIT_PAIRS], z[:FIT_PAIRS])  # the training split is already shuffled
@@ -117,7 +118,7 @@ def fit_linear_critic(bound: str, negative_samples: int | None, x: np.ndarray, z
 def linear_values(critic: GaussianCritic, x: np.ndarray, z: np.ndarray, batches: np.ndarray, bound: str,
                   params: Mapping[str, Any]) -> np.ndarray:
     """The bound of ``critic`` on each batch (a row of indices) of the pairs."""
-    offset = OPTIMAL_OFFSET.get(bound, 0.0)
+    offset = get_bound(bound).optimal_offset
     return np.array([float(bound_value(bound, critic.scores(x[index], z[index]) + offset, **params))
                      for index in batches])
 

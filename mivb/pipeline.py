@@ -250,7 +250,8 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
                                               config.bound_params)
     notes, unreliable = diagnose(config, run, mi, stderr, ceiling, fitted.n_pairs, fitted.x_is_z,
                                  fitted.test_size)
-    clip = get_bound(config.bound).resolve_params(config.bound_params)["clip"] if config.bound == "smile" else None
+    ratio_clip = get_bound(config.bound).ratio_clip  # smile's clip
+    clip = None if ratio_clip is None else ratio_clip(get_bound(config.bound).resolve_params(config.bound_params))
     if clip is not None and fitted.test_size >= 2 and math.isfinite(mi):
         network_ratios = fitted.trainer.trained().pointwise(*(a[:CLIP_CHECK_PAIRS] for a in fitted.test_pairs))
         note, clip_decides = clip_note(config.bound, clip, network_ratios)

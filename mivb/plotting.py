@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .bounds import BOUNDS
 from .errors import PlottingNotAvailableError, invalid, unknown_name
 
 
@@ -191,7 +192,7 @@ def _draw(ax: Any, result: PlottedEstimate, truth: float | None, scale: float, u
         levels += [low, high]
     ceiling = None if result.ceiling is None else result.ceiling * scale
     if ceiling is not None:
-        formula = {"infonce": "log(K + 1)", "alpha": "1 + log(K / alpha)"}.get(result.bound, "")
+        formula = BOUNDS[result.bound].ceiling_formula if result.bound in BOUNDS else ""
         ax.axhline(ceiling, color="0.4", linestyle="--", label=f"{result.bound} ceiling {formula} = {ceiling:.3f}")
     if truth is not None:
         ax.axhline(truth * scale, color="black", linestyle=":", label=f"true MI {truth * scale:.3f}")
@@ -201,9 +202,8 @@ def _draw(ax: Any, result: PlottedEstimate, truth: float | None, scale: float, u
     # why the estimate can sit above the network's curve: a legend entry, no line
     if result.kind == "lower" and getattr(result, "linear_critic", None) is not None:
         ax.plot([], [], linestyle="none", label="the estimate: the linear critic's, which read more")
-    elif result.bound == "copula" and len(result.history):
-        lower = getattr(result, "lower", None)  # the network's held-out InfoNCE, beside the copula's estimate
-        if lower is not None and math.isfinite(lower.mi):
+    elif (lower := getattr(result, "lower", None)) is not None and len(result.history):  # a fitted model's
+        if math.isfinite(lower.mi):  # the network's held-out InfoNCE, beside the copula's estimate
             ax.axhline(lower.mi * scale, color="C2", linestyle="--", linewidth=1,
                        label=f"network's held-out InfoNCE{folds} {lower.mi * scale:.3f}")
             levels.append(lower.mi * scale)

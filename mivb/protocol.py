@@ -20,7 +20,6 @@ from ._progress import Monitor, TrainingProgress
 from .backends import Trainer, get_backend
 from .bounds import get_bound
 from .crosscheck import (
-    SELECTABLE_BOUNDS,
     GaussianCritic,
     clearly_above,
     fit_linear_critic,
@@ -224,7 +223,7 @@ def reads_wider(fitted: Fitted) -> bool:
     value of a fixed critic is a lower bound at any batch size, with the default critic and all the
     batch's negatives (``linear_fallback`` also decides this: a critic you chose is read as trained)."""
     config = fitted.config
-    if (config.bound not in SELECTABLE_BOUNDS or config.critic.negative_samples is not None
+    if (not get_bound(config.bound).linear_fallback or config.critic.negative_samples is not None
             or not config.linear_fallback or fitted.validation_pairs is None):
         return False
     n = len(fitted.validation_pairs[0])
@@ -244,7 +243,7 @@ def linear_reads_more(fitted: Fitted, wide: bool = False) -> tuple[np.ndarray, n
     (``linear_fallback``); else None."""
     config = fitted.config
     if (fitted.linear_critic is None or fitted.validation_pairs is None or not config.linear_fallback
-            or config.bound not in SELECTABLE_BOUNDS):
+            or not get_bound(config.bound).linear_fallback):
         return None
     n = len(fitted.validation_pairs[0])
     if n < 4:  # no validation split (early_stopping=False), or too few pairs for two batches

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .bounds import BOUNDS, Bound, Gather, get_bound, objective
+from .bounds import BOUNDS, Bound, Gather, LogRatio, get_bound, objective
 from .critics import CriticConfig, check_negative_samples, critic_config
 from .ema import check_decay
 from .errors import InvalidArgumentError, invalid
@@ -116,7 +116,7 @@ class EstimatorSpec:
     def pointwise(self, scores_of: Callable[[np.ndarray], tuple[Any, Any]], n: int) -> np.ndarray:
         """Each of ``n`` pairs' log density ratio (``mivb.pointwise``), from ``scores_of(indices)``:
         a chunk's full score matrix and log-baselines (None without), as NumPy arrays."""
-        return in_chunks(log_ratio_rule(self.bound), scores_of, n)
+        return in_chunks(log_ratio_rule(self.bound), scores_of, n, self.bound_params)
 
     def check_batch_size(self, n: int) -> None:
         check_negative_samples(self.critic, n)
@@ -133,7 +133,7 @@ class EstimatorSpec:
                 "seed": self.seed, "precision": self.precision, **self.bound_params}
 
 
-def log_ratio_rule(bound: str) -> Callable[[np.ndarray, np.ndarray | None], np.ndarray]:
+def log_ratio_rule(bound: str) -> LogRatio:
     """How ``bound``'s critic gives each pair's log density ratio; an error for a bound whose does not."""
     rule = get_bound(bound).log_ratio
     if rule is None:

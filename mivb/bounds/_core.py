@@ -1,4 +1,4 @@
-"""The bounds of docs/bounds.md: each defined once, as a function of a few reductions of its scores.
+"""The machinery every bound shares: [`Bound`][], the registry, and one batch's value (``objective``).
 
 A [`Bound`][] has two parts. ``statistics`` reduces the scores to a few scalars, each a sum or
 a logsumexp, so that the scalars of several shards of one batch combine exactly (sums add,
@@ -6,7 +6,11 @@ logsumexps logsumexp). ``value`` turns the combined [`Totals`][] into the report
 the surrogate whose gradient training follows. One device and data parallelism share both parts:
 the only difference is whether the statistics are gathered from other ranks before ``value``.
 
-Bounds live in a registry; [`register_bound`][] adds one, as the built-in bounds below do.
+Everything else the library needs to know of a bound (its float64 reference, its parameters and
+their command-line flags, its pointwise rule, whether the linear cross-check applies, its ceiling,
+its clip, its conformance tolerance) is an attribute of the object too: no module branches on a
+bound's name. The built-in bounds are one module each in this package (``mivb/bounds/<name>.py``);
+[`register_bound`][] adds one, as the package's ``__init__`` does for each of them.
 """
 
 from __future__ import annotations
@@ -14,16 +18,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import numpy as np
 
-from . import reference
-from .backends import backend_of
-from .classical import CLASSICAL
-from .ema import ema_update
-from .errors import (
+from ..backends import backend_of
+from ..classical import CLASSICAL
+from ..ema import ema_update
+from ..errors import (
     InvalidArgumentError,
     InvalidTypeError,
     Shown,
@@ -32,9 +34,8 @@ from .errors import (
     invalid,
     unknown_name,
 )
-from .ops import Array, ArrayOps
-from .pointwise import critic_minus, normalised
-from .scores import MatrixScores, PairedScores, Scores, check_floating, check_full_matrix, check_pos_neg
+from ..ops import Array, ArrayOps
+from ..scores import MatrixScores, PairedScores, Scores, check_floating, check_full_matrix, check_pos_neg
 
 SUM, LOGSUMEXP = "sum", "logsumexp"  # how one statistic of several shards combines
 Statistics = dict[str, tuple[Array, str]]
@@ -43,6 +44,12 @@ Gather = Callable[[Array], Array]  # (m,) statistics of this rank -> (W, m) of e
 # neither in practice (l1out bounds the MI only in expectation and only for the exact q(z | x));
 # mivb.estimators() adds "classical".
 KINDS = ("lower", "upper", "estimate")
+# How closely the conformance suite holds a backend's value on a full matrix to its value on the
+# (p, G) taken from it: to rounding of the largest score ("relative"), or that times the value's own
+# size for a bound that exponentiates a logsumexp ("exponentiated": value = ... - exp(LME(...))).
+TOLERANCES = ("relative", "exponentiated")
+# (scores, baseline, params) -> log r per pair: a bound's pointwise rule (mivb.pointwise)
+LogRatio = Callable[[np.ndarray, "np.ndarray | None", Mapping[str, Any]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -117,9 +124,28 @@ class Bound:
             gradient in closed form; the conformance suite checks every backend against it.
         max_value: ``(K, params) -> the largest value the bound can take`` with K negatives per row,
             for a bound with a ceiling; ``estimate`` notes an estimate near it.
-        log_ratio: ``(scores, baseline) -> log r per pair`` from a chunk's full score matrix, when
-            the bound's optimal critic determines the log density ratio (``mivb.pointwise``);
+        log_ratio: ``(scores, baseline, params) -> log r per pair`` from a chunk's full score matrix,
+            when the bound's optimal critic determines the log density ratio (``mivb.pointwise``);
             None: no pointwise MI.
+        linear_crosscheck: whether the bound is a function of the scores alone (no baseline, no
+            q(z | x)), so that the Gaussian critic of ``mivb.crosscheck`` can be scored under it
+            beside the network, and a note made when it reads clearly more.
+        linear_fallback: whether a fixed critic's value on a batch is a lower bound in expectation
+            (InfoNCE, NWJ), so that the better of two critics chosen on validation pairs cannot
+            overshoot: ``estimate`` may then report the linear critic's value, and read the
+            network's on wider batches.
+        optimal_offset: the bound's optimal critic is ``optimal_offset + log r`` (NWJ's: 1); the
+            linear critic is shifted by it before being scored.
+        ceiling_formula: ``max_value`` in words, as the plots label the ceiling (``"log(K + 1)"``).
+        ratio_clip: ``params -> c or None``, for a bound that clips the log density ratios it reads at
+            ``c`` (smile's ``clip``): where many held-out pairs' ratios exceed it, the value reads
+            above the MI, and the estimate's notes say so (``mivb.diagnosis.clip_note``).
+        tolerance: the conformance suite's rounding allowance, one of ``TOLERANCES``.
+        param_help: one line for each parameter that ``mivb estimate`` sets with a flag
+            ``--<parameter>`` (a parameter without it has no flag: ``ba``'s entropy is counted from
+            the labels).
+        cases: more parameters (and state) the conformance suite checks the bound with, beyond its
+            defaults; for a bound with a parameter without default, the first is its example.
     """
 
     name: str
@@ -135,9 +161,17 @@ class Bound:
     params: Mapping[str, Any] = field(default_factory=dict)
     check_params: Callable[[Mapping[str, Any]], None] | None = None
     state: MovingAverage | None = None
-    reference: Callable[..., tuple[float, Any, Any]] | None = None
+    reference: Callable[..., tuple[Any, ...]] | None = None
     max_value: Callable[[int, Mapping[str, Any]], float | None] | None = None
-    log_ratio: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None = None
+    log_ratio: LogRatio | None = None
+    linear_crosscheck: bool = False
+    linear_fallback: bool = False
+    optimal_offset: float = 0.0
+    ceiling_formula: str = ""
+    ratio_clip: Callable[[Mapping[str, Any]], float | None] | None = None
+    tolerance: str = "relative"
+    param_help: Mapping[str, str] = field(default_factory=dict)
+    cases: tuple[Mapping[str, Any], ...] = ()
 
     def ceiling(self, negatives_per_row: int, params: Mapping[str, Any]) -> float | None:
         """The most this bound can ever read with K negatives per row (InfoNCE: log(K + 1)), if any."""
@@ -191,6 +225,8 @@ def register_bound(bound: Bound, *, replace: bool = False) -> Bound:
         raise invalid("bound.name", "a name made of letters, digits and underscores", bound.name)
     if bound.kind not in KINDS:
         raise unknown_name("bound.kind", bound.kind, KINDS)
+    if bound.tolerance not in TOLERANCES:
+        raise unknown_name("bound.tolerance", bound.tolerance, TOLERANCES)
     if bound.name in BOUNDS and not replace:
         raise invalid("bound.name", "a name not registered yet (pass replace=True to redefine it)", bound.name)
     if bound.name in CLASSICAL:
@@ -208,15 +244,18 @@ def _check_parts(bound: Bound) -> None:
     for part in ("statistics", "value"):
         if not callable(getattr(bound, part)):
             raise invalid(f"bound.{part}", "a function", getattr(bound, part), error=InvalidTypeError)
-    for part in ("fit", "check_params", "reference", "max_value", "log_ratio"):
+    for part in ("fit", "check_params", "reference", "max_value", "log_ratio", "ratio_clip"):
         if getattr(bound, part) is not None and not callable(getattr(bound, part)):
             raise invalid(f"bound.{part}", "None or a function", getattr(bound, part), error=InvalidTypeError)
     if not isinstance(bound.params, Mapping) or not all(isinstance(key, str) and key.isidentifier()
                                                         for key in bound.params):
         raise invalid("bound.params", "a mapping of parameter names (strings) to their defaults", bound.params)
+    if not isinstance(bound.param_help, Mapping) or not set(bound.param_help) <= set(bound.params):
+        raise invalid("bound.param_help", "a mapping of some of the bound's parameters to one line of help each",
+                      bound.param_help)
     if any(default is None for default in bound.params.values()):
         return  # a parameter without default (ba's entropy): nothing to probe with
-    from ._numpy_backend import ops
+    from .._numpy_backend import ops
 
     scores = MatrixScores(ops, np.log(np.full((4, 4), 0.25)) + 2.0 * np.eye(4),
                           baseline=np.zeros(4) if bound.baseline else None)
@@ -406,208 +445,3 @@ def _state_scalar(ops: ArrayOps, key: str, given: Any, like: Array) -> Array:
         return given
     raise invalid(key, "None, a number or a floating-point scalar of the scores' framework", given)
 
-
-# ---- The built-in bounds -------------------------------------------------------------------------
-
-
-def positives_and_negatives(scores: Scores, params: Mapping[str, Any]) -> Statistics:
-    """sum(p) and logsumexp(G): all that DV-type bounds need."""
-    return {"pos": (scores.sum_positives(), SUM), "neg": (scores.logsumexp_negatives(), LOGSUMEXP)}
-
-
-def _jensen_shannon_statistics(scores: Scores) -> Statistics:
-    ops = scores.ops
-    return {"jsd_pos": (scores.sum_positives(lambda p: -ops.softplus(-p)), SUM),
-            "jsd_neg": (scores.sum_negatives(ops.softplus), SUM)}
-
-
-def jensen_shannon(t: Totals) -> Array:
-    """The f-GAN Jensen-Shannon objective (Nowozin et al. 2016), maximised by T = log r."""
-    return t.mean("jsd_pos") - t.mean_negatives("jsd_neg")
-
-
-def _dv(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
-    """Donsker & Varadhan 1983: ``mean(p) - LME(G)`` (docs/bounds.md, "The lower bounds")."""
-    value = t.mean("pos") - t.log_mean_exp("neg")
-    return value, value
-
-
-def _mine(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
-    """Belghazi et al. 2018 (MINE): ``dv``'s value; the gradient follows ``mean(p) - exp(LME(G) - sg(log_ema))``
-    (docs/bounds.md, "MINE's moving average")."""
-    ops, lme = t.ops, t.log_mean_exp("neg")
-    log_ema = state["log_ema"]
-    average = ops.where(ops.isnan(log_ema), lme, log_ema)  # unset: the batch's own average stands in
-    return t.mean("pos") - lme, t.mean("pos") - ops.exp(lme - ops.stop_gradient(average))
-
-
-def _nwj(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
-    """Nguyen, Wainwright & Jordan 2010: ``mean(p) - exp(LME(G) - 1)`` (docs/bounds.md, "The lower bounds")."""
-    value = t.mean("pos") - t.ops.exp(t.log_mean_exp("neg") - 1.0)
-    return value, value
-
-
-def _infonce_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
-    return {"rows": (scores.sum_log_softmax_positives(), SUM)}
-
-
-def _infonce(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
-    """van den Oord et al. 2018: ``mean_i[p_i - logsumexp(p_i, G_i)] + log(K + 1)``, at most ``log(K + 1)``
-    (docs/bounds.md, "The lower bounds")."""
-    value = t.mean("rows") + math.log(t.negatives_per_row + 1)
-    return value, value
-
-
-def _js_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
-    return {**positives_and_negatives(scores, params), **_jensen_shannon_statistics(scores)}
-
-
-def _js(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
-    """Hjelm et al. 2019, read off as Poole et al. 2019: ``1 + mean(p) - exp(LME(G))``; the gradient follows
-    the Jensen-Shannon objective (docs/bounds.md, "The lower bounds")."""
-    return 1.0 + t.mean("pos") - t.ops.exp(t.log_mean_exp("neg")), jensen_shannon(t)
-
-
-def _smile_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
-    clip, ops = params["clip"], scores.ops
-    clipped = scores.logsumexp_negatives() if clip is None else scores.logsumexp_negatives(
-        lambda g: ops.clip(g, -clip, clip))
-    return {"pos": (scores.sum_positives(), SUM), "neg": (clipped, LOGSUMEXP), **_jensen_shannon_statistics(scores)}
-
-
-def _smile(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
-    """Song & Ermon 2020: ``mean(p) - LME(clip(G, -c, c))``; the gradient follows the Jensen-Shannon objective
-    (docs/bounds.md, "The lower bounds")."""
-    return t.mean("pos") - t.log_mean_exp("neg"), jensen_shannon(t)
-
-
-def _baseline(scores: Scores) -> Array:
-    """Each row's log-baseline, (rows, 1) to broadcast over its negatives; a scalar 0 when none was given."""
-    if scores.baseline is None:
-        return scores.ops.full_like(scores.positives(), 0.0)
-    return scores.ops.reshape(scores.baseline, (-1, 1))
-
-
-def _tuba_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
-    b = _baseline(scores)
-    return {"pos": (scores.sum_positives() - scores.ops.sum(b), SUM),
-            "neg": (scores.logsumexp_negatives_of(scores.negatives() - b), LOGSUMEXP)}
-
-
-def _tuba(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
-    """Poole et al. 2019 (TUBA): ``1 + mean(p - b) - exp(LME(G - b))`` with the log-baseline ``b``
-    (docs/bounds.md, "More lower bounds")."""
-    value = 1.0 + t.mean("pos") - t.ops.exp(t.log_mean_exp("neg"))
-    return value, value
-
-
-def _alpha_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
-    """Poole et al. 2019, eq. 12, as their implementation estimates it on a batch: row i's
-    normaliser for its positive mixes ``alpha`` times the mean of exp over its other K scores
-    (leaving out one negative, each in turn) with ``1 - alpha`` times the baseline; for its
-    negatives, the mean over the K negatives."""
-    ops, alpha, k = scores.ops, params["alpha"], scores.negatives_per_row
-    log_mix = math.log(alpha) - math.log(k) if alpha > 0 else -math.inf
-    log_rest = math.log1p(-alpha) if alpha < 1 else -math.inf
-    b = _baseline(scores) + log_rest
-    positives = ops.reshape(scores.positives(), (-1, 1))
-    normaliser = ops.logaddexp(log_mix + scores.leave_one_out_logsumexp(), b)
-    own = ops.logaddexp(log_mix + ops.reshape(scores.row_logsumexp_negatives_of(scores.negatives()), (-1, 1)), b)
-    return {"joint": (scores.sum_negatives_of(positives - normaliser), SUM),
-            "marginal": (scores.logsumexp_negatives_of(scores.negatives() - own), LOGSUMEXP)}
-
-
-def _alpha(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
-    """Poole et al. 2019, eq. 12 (I_alpha): ``1 + mean(p - B) - mean(exp(G - B))``, ``B`` mixing the
-    leave-one-out scores and the baseline (docs/bounds.md, "More lower bounds")."""
-    value = 1.0 + t.mean_negatives("joint") - t.ops.exp(t.log_mean_exp("marginal"))
-    return value, value
-
-
-def _check_alpha(params: Mapping[str, Any]) -> None:
-    alpha = params["alpha"]
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= alpha <= 1.0:
-        raise invalid("alpha", "a number in [0, 1] (0: TUBA, 1: InfoNCE on K - 1 negatives)", alpha)
-
-
-def _club_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
-    return {"pos": (scores.sum_positives(), SUM), "neg": (scores.sum_negatives(), SUM)}
-
-
-def _club(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
-    """Cheng et al. 2020 (CLUB): ``mean(p) - mean(G)`` on log-densities of q(z | x) (docs/bounds.md, "Upper bounds")."""
-    value = t.mean("pos") - t.mean_negatives("neg")
-    return value, value
-
-
-def _l1out_statistics(scores: Scores, params: Mapping[str, Any]) -> Statistics:
-    rows = scores.row_logsumexp_negatives_of(scores.negatives())
-    return {"pos": (scores.sum_positives(), SUM), "rows": (scores.ops.sum(rows), SUM)}
-
-
-def _l1out(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
-    """Poole et al. 2019, eq. 17 (L1Out): ``mean_i[p_i - logsumexp_k G_ik] + log K`` (docs/bounds.md,
-    "Upper bounds")."""
-    value = t.mean("pos") - t.mean("rows") + math.log(t.negatives_per_row)
-    return value, value
-
-
-def _ba(t: Totals, params: Mapping[str, Any], state: Mapping[str, Array]) -> tuple[Array, Array]:
-    """Barber & Agakov 2003: ``H(Z) + mean(p)``, ``p_i = log q(z_i | x_i)`` of a classifier (docs/bounds.md,
-    "More lower bounds")."""
-    value = t.mean("pos") + params["entropy"]
-    return value, value
-
-
-def _check_entropy(params: Mapping[str, Any]) -> None:
-    entropy = params["entropy"]
-    if isinstance(entropy, bool) or not isinstance(entropy, (int, float)) or not 0 <= entropy < math.inf:
-        raise invalid("entropy", "H(Z) in nats, a finite number >= 0 (mivb.estimate computes it from the labels' "
-                      "counts)", entropy)
-
-
-def _log_likelihood(t: Totals, params: Mapping[str, Any]) -> Array:
-    return t.mean("pos")
-
-
-def _check_clip(params: Mapping[str, Any]) -> None:
-    clip = params["clip"]
-    if clip is not None and (isinstance(clip, bool) or not isinstance(clip, (int, float)) or not clip > 0
-                             or not math.isfinite(clip)):
-        raise invalid("clip", "None (no clipping) or a finite number > 0", clip)
-
-
-def _builtin(name: str, statistics: Callable[[Scores, Mapping[str, Any]], Statistics],
-             value: Callable[[Totals, Mapping[str, Any], Mapping[str, Array]], tuple[Array, Array]], summary: str,
-             paper: str, **options: Any) -> Bound:
-    """A built-in bound, registered, with the float64 oracle of mivb.reference as its reference."""
-    return register_bound(Bound(name, statistics, value, summary, paper, reference=partial(reference.oracle, name),
-                                **options))
-
-
-_builtin("dv", positives_and_negatives, _dv, "Donsker-Varadhan", "Donsker & Varadhan 1983", log_ratio=normalised)
-_builtin("mine", positives_and_negatives, _mine, "Donsker-Varadhan with MINE's bias-corrected gradient",
-         "Belghazi et al. 2018", gradient="EMA surrogate", log_ratio=normalised,
-         state=MovingAverage("log_ema", lambda t: t.log_mean_exp("neg")))
-_builtin("nwj", positives_and_negatives, _nwj, "Nguyen-Wainwright-Jordan f-divergence bound", "Nguyen et al. 2010",
-         log_ratio=critic_minus(1.0))
-_builtin("infonce", _infonce_statistics, _infonce, "InfoNCE, at most log(K + 1)", "van den Oord et al. 2018",
-         max_value=lambda k, params: math.log(k + 1), log_ratio=normalised)
-_builtin("js", _js_statistics, _js, "Jensen-Shannon critic, MI read off with NWJ at T + 1",
-         "Hjelm et al. 2019; Poole et al. 2019", gradient="JSD", log_ratio=critic_minus(0.0))
-_builtin("smile", _smile_statistics, _smile, "SMILE: DV on clipped negatives", "Song & Ermon 2020",
-         gradient="JSD", params={"clip": 5.0}, check_params=_check_clip, log_ratio=normalised)
-_builtin("tuba", _tuba_statistics, _tuba, "TUBA: NWJ-type bound with a learned baseline a(x)",
-         "Poole et al. 2019", baseline=True, log_ratio=critic_minus(1.0))
-_builtin("alpha", _alpha_statistics, _alpha, "I_alpha: interpolates TUBA (alpha=0) and InfoNCE (alpha=1)",
-         "Poole et al. 2019", baseline=True, params={"alpha": 0.01}, check_params=_check_alpha,
-         max_value=lambda k, params: 1.0 + math.log(k / params["alpha"]) if params["alpha"] > 0 else None,
-         log_ratio=normalised)
-_builtin("ba", _club_statistics, _ba, "Barber-Agakov: H(Z) + E log q(z|x), a classifier q on labels z",
-         "Barber & Agakov 2003", critic="classifier", params={"entropy": None}, check_params=_check_entropy)
-_builtin("club", _club_statistics, _club, "CLUB: contrastive log-ratio upper bound, q(z|x) fitted by likelihood",
-         "Cheng et al. 2020", kind="upper", critic="conditional", fit=_log_likelihood,
-         gradient="the value (the critic fits q by likelihood)", log_ratio=normalised)
-_builtin("l1out", _l1out_statistics, _l1out, "leave-one-out: an upper bound only for the exact q(z|x), an estimate "
-         "with q fitted by likelihood (often below the MI)", "Poole et al. 2019", kind="estimate", critic="conditional",
-         fit=_log_likelihood, gradient="the value (the critic fits q by likelihood)", log_ratio=normalised)
