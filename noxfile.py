@@ -113,6 +113,15 @@ def examples(session: nox.Session) -> None:
     session.run("pytest", "tests/examples", "-n", "auto", *session.posargs, env=ENV)
 
 
+@nox.session
+def cluster(session: nox.Session) -> None:
+    """mivb.estimate_many and mivb.screen on a local Ray cluster and a Dask LocalCluster of 2 workers
+    each, against local processes: the same results (tests/test_many_cluster.py). Not in CI's
+    command: it installs Ray (a wheel of about 70 MB) for a check of under a minute."""
+    install(session, "-e", ".[test,ray,dask]")
+    session.run("pytest", "tests/test_many_cluster.py", *session.posargs, env=ENV)
+
+
 @nox.session(python=PYTHONS)
 def core(session: nox.Session) -> None:
     """The core alone, with NumPy and no framework, on every supported Python: the NumPy conformance
