@@ -48,10 +48,16 @@ CAPABILITIES = {
 
 class TrainedEstimator(Protocol):
     """What the core asks of the framework-native estimator a ``Trainer``
-    trained (``result.estimator``): each pair's log density ratio, for pointwise MI."""
+    trained (``result.estimator``): each pair's log density ratio, for pointwise MI, and a separable
+    critic's embeddings, for the copula on them (``mivb.compression``)."""
 
     def pointwise(self, x: np.ndarray, z: np.ndarray) -> np.ndarray:
         """Each pair's estimated log p(x, z) / (p(x) p(z)), float64 (``mivb.pointwise``)."""
+        ...
+
+    def embed(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each pair's embeddings (f(x), g(z)) under a critic scoring <f(x), g(z)>, float64, in chunks of
+        bounded memory; an error naming ``critic`` for a critic that is not separable."""
         ...
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import optax
 
 from mivb.clipping import clip_scale, global_norm
+from mivb.compression import check_separable, embed_in_chunks
 from mivb.critics import CriticConfig
 from mivb.errors import InvalidArgumentError, InvalidTypeError, describe, invalid
 from mivb.files import atomic_write, with_suffix
@@ -220,6 +221,14 @@ class MIEstimator:
 
         return self.spec.pointwise(full_scores, x.shape[0])
 
+    def embed(self, state: MIState, x: Any, z: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Each pair's embeddings under a separable critic, (f(x), g(z)) (the bilinear's (f(x) W, g(z))),
+        float64, in chunks: what ``mivb.compression`` reads the copula on."""
+        check_separable(self.config)
+        x, z = _as_array(x), _as_array(z)
+        critic = eqx.combine(state.params, self.static)
+        return embed_in_chunks(lambda i: tuple(np.asarray(a) for a in critic.features(x[i], z[i])), x.shape[0])
+
 
 class Trained(NamedTuple):
     """A trained JAX estimator: the estimator and its state (``estimator, state = result.estimator``)."""
@@ -229,6 +238,9 @@ class Trained(NamedTuple):
 
     def pointwise(self, x: Any, z: Any) -> np.ndarray:
         return self.estimator.pointwise(self.state, x, z)
+
+    def embed(self, x: Any, z: Any) -> tuple[np.ndarray, np.ndarray]:
+        return self.estimator.embed(self.state, x, z)
 
 
 def _rebuilt(shapes: tuple[tuple[int, ...], tuple[int, ...]], kwargs: dict[str, Any]) -> MIEstimator:

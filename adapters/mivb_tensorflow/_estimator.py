@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from mivb.clipping import clip_scale, global_norm
+from mivb.compression import check_separable, embed_in_chunks
 from mivb.critics import CriticConfig
 from mivb.errors import InvalidArgumentError, invalid
 from mivb.schedule import feature_shape
@@ -270,6 +271,14 @@ class MIEstimator(tf.Module):
     def _full_scores(self, x: tf.Tensor, z: tf.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
         baseline = self.critic.row_baseline(x, z)
         return self.critic(x, z).numpy(), None if baseline is None else baseline.numpy()
+
+    def embed(self, x: Any, z: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Each pair's embeddings under a separable critic, (f(x), g(z)) (the bilinear's (f(x) W, g(z))),
+        float64, in chunks: what ``mivb.compression`` reads the copula on."""
+        check_separable(self.config)
+        x, z = self._as_tensor(x), self._as_tensor(z)
+        return embed_in_chunks(lambda i: tuple(a.numpy() for a in self.critic.features(tf.gather(x, i), tf.gather(z, i))),
+                               x.shape[0])
 
     def _as_tensor(self, a: Any) -> tf.Tensor:
         tensor = tf.convert_to_tensor(a, dtype=self.dtype)

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from mivb.clipping import clip_scale, global_norm
+from mivb.compression import check_separable, embed_in_chunks
 from mivb.critics import CriticConfig
 from mivb.errors import invalid
 from mivb.schedule import feature_shape
@@ -200,6 +201,14 @@ class MIEstimator(nn.Module):
     def _full_scores(self, x: torch.Tensor, z: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
         baseline = self.critic.row_baseline(x, z)
         return self.critic(x, z).cpu().numpy(), None if baseline is None else baseline.cpu().numpy()
+
+    @torch.no_grad()
+    def embed(self, x: Any, z: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Each pair's embeddings under a separable critic, (f(x), g(z)) (the bilinear's (f(x) W, g(z))),
+        float64, in chunks: what ``mivb.compression`` reads the copula on."""
+        check_separable(self.config)
+        x, z = self._as_tensor(x), self._as_tensor(z)
+        return embed_in_chunks(lambda i: tuple(a.cpu().numpy() for a in self.critic.features(x[i], z[i])), x.shape[0])
 
     def get_extra_state(self) -> dict[str, Any]:
         return {"optimizer": self.optimizer.state_dict(), "spec": self.spec.identity(self.shapes),
