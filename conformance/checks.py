@@ -33,6 +33,7 @@ from .cases import (
     clipping_cases,
     ema_batches,
 )
+from .compression import COMPRESSION_CHECKS
 from .invariants import INVARIANTS
 from .precision import precision_checks
 from .reliability import RELIABILITY_CHECKS
@@ -366,6 +367,7 @@ def checks_for(backend: str) -> list[Check]:
                Check("estimate-rejects-bad-input", check_estimate_rejects_bad_input, needs="trains")]
     checks += [Check(f"trust-{label}", check, needs="trains") for label, check in TRUST_CHECKS.items()]
     checks += [Check(f"reliability-{label}", check, needs="trains") for label, check in RELIABILITY_CHECKS.items()]
+    checks += [Check(f"compression-{label}", check, needs="trains") for label, check in COMPRESSION_CHECKS.items()]
     checks += [Check(label, check, needs=needs) for label, (check, needs) in precision_checks(backend).items()]
     checks += [
         Check("api-import-is-framework-free", check_import_is_framework_free),
