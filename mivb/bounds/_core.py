@@ -121,7 +121,8 @@ class Bound:
         check_params: raises a [`mivb.MivbError`][] for a bad parameter value.
         state: a [`MovingAverage`][] the estimator keeps for this bound, or None.
         reference: ``(pos, neg, params, state) -> (value, d_pos, d_neg)`` in float64, the training
-            gradient in closed form; the conformance suite checks every backend against it.
+            gradient in closed form (a bound with a baseline also takes ``baseline=`` and returns
+            ``d_baseline``); the conformance suite checks every backend against it.
         max_value: ``(K, params) -> the largest value the bound can take`` with K negatives per row,
             for a bound with a ceiling; ``estimate`` notes an estimate near it.
         log_ratio: ``(scores, baseline, params) -> log r per pair`` from a chunk's full score matrix,
