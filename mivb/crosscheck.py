@@ -159,12 +159,12 @@ def fallback_note(validation: tuple[np.ndarray, np.ndarray], network_test: float
     return note("linear-reported", linear=linear, network=network, test=network_test)
 
 
-def plug_in_note(bound: str, reported: float, critic: GaussianCritic) -> str | None:
+def plug_in_note(bound: str, reported: float, critic: GaussianCritic, log_ratios: np.ndarray) -> str | None:
     """A note when the reported linear critic's bound lies clearly below the MI of its own Gaussian
     model: the bound's batch, or the model's noise, holds the value down."""
     if not critic.mi - reported > max(GAP_NATS, PLUG_IN_SHARE * critic.mi):
         return None
-    return note("plug-in", model=critic.mi, reported=reported, bound=bound)
+    return note("plug-in", model=critic.mi, test=float(log_ratios.mean()), reported=reported, bound=bound)
 
 
 def _whitening(centred: np.ndarray) -> np.ndarray:

@@ -97,7 +97,7 @@ def diagnose(config: EstimateConfig, run: TrainingRun, mi: float, stderr: float,
     elif ceiling is None and kind == "lower" and mi > math.log(test_pairs) - CEILING_MARGIN:
         certifiable = math.log(test_pairs)
         unreliable = mi > certifiable
-        notes.append(note("log-n", bound=config.bound, mi=mi, pairs=test_pairs, limit=certifiable,
+        notes.append(note("certifiable", bound=config.bound, mi=mi, pairs=test_pairs, limit=certifiable,
                           where="above" if unreliable else f"within {CEILING_MARGIN:g} of"))
     if math.isfinite(mi) and -1.0 - 3 * (stderr if math.isfinite(stderr) else 0.0) <= mi < 0:
         notes.append(note("negative", mi=mi) if kind == "lower" else note("below-zero", mi=mi))
@@ -109,7 +109,7 @@ def diagnose(config: EstimateConfig, run: TrainingRun, mi: float, stderr: float,
         trained = float(run.history[run.best_step - window : run.best_step].mean())
         gap = trained - mi
         if gap > max(OVERFIT_MARGIN, OVERFIT_FRACTION * abs(trained)):
-            notes.append(note("overfit", gap=gap))
+            notes.append(note("overfits", gap=gap))
     return notes, unreliable
 
 

@@ -87,7 +87,7 @@ NOTES: dict[str, NoteText] = {
         "Over the last part of training the validation (or training) value kept rising by more than its noise, "
         "so the critic had not converged: more ``steps`` (or a larger ``learning_rate``) may raise the estimate. "
         "For a lower bound the value stands as a bound; it is only less tight than it could be."),
-    "overfit": NoteText(
+    "overfits": NoteText(
         "The critic overfits",
         "the held-out value is {gap:.3f} nats below the training value: the critic overfits",
         "The value on held-out pairs is well below the value the critic reached on its training pairs (by over "
@@ -121,7 +121,7 @@ NOTES: dict[str, NoteText] = {
         "An upper bound (``club``, ``l1out``) holds only while its model q(z | x) is close to p(z | x); when that "
         "model collapses, it can read any value (CLUB read 234 nats on 800 pairs of z = x + noise). Above "
         "2 log n + 10 nats nothing n pairs can show is left, so the estimate is unreliable."),
-    "log-n": NoteText(
+    "certifiable": NoteText(
         "Near log(test pairs)",
         "{bound} reads {mi:.3f} nats from {pairs} held-out pairs, {where} log {pairs} = {limit:.2f}",
         "A lower bound certifies at most about log n nats from n held-out pairs (McAllester & Stratos 2020), "
@@ -177,8 +177,8 @@ NOTES: dict[str, NoteText] = {
         "``result.pointwise`` the linear critic's; ``linear_fallback=False`` reports the network."),
     "plug-in": NoteText(
         "Below the linear critic's own model",
-        "the linear critic's Gaussian model has MI {model:.3f} nats, above the {reported:.3f} {bound} reads: the "
-        "MI may be higher",
+        "the linear critic's Gaussian model has MI {model:.3f} nats (test pairs: {test:.3f}), above the "
+        "{reported:.3f} {bound} reads",
         "The reported linear critic's bound lies clearly below the MI of its own Gaussian model: the bound's batch "
         "(InfoNCE's log(batch) ceiling), or the model's noise, holds the value down. The model's MI on its "
         "training pairs and its mean log ratio on the test pairs are plug-in estimates, no bounds: with few "

@@ -258,7 +258,8 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
         notes += [note] if note else []
         unreliable = unreliable or clip_decides
     if validation is not None and fitted.linear_critic is not None:  # the linear critic is reported
-        crosscheck += [note for note in [plug_in_note(config.bound, mi, fitted.linear_critic)] if note]
+        log_ratios = fitted.linear_critic.log_ratio(*fitted.test_pairs)
+        crosscheck += [note for note in [plug_in_note(config.bound, mi, fitted.linear_critic, log_ratios)] if note]
     if not math.isfinite(stderr) and math.isfinite(mi):
         notes.append(note_text("no-stderr", pairs=fitted.test_size, size=eval_size))
     notes = fitted.notes + notes + crosscheck

@@ -71,7 +71,7 @@ def test_a_bound_without_ceiling_near_log_test_pairs_is_noted_and_above_it_unrel
         config = EstimateConfig(bound=bound)
         ceiling = 100.0 if kind_has_ceiling else None  # a ceiling far away: only the certifiable limit could speak
         notes, flagged = diagnose(config, run, mi, 0.01, ceiling, 20_000, False, 4000)
-        said = [note for note in notes if code_of(note) == "log-n"]
+        said = [note for note in notes if code_of(note) == "certifiable"]
         assert bool(said) == (noted and not kind_has_ceiling) and flagged == (unreliable and not kind_has_ceiling)
         if said:
             where = "above log 4000 = 8.29" if unreliable else "within 1 of log 4000 = 8.29"
@@ -114,7 +114,8 @@ def test_the_linear_critic_is_reported_where_it_wins_on_validation_and_pointwise
     assert network < result.mi - 0.2
     # 2800 training pairs for 80 dimensions: the model's own MI reads high in-sample, and the note says so
     [plug_in] = [note for note in result.notes if code_of(note) == "plug-in"]
-    assert f"has MI {result.linear_critic.mi:.3f} nats, above the {result.mi:.3f} infonce reads" in plug_in
+    assert f"has MI {result.linear_critic.mi:.3f} nats (test pairs: " in plug_in
+    assert f"above the {result.mi:.3f} infonce reads" in plug_in
     assert "with few pairs per dimension the first reads high" in result.explain("plug-in")
     assert result.linear_critic.mi > truth > result.mi
     assert result.mi == pytest.approx(result.test_values.mean(), abs=1e-12)
@@ -156,10 +157,12 @@ def test_the_model_mi_is_the_gaussian_mi_and_its_note_needs_a_clear_gap():
     x, z, truth = mivb.correlated_gaussians(100_000, 3, 0.6, seed=9)
     critic = GaussianCritic.fit(x, z)
     assert critic.mi == pytest.approx(truth, abs=0.01)  # 3 x -1/2 log(1 - 0.36)
-    assert plug_in_note("infonce", truth - 0.04, critic) is None  # under 0.05 nats
-    assert plug_in_note("infonce", 0.95 * truth, critic) is None  # under 10% of the model's MI
-    note = plug_in_note("infonce", 0.5, critic)
-    assert f"has MI {critic.mi:.3f} nats" in note and "above the 0.500 infonce reads" in note and code_of(note) == "plug-in"
+    ratios = np.full(10, truth)
+    assert plug_in_note("infonce", truth - 0.04, critic, ratios) is None  # under 0.05 nats
+    assert plug_in_note("infonce", 0.95 * truth, critic, ratios) is None  # under 10% of the model's MI
+    note = plug_in_note("infonce", 0.5, critic, ratios)
+    assert f"has MI {critic.mi:.3f} nats (test pairs: {truth:.3f}), above the 0.500 infonce reads" in note
+    assert code_of(note) == "plug-in"
 
 
 def test_a_critic_you_pass_is_the_one_reported_unless_you_ask_for_the_fallback(thin_gaussians):

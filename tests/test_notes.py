@@ -91,8 +91,8 @@ def test_explain_gives_the_long_text_of_each_note_and_of_any_code(capped):
     explained = result.explain()
     for code in dict.fromkeys(map(code_of, result.notes)):
         assert f"[{code}] {NOTES[code].title}\n{NOTES[code].long}" in explained
-    assert result.explain("overfit") == f"[overfit] {NOTES['overfit'].title}\n{NOTES['overfit'].long}"
-    assert repr(result.explain("overfit")) == str(result.explain("overfit"))  # prints as text at the prompt
+    assert result.explain("overfits") == f"[overfits] {NOTES['overfits'].title}\n{NOTES['overfits'].long}"
+    assert repr(result.explain("overfits")) == str(result.explain("overfits"))  # prints as text at the prompt
     with pytest.raises(mivb.UnknownNameError, match=r"expected one of .*'ceiling'.*received code='ceilling'"):
         result.explain("ceilling")
     clean = mivb.Estimate(mi=1.0, stderr=0.1, history=result.history, bound="infonce", backend="torch",
@@ -109,7 +109,7 @@ def test_notes_survive_pickling_and_stay_strings(capped):
 
 def page() -> str:
     """docs/notes.md, from the catalogue."""
-    lines = ["# Notes", "",
+    lines = ["# Notes on a result", "",
              "Every note on a result (`result.notes`, also raised as one warning per estimate) is one short",
              "sentence ending with a code in brackets. `result.explain()` prints the long explanation of",
              "each of its notes, `result.explain(\"ceiling\")` one code's. This page lists every code; it is",
