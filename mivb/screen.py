@@ -23,7 +23,8 @@ import numpy as np
 from .errors import InvalidTypeError, Shown, invalid
 from .independence import MAX_PERMUTATIONS
 from .many import run_tasks
-from .samples import as_samples
+from .result import Estimate, EstimateConfig
+from .samples import as_labels, as_samples, prepare
 from .schedule import check_positive_int
 from .tables import names_of, select
 
@@ -104,7 +105,7 @@ def screen(table: Any, target: Any, *, features: list[Any] | None = None, groups
     """
     columns = _columns(table, names)
     target_names = list(target) if isinstance(target, (list, tuple)) else [target]
-    z = as_samples("target", select(columns, "target", target))
+    z, labels = _target(select(columns, "target", target))
     tasks = _features(columns, target_names, features, groups)
     permutations = check_positive_int("permutations", permutations)
     if permutations > MAX_PERMUTATIONS:
@@ -116,7 +117,10 @@ def screen(table: Any, target: Any, *, features: list[Any] | None = None, groups
     for name, selection in tasks.items():
         x = select(columns, "features", selection)
         wide = np.ndim(x) > 2 or (np.ndim(x) == 2 and np.shape(x)[1] > 1)
-        family = "default" if wide or z.ndim > 2 or z.shape[1] > KSG_TARGET_COLUMNS else "ksg"
+        if labels:
+            family = "ba" if wide else "ross"
+        else:
+            family = "default" if wide or z.ndim > 2 or z.shape[1] > KSG_TARGET_COLUMNS else "ksg"
         payloads[name] = (x, z, family)
     settings = {"permutations": permutations, "folds": folds, "k": k, "options": options}
     results = run_tasks(screen_task, payloads, settings, executor=executor, workers=workers, seed=seed,
@@ -142,6 +146,16 @@ def _columns(table: Any, names: list[Any] | None) -> Any:
         raise invalid("table", "a pandas DataFrame, a mapping of names to arrays, or a 2-D NumPy array with names",
                       table, error=InvalidTypeError)
     return table
+
+
+def _target(values: Any) -> tuple[np.ndarray, bool]:
+    """The target's samples, or its class labels (integers, booleans or strings: class codes 0, 1, ...
+    for Ross's estimator, the labels as they are for ``ba``), and whether they are labels."""
+    array = np.asarray(values)
+    if array.dtype.kind in "iubUSO":
+        as_labels("target", array)  # refuses one class, too many, a 2-D array
+        return array if array.ndim == 1 else array[:, 0], True
+    return as_samples("target", values), False
 
 
 def _features(columns: Any, target: list[Any], features: list[Any] | None,
@@ -176,22 +190,30 @@ def screen_task(payload: tuple[Any, np.ndarray, str], seed: int, settings: dict[
 
     x, z, family = payload
     permutations, folds = settings["permutations"], settings["folds"]
-    if family == "ksg":
+    if family == "ross":
+        xs = prepare("auto", as_samples("x", x), argument="x")[0].astype(np.float64)
+        codes = np.unique(z, return_inverse=True)[1].ravel()
+        statistic, null, stderr = ross_null(xs, codes, settings["k"], permutations, np.random.default_rng(seed))
+        found = Estimate(mi=statistic, stderr=stderr, history=np.zeros(0), bound="ross", backend="numpy",
+                         config=EstimateConfig(bound="ross", backend="numpy", steps=0, seed=seed),
+                         test_values=np.array([statistic]), kind="classical")
+        notes = []
+    elif family == "ksg":
         found = estimate(x, z, bound="ksg", k=settings["k"], seed=seed, progress=False)
         arguments = {"bound": "ksg", "folds": None, "bound_params": {"k": settings["k"]}, "transform": "auto"}
         _, _, xs, zs, _ = classical_inputs(x, z, arguments)
         statistic, null = ksg_null(xs, zs, settings["k"], permutations, np.random.default_rng(seed))
         notes = list(found.notes)
-        if folds is not None:
-            notes.append("ksg runs once on all rows: no interval (folds apply to the trained families)")
-        interval = (math.nan, math.nan)
     else:
         options = {**settings["options"], "seed": seed, "progress": False}
-        found = estimate(x, z, folds=folds, **options)
-        test = independence_test(x, z, bound="infonce", permutations=permutations, level=0.5, **options)
+        bound = "ba" if family == "ba" else None  # class labels: H(Z) + E log q(z | x), a classifier q
+        found = estimate(x, z, bound=bound, folds=folds, **options)
+        test = independence_test(x, z, bound=bound or "infonce", permutations=permutations, level=0.5, **options)
         statistic, null = test.statistic, test.null
         notes = list(found.notes)
-        interval = found.interval or (math.nan, math.nan)
+    interval = found.interval or (math.nan, math.nan)
+    if folds is not None and found.interval is None:
+        notes.append(f"{found.bound} runs once on all rows: no interval (folds apply to the trained families)")
     # A NaN on either side counts as reaching the statistic: the p-value errs towards 1, never 0.
     p_value = (1 + int(np.sum(~(null < statistic)))) / (1 + permutations)
     return {"mi": found.mi, "stderr": found.stderr, "kind": found.kind, "family": found.bound,
@@ -220,6 +242,42 @@ def ksg_null(x: np.ndarray, z: np.ndarray, k: int, permutations: int,
 
     null = np.array([statistic(z[rng.permutation(n)]) for _ in range(permutations)])
     return statistic(z), null
+
+
+def ross_null(x: np.ndarray, codes: np.ndarray, k: int, permutations: int,
+              rng: np.random.Generator) -> tuple[float, np.ndarray, float]:
+    """The KSG estimator of a continuous x and class labels (Ross, "Mutual information between
+    discrete and continuous data sets", PLoS ONE 9, e87357, 2014; scikit-learn's
+    ``mutual_info_classif``) on (x, codes) and on ``permutations`` shuffles of the codes, and its
+    standard error (as ``ksg``'s: the per-row terms' spread over sqrt(n), an indication).
+
+    For each row, d is the max-norm distance to its k-th nearest neighbour among the rows of its
+    class (k at most the class's size less one), and m the rows of any class closer than d, itself
+    included; the estimate is psi(n) + mean psi(k) - mean psi(n_class) - mean psi(m). A shuffle of
+    the labels keeps the class sizes, so only the within-class neighbours are searched anew."""
+    from scipy.spatial import KDTree
+    from scipy.special import digamma
+
+    n = len(x)
+    sizes = np.bincount(codes)
+    if sizes[sizes > 0].min() < 2:
+        raise invalid("target", "class labels with at least 2 rows in every class (Ross's estimator finds each "
+                      "row's neighbours within its class)", Shown(f"class sizes {sorted(sizes[sizes > 0])}"))
+    count = _closer_counter(x)
+    neighbours = np.minimum(k, sizes - 1)
+    constant = float(digamma(n)) + float(np.mean(digamma(neighbours[codes]))) - float(np.mean(digamma(sizes[codes])))
+
+    def terms(labels: np.ndarray) -> np.ndarray:
+        radii = np.empty(n)
+        for label in np.flatnonzero(sizes):
+            rows = np.flatnonzero(labels == label)
+            radii[rows] = KDTree(x[rows]).query(x[rows], k=int(neighbours[label]) + 1, p=np.inf)[0][:, -1]
+        within: np.ndarray = digamma(np.maximum(count(x, radii) + 1, 1).astype(np.float64))
+        return within
+
+    observed = terms(codes)
+    null = np.array([constant - float(terms(codes[rng.permutation(n)]).mean()) for _ in range(permutations)])
+    return constant - float(observed.mean()), null, float(observed.std(ddof=1) / math.sqrt(n))
 
 
 def _closer_counter(samples: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:

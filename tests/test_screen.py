@@ -13,7 +13,7 @@ import pytest
 import mivb
 from mivb.classical import ksg
 from mivb.errors import InvalidArgumentError, InvalidTypeError
-from mivb.screen import benjamini_hochberg, ksg_null
+from mivb.screen import benjamini_hochberg, ksg_null, ross_null
 
 N = 500
 PERMUTATIONS = 99  # the floor of the p-value: 0.01
@@ -192,3 +192,47 @@ def test_the_command_refuses_an_unknown_target_and_a_table_without_header(table,
     table.to_csv(source, index=False, header=False)
     assert main(["screen", str(source), "--target", "y"]) == 3
     assert "table: expected a CSV whose first line names its columns" in capsys.readouterr().err
+
+
+def ross_by_hand(x, labels, k):
+    """Ross (2014) written out: every distance of every pair, no trees (a NumPy reference)."""
+    from scipy.special import digamma
+
+    n, distance = len(x), np.abs(x[:, None] - x[None, :])
+    terms = []
+    for i in range(n):
+        same = np.flatnonzero((labels == labels[i]) & (np.arange(n) != i))
+        k_i = min(k, len(same))
+        radius = np.sort(distance[i, same])[k_i - 1]
+        m_i = np.sum(distance[i] < radius)  # itself included
+        terms.append(digamma(k_i) - digamma(len(same) + 1) - digamma(m_i))
+    return digamma(n) + np.mean(terms)
+
+
+def test_ross_estimator_of_class_labels_against_a_numpy_reference():
+    rng = np.random.default_rng(10)
+    labels = np.repeat([0, 1, 2], [150, 100, 3])  # a class of 3: k falls to 2 there
+    x = rng.normal(size=len(labels)) + 1.5 * (labels == 1)
+    statistic, null, _ = ross_null(x[:, None], labels, 3, 5, np.random.default_rng(0))
+    assert statistic == pytest.approx(ross_by_hand(x, labels, 3), abs=1e-12)
+    shuffled = labels[np.random.default_rng(0).permutation(len(labels))]
+    assert null[0] == pytest.approx(ross_by_hand(x, shuffled, 3), abs=1e-12)
+    with pytest.raises(InvalidArgumentError, match="target: expected class labels with at least 2 rows in every class"):
+        ross_null(x[:, None], np.append(labels[:-1], 3), 3, 5, np.random.default_rng(0))
+
+
+def test_a_target_of_class_labels_screens_with_ross_and_ba():
+    rng = np.random.default_rng(11)
+    classes = rng.choice(["cat", "dog"], size=400)
+    columns = {"shifted": rng.normal(size=400) + 1.5 * (classes == "dog"), "noise": rng.normal(size=400),
+               "other": rng.normal(size=400), "y": classes}
+    result = mivb.screen(pd.DataFrame(columns), "y", features=["shifted", "noise"],
+                         groups={"pair": ["noise", "other"]}, permutations=39, executor="serial", progress=False,
+                         steps=30, batch_size=32)
+    rows = result.set_index("feature")
+    assert list(rows.family[["shifted", "noise", "pair"]]) == ["ross", "ross", "ba"]
+    assert rows.loc["shifted", "mi"] > 0.1 and rows.loc["shifted", "selected"]  # about 0.26 nats
+    assert not rows.loc["noise", "selected"] and not rows.loc["pair", "selected"]
+    assert rows.loc["pair", "kind"] == "lower"
+    with pytest.raises(InvalidArgumentError, match="target: expected labels of at least 2 classes"):
+        mivb.screen(columns | {"y": np.zeros(400, int)}, "y")
