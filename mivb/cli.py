@@ -528,7 +528,8 @@ def _add_screen(commands: Any) -> None:
     run = commands.add_parser(
         "screen", help="rank the columns of a table by their MI with a target, with p-values and q-values",
         description="Estimate I(column; target) for each column of a table (mivb.screen): KSG for one column "
-                    "against a target of up to 3 columns, a permutation p-value per column (the target shuffled), "
+                    "against a target of up to 3 columns (Ross's estimator for class labels, --classes), a "
+                    "permutation p-value per column (the target shuffled), "
                     "and Benjamini-Hochberg q-values over the columns. TABLE: a .csv whose first line names its "
                     "columns, or a .npz archive of named arrays. Prints the table, sorted by MI, and writes it "
                     "with --out.",
@@ -536,6 +537,8 @@ def _add_screen(commands: Any) -> None:
     run.add_argument("table", metavar="TABLE", help="a .csv with a header line, or a .npz of named arrays")
     run.add_argument("--target", nargs="+", required=True, metavar="NAME",
                      help="the target's column (several names: a target of several columns)")
+    run.add_argument("--classes", action="store_true",
+                     help="the target (one column) holds class labels, read as integers: Ross's estimator")
     run.add_argument("--features", nargs="+", default=None, metavar="NAME",
                      help="the columns to screen (default: every column but the target's)")
     run.add_argument("--permutations", type=int, default=199,
@@ -561,6 +564,10 @@ def screen_table(args: argparse.Namespace) -> None:
 
     table = load_table(args.table, "table")
     target = args.target[0] if len(args.target) == 1 else args.target
+    if args.classes:
+        if not isinstance(target, str) or target not in table or np.any(table[target] != np.round(table[target])):
+            raise invalid("target", "one column of whole numbers with --classes", target)
+        table[target] = table[target].astype(np.int64)
     with warnings.catch_warnings(record=True) as caught:  # the failed columns: their rows say why
         warnings.simplefilter("always")
         result = screen(table, target, features=args.features, permutations=args.permutations, fdr=args.fdr,

@@ -4,8 +4,8 @@ target, a permutation p-value for each, and Benjamini-Hochberg q-values over all
 Each feature is one task of ``mivb.many.run_tasks``, so the screen runs on the executors of
 ``mivb.estimate_many`` and gives the same table on every one. The family is chosen per feature
 from its shape: one column against a target of at most ``KSG_TARGET_COLUMNS`` columns runs KSG
-(no training, at its best in few dimensions, and its shuffle test fast: ``ksg_null``); anything
-wider runs ``estimate``'s default (a critic, and the Gaussian copula where the critic reads no
+(no training, at its best in few dimensions, and its shuffle test fast: ``ksg_null``; against
+class labels, Ross's estimator, ``ross_null``); anything wider runs ``estimate``'s default (a critic, and the Gaussian copula where the critic reads no
 more), with the p-value of [`mivb.independence_test`][] (a critic trained without the test pairs,
 scored on shuffles of them).
 """
@@ -51,7 +51,10 @@ def screen(table: Any, target: Any, *, features: list[Any] | None = None, groups
     copula where the critic reads no more), and the p-value of [`mivb.independence_test`][]
     with ``bound="infonce"`` (a critic trained on the training split, scored on shuffles of the
     test pairs, which took no part in training: exact at any sample size). That trains a second
-    critic, so a group costs about twice an estimate.
+    critic, so a group costs about twice an estimate. A target of class labels (integers,
+    booleans or strings): a single column runs Ross's estimator (``ross_null``: KSG's counterpart
+    for a continuous feature and discrete labels, as scikit-learn's ``mutual_info_classif``), with
+    the labels shuffled; a group runs ``bound="ba"`` (a classifier q(z | x)), tested as above.
 
     The p-value is (1 + #{shuffles reading at least the statistic}) / (1 + permutations); the
     smallest it can be is 1 / (1 + permutations), 0.005 with the default 199. q-values are
@@ -67,7 +70,8 @@ def screen(table: Any, target: Any, *, features: list[Any] | None = None, groups
     Args:
         table: a pandas DataFrame, a mapping of names to arrays (one array may hold several
             columns), or a 2-D NumPy array with ``names``.
-        target: the name of the target column, or a list of names (a target of several columns).
+        target: the name of the target column, or a list of names (a target of several columns);
+            a column of integers, booleans or strings holds class labels.
         features: the names of the columns to screen, each on its own; None (default): every
             column but the target's, unless ``groups`` is given.
         groups: a mapping of names to lists of columns, each list screened as one feature
@@ -88,8 +92,8 @@ def screen(table: Any, target: Any, *, features: list[Any] | None = None, groups
     Returns:
         A pandas DataFrame (a list of dicts, one per row, when pandas is not installed), one row
             per feature, sorted by ``mi`` from the largest (failed features last), with the columns
-            ``feature``, ``mi`` (nats), ``stderr``, ``kind`` and ``family`` (``ksg``, or the default's
-            choice: ``copula`` or ``infonce``), ``lower`` and ``upper`` (with ``folds``), ``p_value``,
+            ``feature``, ``mi`` (nats), ``stderr``, ``kind`` and ``family`` (``ksg``, ``ross``, ``ba``,
+            or the default's choice: ``copula`` or ``infonce``), ``lower`` and ``upper`` (with ``folds``), ``p_value``,
             ``q_value``, ``selected`` and ``notes`` (one string; a failed feature has NaN numbers and
             ``failed: <error>``).
 
@@ -203,7 +207,7 @@ def screen_task(payload: tuple[Any, np.ndarray, str], seed: int, settings: dict[
         arguments = {"bound": "ksg", "folds": None, "bound_params": {"k": settings["k"]}, "transform": "auto"}
         _, _, xs, zs, _ = classical_inputs(x, z, arguments)
         statistic, null = ksg_null(xs, zs, settings["k"], permutations, np.random.default_rng(seed))
-        notes = list(found.notes)
+        notes = list(found.notes) + _repeated_note(z)
     else:
         options = {**settings["options"], "seed": seed, "progress": False}
         bound = "ba" if family == "ba" else None  # class labels: H(Z) + E log q(z | x), a classifier q
@@ -218,6 +222,16 @@ def screen_task(payload: tuple[Any, np.ndarray, str], seed: int, settings: dict[
     p_value = (1 + int(np.sum(~(null < statistic)))) / (1 + permutations)
     return {"mi": found.mi, "stderr": found.stderr, "kind": found.kind, "family": found.bound,
             "lower": interval[0], "upper": interval[1], "p_value": p_value, "notes": notes}
+
+
+def _repeated_note(z: np.ndarray) -> list[str]:
+    """KSG assumes continuous samples: a target of few distinct values (class labels as floats) biases it."""
+    distinct = len(np.unique(np.asarray(z).reshape(len(z), -1), axis=0))
+    if distinct > len(z) // 2:
+        return []
+    note = (f"the target takes {distinct} distinct values in {len(z)} rows: KSG assumes continuous samples and is "
+            f"biased here (the p-value stays valid); class labels given as integers or strings run Ross's estimator")
+    return [note]
 
 
 def ksg_null(x: np.ndarray, z: np.ndarray, k: int, permutations: int,

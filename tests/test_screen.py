@@ -236,3 +236,23 @@ def test_a_target_of_class_labels_screens_with_ross_and_ba():
     assert rows.loc["pair", "kind"] == "lower"
     with pytest.raises(InvalidArgumentError, match="target: expected labels of at least 2 classes"):
         mivb.screen(columns | {"y": np.zeros(400, int)}, "y")
+
+
+def test_class_labels_stored_as_floats_say_so_and_the_command_reads_them_with_classes(tmp_path, capsys):
+    from mivb.cli import main
+
+    rng = np.random.default_rng(12)
+    classes = rng.integers(0, 2, size=300)
+    frame = pd.DataFrame({"shifted": rng.normal(size=300) + 1.5 * classes, "y": classes.astype(float)})
+    floats = mivb.screen(frame, "y", permutations=39, executor="serial", progress=False)
+    assert floats.family[0] == "ksg" and "the target takes 2 distinct values in 300 rows" in floats.notes[0]
+    frame.to_csv(tmp_path / "table.csv", index=False)
+    assert main(["screen", str(tmp_path / "table.csv"), "--target", "y", "--classes", "--permutations", "39",
+                 "--workers", "1", "--out", str(tmp_path / "out.csv")]) == 0
+    written = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    expected = mivb.screen(frame.assign(y=classes), "y", permutations=39, executor="serial", progress=False)
+    assert written.family[0] == "ross" and written.mi[0] == pytest.approx(expected.mi[0], rel=1e-15)
+    capsys.readouterr()
+    frame.assign(y=frame.y + 0.5).to_csv(tmp_path / "table.csv", index=False)
+    assert main(["screen", str(tmp_path / "table.csv"), "--target", "y", "--classes"]) == 3
+    assert "target: expected one column of whole numbers with --classes" in capsys.readouterr().err
