@@ -73,13 +73,28 @@ class EmbeddingCritic(GaussianCritic):
 
     def canonical(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         assert self.model is not None and self.x_reference is not None and self.z_reference is not None
-        u, v = self.estimator.embed(x, z)
+        u, v = summaries(self.estimator, x, z)
         return self.model.canonical(prepare("gaussianize", self.x_reference, u, argument="x")[1],
                                     prepare("gaussianize", self.z_reference, v, argument="z")[1])
 
 
+def summaries(estimator: Any, x: np.ndarray, z: np.ndarray) -> Pairs:
+    """Each sample's embedding (``estimator.embed``) with the log radius log |x|^2 of the sample itself
+    appended: the one summary that carries an elliptical law's shared scale (a Student-t's MI, all of
+    it with identity dispersion), which a tower trained on few pairs per feature need not learn."""
+    u, v = estimator.embed(x, z)
+    return np.concatenate([u, log_radius(x)], axis=1), np.concatenate([v, log_radius(z)], axis=1)
+
+
+def log_radius(samples: np.ndarray) -> np.ndarray:
+    """log |s|^2 of each sample, as a column (float64; the smallest float where a sample is all zeros)."""
+    flat = np.asarray(samples, np.float64).reshape(len(samples), -1)
+    radii: np.ndarray = np.log(np.maximum(np.sum(flat**2, axis=1, keepdims=True), np.finfo(np.float64).tiny))
+    return radii
+
+
 class Embedded(NamedTuple):
-    """The training pairs' embeddings as the towers give them (``reference``: what new embeddings are
+    """The training pairs' embeddings as ``summaries`` gives them (``reference``: what new embeddings are
     mapped against), and the training (at most FIT_PAIRS), validation and test pairs' embeddings with
     each feature mapped to a normal against them (``splits``)."""
 
@@ -93,7 +108,7 @@ def embedded(fitted: Fitted) -> Embedded | None:
     assert fitted.train_pairs is not None and fitted.validation_pairs is not None
     estimator = fitted.trainer.trained()
     train_x, train_z = fitted.train_pairs
-    raw = [estimator.embed(*pairs) for pairs in ((train_x[:FIT_PAIRS], train_z[:FIT_PAIRS]), fitted.validation_pairs,
+    raw = [summaries(estimator, *pairs) for pairs in ((train_x[:FIT_PAIRS], train_z[:FIT_PAIRS]), fitted.validation_pairs,
                                                  fitted.test_pairs)]
     try:
         us = prepare("gaussianize", *(u for u, _ in raw), argument="x")
