@@ -117,6 +117,10 @@ def screen(table: Any, target: Any, *, features: list[Any] | None = None, groups
     if isinstance(fdr, bool) or not isinstance(fdr, (int, float)) or not 0.0 < fdr < 1.0:
         raise invalid("fdr", "a false-discovery rate strictly between 0 and 1", fdr)
     k = check_positive_int("k", k)
+    for name in ("bound", "given", "data"):
+        if name in options:
+            raise invalid(name, "no such option of screen: it chooses each feature's family itself, conditions on "
+                          "nothing and reads its columns from table", options[name])
     payloads = {}
     for name, selection in tasks.items():
         x = select(columns, "features", selection)

@@ -150,6 +150,7 @@ def test_a_p_value_at_its_floor_that_bh_cannot_select_says_so():
     ({"fdr": 1.0}, InvalidArgumentError, "fdr: expected a false-discovery rate strictly between 0 and 1"),
     ({"executor": "dask"}, InvalidTypeError, "executor: expected one of"),
     ({"names": ["a"]}, InvalidArgumentError, "names: expected None for a table that names its columns"),
+    ({"bound": "ksg"}, InvalidArgumentError, "bound: expected no such option of screen"),
 ])
 def test_bad_input_is_refused_with_a_clear_message(table, call, error, message):
     with pytest.raises(error, match=message):
