@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .bounds import BOUNDS
 from .errors import InvalidTypeError, Shown, invalid
 from .independence import MAX_PERMUTATIONS
 from .many import run_tasks
@@ -126,7 +127,7 @@ def screen(table: Any, target: Any, *, features: list[Any] | None = None, groups
         x = select(columns, "features", selection)
         wide = np.ndim(x) > 2 or (np.ndim(x) == 2 and np.shape(x)[1] > 1)
         if labels:
-            family = "ba" if wide else "ross"
+            family = "classifier" if wide else "ross"
         else:
             family = "default" if wide or z.ndim > 2 or z.shape[1] > KSG_TARGET_COLUMNS else "ksg"
         payloads[name] = (x, z, family)
@@ -214,7 +215,8 @@ def screen_task(payload: tuple[Any, np.ndarray, str], seed: int, settings: dict[
         notes = list(found.notes) + _repeated_note(z)
     else:
         options = {**settings["options"], "seed": seed, "progress": False}
-        bound = "ba" if family == "ba" else None  # class labels: H(Z) + E log q(z | x), a classifier q
+        # class labels: the bound whose critic is a classifier q (ba: H(Z) + E log q(z | x))
+        bound = next(name for name, b in BOUNDS.items() if b.critic == "classifier") if family == "classifier" else None
         found = estimate(x, z, bound=bound, folds=folds, **options)
         test = independence_test(x, z, bound=bound or "infonce", permutations=permutations, level=0.5, **options)
         statistic, null = test.statistic, test.null
