@@ -64,7 +64,7 @@ def check_embed_refused(backend: str) -> None:
 
 def check_default_compressed(backend: str) -> None:
     """600 + 600 features (over the copula's 1,024), 5,000 pairs, 2.88 nats in two latent directions: the
-    default reports the copula on its critic's embeddings (2.78 to 2.80 on torch, JAX and TensorFlow),
+    default reports the copula on its critic's embeddings (2.77 to 2.80 on torch, JAX and TensorFlow),
     the network's InfoNCE (2.2) as ``lower``."""
     x, z, truth = low_rank(5000, 600, 2, 3.0, seed=0)
     with warnings.catch_warnings():
