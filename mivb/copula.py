@@ -232,8 +232,10 @@ def _copula_fold(x: np.ndarray, z: np.ndarray, config: EstimateConfig, fold: int
 def auto(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
     """``estimate``'s default (``bound=None``): the network's held-out InfoNCE, and the Gaussian copula of
     the same training pairs wherever the network's InfoNCE on the validation split reads no more than
-    the copula's estimate ([`choose`][mivb.copula.choose]); each fold decides, and the copula is reported
-    only when every fold chose it."""
+    the copula's estimate ([`choose`][mivb.copula.choose]); where the copula of the data does not apply,
+    the copula on the critic's embeddings where it reads clearly more than the network on validation
+    (``choose_compressed``). Each fold decides, and a copula is reported only when every fold chose
+    the same one."""
     arguments = {**arguments, "bound": "infonce"}
     config, x_all, z_all, labels = trained_inputs(x, z, arguments)
     folds = [None] if config.folds is None else list(range(config.folds))
