@@ -5,9 +5,9 @@ Each feature is one task of ``mivb.many.run_tasks``, so the screen runs on the e
 ``mivb.estimate_many`` and gives the same table on every one. The family is chosen per feature
 from its shape: one column against a target of at most ``KSG_TARGET_COLUMNS`` columns runs KSG
 (no training, at its best in few dimensions, and its shuffle test fast: ``ksg_null``; against
-class labels, Ross's estimator, ``ross_null``); anything wider runs ``estimate``'s default (a critic, and the Gaussian copula where the critic reads no
-more), with the p-value of [`mivb.independence_test`][] (a critic trained without the test pairs,
-scored on shuffles of them).
+class labels, Ross's estimator, ``ross_null``); anything wider runs ``estimate``'s default (a
+critic, and the Gaussian copula where the critic reads no more), with the p-value of
+[`mivb.independence_test`][] (a critic trained without the test pairs, scored on shuffles of them).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .samples import as_labels, as_samples, prepare
 from .schedule import check_positive_int
 from .tables import names_of, select
 
-__all__ = ["COLUMNS", "benjamini_hochberg", "ksg_null", "screen"]
+__all__ = ["COLUMNS", "benjamini_hochberg", "ksg_null", "permutation_p_value", "ross_null", "screen"]
 
 KSG_TARGET_COLUMNS = 3  # a one-column feature against a target of at most this many columns runs KSG
 COLUMNS = ["feature", "mi", "stderr", "kind", "family", "p_value", "q_value", "selected", "notes"]
@@ -37,8 +37,8 @@ INTERVAL_COLUMNS = ["lower", "upper"]  # after "family", with folds
 
 
 def screen(table: Any, target: Any, *, features: list[Any] | None = None, groups: Mapping[Any, list[Any]] | None = None,
-           names: list[Any] | None = None, permutations: int = 199, fdr: float = 0.1, folds: int | None = None,
-           k: int = 3, executor: Any = None, workers: int | None = None, seed: int = 0,
+           names: list[Any] | None = None, permutations: int = 199, stop_after: int | None = 10, fdr: float = 0.1,
+           folds: int | None = None, k: int = 3, executor: Any = None, workers: int | None = None, seed: int = 0,
            cache_dir: Any = None, progress: bool | None = None, **options: Any) -> Any:
     """Screen the features of a table: I(feature; target) for each, a permutation p-value and a
     Benjamini-Hochberg q-value over the features.
@@ -58,7 +58,12 @@ def screen(table: Any, target: Any, *, features: list[Any] | None = None, groups
     the labels shuffled; a group runs ``bound="ba"`` (a classifier q(z | x)), tested as above.
 
     The p-value is (1 + #{shuffles reading at least the statistic}) / (1 + permutations); the
-    smallest it can be is 1 / (1 + permutations), 0.005 with the default 199. q-values are
+    smallest it can be is 1 / (1 + permutations), 0.005 with the default 199. KSG's and Ross's
+    shuffles stop early once ``stop_after`` of them have read at least the statistic, with the
+    p-value ``stop_after`` / (shuffles run): Besag and Clifford's sequential p-value ("Sequential
+    Monte Carlo p-values", Biometrika 78, 301, 1991), as valid as the full one. An independent
+    feature then costs about 2 ``stop_after`` shuffles instead of ``permutations``; a dependent one,
+    which few shuffles reach, runs them all. q-values are
     Benjamini-Hochberg's over the features that ran; ``selected`` is ``q_value <= fdr``, which
     keeps the expected share of independent features among those selected at most ``fdr``. With
     m features, a feature is selected only if its p-value is at most ``fdr`` times its rank over
@@ -80,6 +85,8 @@ def screen(table: Any, target: Any, *, features: list[Any] | None = None, groups
         names: the column names of a NumPy ``table``.
         permutations: shuffles of the target per feature; 199 by default, a few hundred make a
             p-value firm. KSG's shuffles of 2,000 rows take about 2 ms each.
+        stop_after: the shuffles reaching the statistic after which KSG's and Ross's stop (see
+            above); None: always all ``permutations``.
         fdr: the false-discovery rate of ``selected``.
         folds: cross-fitting for an interval (``lower``, ``upper``) of the trained families'
             estimates (``estimate(folds=...)``); KSG runs once on all rows and has none (NaN, with
@@ -118,6 +125,8 @@ def screen(table: Any, target: Any, *, features: list[Any] | None = None, groups
     if isinstance(fdr, bool) or not isinstance(fdr, (int, float)) or not 0.0 < fdr < 1.0:
         raise invalid("fdr", "a false-discovery rate strictly between 0 and 1", fdr)
     k = check_positive_int("k", k)
+    if stop_after is not None:
+        stop_after = check_positive_int("stop_after", stop_after)
     for name in ("bound", "given", "data"):
         if name in options:
             raise invalid(name, "no such option of screen: it chooses each feature's family itself, conditions on "
@@ -131,7 +140,7 @@ def screen(table: Any, target: Any, *, features: list[Any] | None = None, groups
         else:
             family = "default" if wide or z.ndim > 2 or z.shape[1] > KSG_TARGET_COLUMNS else "ksg"
         payloads[name] = (x, z, family)
-    settings = {"permutations": permutations, "folds": folds, "k": k, "options": options}
+    settings = {"permutations": permutations, "stop_after": stop_after, "folds": folds, "k": k, "options": options}
     results = run_tasks(screen_task, payloads, settings, executor=executor, workers=workers, seed=seed,
                         cache_dir=cache_dir, progress=progress, label="screen")
     rows = _rows(results, permutations, fdr, folds is not None)
@@ -198,11 +207,12 @@ def screen_task(payload: tuple[Any, np.ndarray, str], seed: int, settings: dict[
     from .pipeline import classical_inputs
 
     x, z, family = payload
-    permutations, folds = settings["permutations"], settings["folds"]
+    permutations, stop_after, folds = settings["permutations"], settings["stop_after"], settings["folds"]
     if family == "ross":
         xs = prepare("auto", as_samples("x", x), argument="x")[0].astype(np.float64)
         codes = np.unique(z, return_inverse=True)[1].ravel()
-        statistic, null, stderr = ross_null(xs, codes, settings["k"], permutations, np.random.default_rng(seed))
+        statistic, null, stderr = ross_null(xs, codes, settings["k"], permutations, np.random.default_rng(seed),
+                                            stop_after)
         found = Estimate(mi=statistic, stderr=stderr, history=np.zeros(0), bound="ross", backend="numpy",
                          config=EstimateConfig(bound="ross", backend="numpy", steps=0, seed=seed),
                          test_values=np.array([statistic]), kind="classical")
@@ -211,7 +221,7 @@ def screen_task(payload: tuple[Any, np.ndarray, str], seed: int, settings: dict[
         found = estimate(x, z, bound="ksg", k=settings["k"], seed=seed, progress=False)
         arguments = {"bound": "ksg", "folds": None, "bound_params": {"k": settings["k"]}, "transform": "auto"}
         _, _, xs, zs, _ = classical_inputs(x, z, arguments)
-        statistic, null = ksg_null(xs, zs, settings["k"], permutations, np.random.default_rng(seed))
+        statistic, null = ksg_null(xs, zs, settings["k"], permutations, np.random.default_rng(seed), stop_after)
         notes = list(found.notes) + _repeated_note(z)
     else:
         options = {**settings["options"], "seed": seed, "progress": False}
@@ -220,12 +230,12 @@ def screen_task(payload: tuple[Any, np.ndarray, str], seed: int, settings: dict[
         found = estimate(x, z, bound=bound, folds=folds, **options)
         test = independence_test(x, z, bound=bound or "infonce", permutations=permutations, level=0.5, **options)
         statistic, null = test.statistic, test.null
+        stop_after = None  # the critic's shuffles all ran
         notes = list(found.notes)
     interval = found.interval or (math.nan, math.nan)
     if folds is not None and found.interval is None:
         notes.append(f"{found.bound} runs once on all rows: no interval (folds apply to the trained families)")
-    # A NaN on either side counts as reaching the statistic: the p-value errs towards 1, never 0.
-    p_value = (1 + int(np.sum(~(null < statistic)))) / (1 + permutations)
+    p_value = permutation_p_value(statistic, null, permutations, stop_after)
     return {"mi": found.mi, "stderr": found.stderr, "kind": found.kind, "family": found.bound,
             "lower": interval[0], "upper": interval[1], "p_value": p_value, "notes": notes}
 
@@ -240,9 +250,32 @@ def _repeated_note(z: np.ndarray) -> list[str]:
     return [note]
 
 
-def ksg_null(x: np.ndarray, z: np.ndarray, k: int, permutations: int,
-             rng: np.random.Generator) -> tuple[float, np.ndarray]:
-    """KSG's statistic on (x, z) and on ``permutations`` shuffles of z's rows: the same values as
+def permutation_p_value(statistic: float, null: np.ndarray, permutations: int, stop_after: int | None) -> float:
+    """(1 + #{null reaching the statistic}) / (1 + permutations); where the shuffles stopped once
+    ``stop_after`` reached it, Besag and Clifford's ``stop_after`` / len(null). A NaN on either side
+    counts as reaching the statistic: the p-value errs towards 1, never 0."""
+    reached = int(np.sum(~(null < statistic)))
+    if stop_after is not None and reached >= stop_after:
+        return reached / len(null)
+    return (1 + reached) / (1 + permutations)
+
+
+def sequential_null(statistic: float, shuffled: Callable[[], float], permutations: int,
+                    stop_after: int | None) -> np.ndarray:
+    """``shuffled()`` up to ``permutations`` times, stopping once ``stop_after`` values reach ``statistic``."""
+    null, reached = [], 0
+    for _ in range(permutations):
+        null.append(shuffled())
+        reached += not null[-1] < statistic
+        if stop_after is not None and reached >= stop_after:
+            break
+    return np.array(null)
+
+
+def ksg_null(x: np.ndarray, z: np.ndarray, k: int, permutations: int, rng: np.random.Generator,
+             stop_after: int | None = None) -> tuple[float, np.ndarray]:
+    """KSG's statistic on (x, z) and on ``permutations`` shuffles of z's rows (fewer where
+    ``stop_after`` of them reach the statistic: ``sequential_null``): the same values as
     ``mivb.classical.ksg`` (algorithm 1 of Kraskov et al.), computed faster for the shuffles. The
     marginal counts need no new tree per shuffle (shuffling z leaves its points where they are),
     and a one-column marginal is counted by binary search in its sorted values; only the joint
@@ -260,15 +293,16 @@ def ksg_null(x: np.ndarray, z: np.ndarray, k: int, permutations: int,
         terms = digamma(count_x(x, radii) + 1.0) + digamma(count_z(z_rows, radii) + 1.0)
         return constant - float(terms.mean())
 
-    null = np.array([statistic(z[rng.permutation(n)]) for _ in range(permutations)])
-    return statistic(z), null
+    observed = statistic(z)
+    return observed, sequential_null(observed, lambda: statistic(z[rng.permutation(n)]), permutations, stop_after)
 
 
-def ross_null(x: np.ndarray, codes: np.ndarray, k: int, permutations: int,
-              rng: np.random.Generator) -> tuple[float, np.ndarray, float]:
+def ross_null(x: np.ndarray, codes: np.ndarray, k: int, permutations: int, rng: np.random.Generator,
+              stop_after: int | None = None) -> tuple[float, np.ndarray, float]:
     """The KSG estimator of a continuous x and class labels (Ross, "Mutual information between
     discrete and continuous data sets", PLoS ONE 9, e87357, 2014; scikit-learn's
-    ``mutual_info_classif``) on (x, codes) and on ``permutations`` shuffles of the codes, and its
+    ``mutual_info_classif``) on (x, codes) and on ``permutations`` shuffles of the codes (fewer
+    where ``stop_after`` of them reach the statistic), and its
     standard error (as ``ksg``'s: the per-row terms' spread over sqrt(n), an indication).
 
     For each row, d is the max-norm distance to its k-th nearest neighbour among the rows of its
@@ -296,8 +330,10 @@ def ross_null(x: np.ndarray, codes: np.ndarray, k: int, permutations: int,
         return within
 
     observed = terms(codes)
-    null = np.array([constant - float(terms(codes[rng.permutation(n)]).mean()) for _ in range(permutations)])
-    return constant - float(observed.mean()), null, float(observed.std(ddof=1) / math.sqrt(n))
+    statistic = constant - float(observed.mean())
+    null = sequential_null(statistic, lambda: constant - float(terms(codes[rng.permutation(n)]).mean()),
+                           permutations, stop_after)
+    return statistic, null, float(observed.std(ddof=1) / math.sqrt(n))
 
 
 def _closer_counter(samples: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:

@@ -13,7 +13,7 @@ import pytest
 import mivb
 from mivb.classical import ksg
 from mivb.errors import InvalidArgumentError, InvalidTypeError
-from mivb.screen import benjamini_hochberg, ksg_null, ross_null
+from mivb.screen import benjamini_hochberg, ksg_null, permutation_p_value, ross_null
 
 N = 500
 PERMUTATIONS = 99  # the floor of the p-value: 0.01
@@ -78,6 +78,32 @@ def test_the_shuffle_test_is_valid_under_independence():
         p_values.append((1 + np.sum(null >= statistic)) / 20)
     share = np.mean(np.array(p_values) <= 0.1)
     assert abs(share - 0.1) < 3 * math.sqrt(0.1 * 0.9 / 200)  # 0.1 +- 0.064
+
+
+def test_the_sequential_shuffle_test_stops_early_for_independent_pairs_and_stays_valid():
+    """Besag and Clifford: stopped after h shuffles reach the statistic, p = h / shuffles run."""
+    rng = np.random.default_rng(13)
+    p_values, runs = [], []
+    for _ in range(300):
+        x, z = rng.normal(size=(60, 1)), rng.normal(size=(60, 1))
+        statistic, null = ksg_null(x, z, 3, 99, rng, stop_after=5)
+        p_values.append(permutation_p_value(statistic, null, 99, 5))
+        runs.append(len(null))
+    p_values = np.array(p_values)
+    for level in (0.05, 0.1, 0.3):
+        assert np.mean(p_values <= level) < level + 3 * math.sqrt(level * (1 - level) / 300)
+    assert np.mean(p_values <= 0.3) > 0.3 - 3 * math.sqrt(0.3 * 0.7 / 300)  # not too conservative either
+    assert np.median(runs) < 15  # about 2 h shuffles: 10 of the 99
+    x = rng.normal(size=(300, 1))
+    statistic, null = ksg_null(x, x + rng.normal(size=(300, 1)), 3, 99, rng, stop_after=5)
+    assert len(null) == 99 and permutation_p_value(statistic, null, 99, 5) == 0.01
+
+
+def test_permutation_p_values_by_hand():
+    null = np.array([0.1, 0.5, np.nan, 0.2])
+    assert permutation_p_value(0.3, null, 4, None) == 3 / 5  # 0.5 and the NaN reach 0.3
+    assert permutation_p_value(0.3, null, 9, 2) == 2 / 4  # stopped at 2 reaching: Besag and Clifford
+    assert permutation_p_value(0.6, null, 4, 2) == 2 / 5  # all ran, 1 reached (the NaN)
 
 
 def test_benjamini_hochberg_against_a_hand_computation():
