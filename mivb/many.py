@@ -63,7 +63,9 @@ def estimate_many(tasks: Sequence[Any] | Mapping[Any, Any], *, data: Any = None,
     Each task's seed is drawn from ``seed`` and the task's key (its index in a list, its key in a
     mapping; ``task_seed``), never from the order tasks run in, so the results are the same with
     every executor, every number of workers and every order of completion: a mapping's entries
-    give the same estimates in any order.
+    give the same estimates in any order. (A trained critic's last digits also depend on the
+    number of threads its framework computes with, which orders its sums: the local processes use
+    one each, as does a process started with ``OMP_NUM_THREADS=1``.)
 
     Args:
         tasks: a list of (x, z) pairs, or a mapping of keys (names) to (x, z) pairs. With ``data``,
