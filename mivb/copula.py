@@ -16,7 +16,9 @@ monotone distortions of each feature), and it reads at any MI and in hundreds of
 critic-trained bounds are capped near log(batch) and need many pairs per dimension. It misses
 dependence that no per-feature map makes linear (z = x^2; a shared scale, below). That is why
 `estimate`'s default also trains a critic and keeps the copula only where the critic's held-out
-InfoNCE on the validation split reads no more than the copula's estimate (``choose``).
+InfoNCE on the validation split reads no more than the copula's estimate (``choose``). Past
+MAX_FEATURES features, and for images, the default reads the copula on the critic's own
+embeddings instead (``choose_compressed``; ``mivb.compression``).
 
 A shared scale is the one such dependence the copula does model: elliptical laws (the
 multivariate Student-t, stochastic volatility) tie x and z through their radii. So each block also
@@ -367,7 +369,7 @@ def compresses(fitted: Fitted) -> bool:
             or config.transform not in GAUSSIANIZING or config.critic.kind not in SEPARABLE
             or config.critic.module is not None or applies(config, *fitted.train_pairs)):
         return False
-    features = 2 * config.critic.embedding + 2  # with the two log radii
+    features = 2 * (config.critic.embedding + 2)  # with each sample's log radius, and the embedding's
     return min(len(fitted.validation_pairs[0]), fitted.test_size) >= PAIRS_PER_DIMENSION * features
 
 

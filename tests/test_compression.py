@@ -3,6 +3,7 @@ embedding, which critics embed, why the model keeps only its leading canonical d
 default on 1,200 features where the copula of the data itself does not apply."""
 
 import math
+import pickle
 import warnings
 
 import numpy as np
@@ -104,6 +105,13 @@ def test_compressed_pointwise_reads_through_the_towers(high_dimensional):
     shuffled = result.pointwise(x[:1000], z[1:1001])
     assert paired.shape == (1000,) and np.all(np.isfinite(paired))
     assert paired.mean() > 0.7 * truth and shuffled.mean() < 0.0, (paired.mean(), shuffled.mean())
+
+
+def test_the_compressed_estimate_pickles_with_its_towers(high_dimensional):
+    x, z, _, result = high_dimensional
+    restored = pickle.loads(pickle.dumps(result))
+    assert restored.bound == "compressed" and restored.mi == result.mi
+    np.testing.assert_allclose(restored.pointwise(x[:300], z[:300]), result.pointwise(x[:300], z[:300]), rtol=1e-6)
 
 
 def test_independent_high_dimensional_data_keep_the_network():
