@@ -115,3 +115,13 @@ def test_tasks_must_be_pairs():
         mivb.estimate_many("xz")
     with pytest.raises(InvalidTypeError, match=r"tasks\[0\]: expected an \(x, z\) pair"):
         mivb.estimate_many([np.zeros(3)])
+
+
+def test_one_progress_bar_counts_every_task_those_from_the_cache_included(pairs, tmp_path, capsys):
+    options = {"bound": "gaussian", "executor": "serial", "cache_dir": tmp_path, "progress": True}
+    mivb.estimate_many(pairs, **options)
+    first = capsys.readouterr().err
+    assert first.count("mivb estimates") >= 2 and "3/3" in first and "0/3" in first
+    mivb.estimate_many({**pairs, "more": pairs[0.6]}, **options)
+    again = capsys.readouterr().err
+    assert "3/4" in again and "4/4" in again and "0/4" not in again  # three loaded, one run
