@@ -11,8 +11,8 @@ from .errors import BackendNotAvailableError, InvalidArgumentError, InvalidTypeE
 from .estimate import Estimate, EstimateConfig, estimate
 from .independence import IndependenceTest, independence_test
 from .many import TaskFailure, estimate_many
-from .screen import screen
 from .notes import NoteWarning
+from .screen import screen
 from .spec import EstimatorSpec
 
 __all__ = [
