@@ -125,3 +125,19 @@ def test_one_progress_bar_counts_every_task_those_from_the_cache_included(pairs,
     mivb.estimate_many({**pairs, "more": pairs[0.6]}, **options)
     again = capsys.readouterr().err
     assert "3/4" in again and "4/4" in again and "0/4" not in again  # three loaded, one run
+
+
+def test_ray_not_installed_names_the_pip_install(pairs, monkeypatch):
+    import importlib
+
+    real = importlib.import_module
+
+    def without_ray(name, *args):
+        if name == "ray":
+            raise ImportError("No module named 'ray'")
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", without_ray)
+    with pytest.raises(mivb.BackendNotAvailableError, match=r'executor="ray" needs Ray, not installed: pip install '
+                                                            r'"mivb\[ray\]"'):
+        mivb.estimate_many(pairs, executor="ray", bound="gaussian")
