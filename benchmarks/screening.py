@@ -254,7 +254,9 @@ def mivb_screen(tab: Table, classification: bool, seed: int, executor: object, w
         found = mivb.screen(frame, "y", features=list(tab.columns), groups={"pair": ["pair_a", "pair_b"]}, **options)
     rows = found.set_index("feature")
     columns = rows.drop(index="pair")
+    failed = found[~np.isfinite(found["mi"].astype(float))]
     return {"mi": rows["mi"].astype(float).to_dict(), "p_value": columns["p_value"].astype(float).to_dict(),
+            "failed": list(zip(failed["feature"], failed["notes"])),
             "families": columns["family"].value_counts().to_dict(), "pair_family": rows.loc["pair", "family"],
             "noted": int(columns["notes"].map(bool).sum()), "table": found}
 
@@ -263,7 +265,7 @@ def mivb_screen(tab: Table, classification: bool, seed: int, executor: object, w
 
 
 def score(found: dict, truth: dict[str, float], tab: Table, p_value: dict[str, float] | None) -> dict:
-    names = list(truth)
+    names = [name for name in truth if np.isfinite(found["mi"][name])]  # a failed row counts in "failed"
     estimate = np.array([found["mi"][name] for name in names])
     exact = np.array([truth[name] for name in names])
     row = {"mae": float(np.mean(np.abs(estimate - exact))),
@@ -297,6 +299,10 @@ def run_method(name: str, compute: Callable[[Table, int], dict], tabs: list[Tabl
                     "fdr_mc_se": float(fdp.std(ddof=1) / math.sqrt(seeds)) if seeds > 1 else math.nan,
                     "discoveries": float(np.mean([s["discoveries"] for s in scores])),
                     "power_weak": float(np.mean([s["power_weak"] for s in scores]))})
+    failures = [failure for found in found_all for failure in found.get("failed", [])]
+    row["failed"] = len(failures)
+    if failures:
+        print(f"{name}: {len(failures)} failed rows over {seeds} tables, the first {failures[0]}")
     if "families" in found_all[0]:
         total: dict[str, int] = {}
         for found in found_all:
@@ -326,6 +332,7 @@ def markdown(rows: list[dict]) -> list[str]:
         tested = "fdr" in r
         fdr = f"{r['fdr']:.3f}" + (f" ± {r['fdr_mc_se']:.3f}" if r["seeds"] > 1 else "") if tested else ""
         same = {True: " (same table)", False: " (**a different table**)"}.get(r.get("same_table"), "")
+        same += f" ({r['failed']} failed rows)" if r.get("failed") else ""
         lines.append(f"| {r['method']}{same} | {r['seeds']} | {r['mae']:.4f} | {r['spearman']:.3f} | {fdr} "
                      f"| {r['power_weak']:.2f} | {r['discoveries']:.1f} | {r['seconds']:.1f} "
                      f"| {r['seconds'] / base['seconds']:.2f} | {r['tested_by']} |" if tested else
