@@ -15,7 +15,7 @@ from xml.etree import ElementTree
 
 import nox
 
-nox.options.sessions = ["tests", "examples", "docs", "typing", "core"]  # README's test command
+nox.options.sessions = ["tests", "examples", "cluster", "docs", "typing", "core"]  # README's test command
 nox.options.default_venv_backend = "venv"
 
 ROOT = Path(__file__).resolve().parent
@@ -34,6 +34,7 @@ CPU_ALL = "torch,jax,tensorflow-cpu,plot"  # the `all` extra, with tensorflow-cp
 # Unit tests per backend: the core's own tests run beside torch, the reference training backend.
 UNIT_TESTS = {
     "torch": ["tests", "--ignore=tests/jax_adapter", "--ignore=tests/tensorflow_adapter", "--ignore=tests/examples",
+              "--ignore=tests/test_many_cluster.py",
               "mivb", "--doctest-modules"],  # the docstrings' examples run too
     "jax": ["tests/jax_adapter", "tests/test_docs.py"],  # the docs pages' JAX blocks run here
     "tensorflow": ["tests/tensorflow_adapter", "tests/test_docs.py"],
@@ -116,8 +117,8 @@ def examples(session: nox.Session) -> None:
 @nox.session
 def cluster(session: nox.Session) -> None:
     """mivb.estimate_many and mivb.screen on a local Ray cluster and a Dask LocalCluster of 2 workers
-    each, against local processes: the same results (tests/test_many_cluster.py). Not in CI's
-    command: it installs Ray (a wheel of about 70 MB) for a check of under a minute."""
+    each, against local processes: the same results (tests/test_many_cluster.py, which no other
+    session runs). In CI's command: about 3 minutes, most of it installing Ray."""
     install(session, "-e", ".[test,ray,dask]")
     session.run("pytest", "tests/test_many_cluster.py", *session.posargs, env=ENV)
 
