@@ -226,8 +226,7 @@ class MIEstimator:
         float64, in chunks: what ``mivb.compression`` reads the copula on."""
         check_separable(self.config)
         x, z = _as_array(x), _as_array(z)
-        critic = eqx.combine(state.params, self.static)
-        return embed_in_chunks(lambda i: tuple(np.asarray(a) for a in critic.features(x[i], z[i])), x.shape[0])
+        return embed_in_chunks(lambda i: [np.asarray(a) for a in features(self, state, x[i], z[i])], x.shape[0])
 
 
 class Trained(NamedTuple):
@@ -257,6 +256,14 @@ def train_steps(estimator: MIEstimator, state: MIState, x: jax.Array, z: jax.Arr
         return estimator.update(state, x[index], z[index], step_shifts)
 
     return jax.lax.scan(step, state, (batches, shifts))
+
+
+@partial(jax.jit, static_argnums=0)
+def features(estimator: MIEstimator, state: MIState, x: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The critic's features of x and z (a separable critic's embeddings), compiled: eagerly, a conv
+    critic embedded 10,000 pictures in 12 s on 2 CPU cores."""
+    features: tuple[jax.Array, jax.Array] = eqx.combine(state.params, estimator.static).features(x, z)
+    return features
 
 
 @partial(jax.jit, static_argnums=(0, 6))
