@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .arguments import EstimateArguments
 from .bounds import BOUNDS
 from .classical import CLASSICAL
 from .errors import invalid
@@ -32,10 +33,10 @@ from .samples import as_samples, check_paired
 NEGLIGIBLE = 0.05
 
 
-def conditional(x: Any, z: Any, given: Any, arguments: dict[str, Any]) -> Estimate:
+def conditional(x: Any, z: Any, given: Any, arguments: EstimateArguments) -> Estimate:
     """``estimate(x, z, given=y)``: the two terms, then their difference (see the module)."""
-    if arguments["bound"] in BOUNDS and BOUNDS[arguments["bound"]].critic == "classifier":
-        raise invalid("given", f"None for bound {arguments['bound']!r}: conditional MI joins z and given feature by "
+    if arguments.bound in BOUNDS and BOUNDS[arguments.bound].critic == "classifier":
+        raise invalid("given", f"None for bound {arguments.bound!r}: conditional MI joins z and given feature by "
                       f"feature, which class labels are not", given)
     x_all, z_all, y_all = as_samples("x", x), as_samples("z", z), as_samples("given", given)
     check_paired(x_all, z_all)
@@ -50,8 +51,8 @@ def conditional(x: Any, z: Any, given: Any, arguments: dict[str, Any]) -> Estima
         raise invalid("given", f"no constant feature (feature {constant[0]} of given equals "
                       f"{float(y_all[0, constant[0]]):.17g} throughout, and a constant carries no information: drop it)",
                       given)
-    term_arguments = {**arguments, "given": None, "seed": seed_or_drawn(arguments["seed"])}
-    term = classical if arguments["bound"] in CLASSICAL else trained
+    term_arguments = replace(arguments, given=None, seed=seed_or_drawn(arguments.seed))
+    term = classical if arguments.bound in CLASSICAL else trained
     with warnings.catch_warnings():  # the terms' notes are reported once, on the difference
         warnings.simplefilter("ignore")
         joint = term(x_all, np.concatenate([z_all, y_all], axis=1), term_arguments)

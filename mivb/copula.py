@@ -49,6 +49,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .arguments import EstimateArguments
 from .compression import COMPRESSED, SEPARABLE, EmbeddingCritic, embedded, network_reading, reads_clearly_more
 from .crosscheck import (
     FIT_PAIRS,
@@ -171,7 +172,7 @@ def fit_copula(train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarra
     return radial if clearly_above(plain.validation, radial.validation) else plain
 
 
-def copula(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
+def copula(x: Any, z: Any, arguments: EstimateArguments) -> Estimate:
     """``estimate(x, z, bound="copula")``: the Gaussian copula of the training split, no network.
 
     The pairs are split as ``estimate`` splits them; the MI is the bias-corrected MI of the Gaussian
@@ -179,23 +180,23 @@ def copula(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
     the validation split), and ``lower`` the InfoNCE of that model's log density ratio on the test
     pairs (batches of up to 1,024). With ``folds``, each fold's in turn and their interval.
     """
-    transform = check_transform(arguments["transform"])
+    transform = check_transform(arguments.transform)
     if transform not in GAUSSIANIZING:
         raise invalid("transform", f"one of {', '.join(map(repr, GAUSSIANIZING))} for bound='copula', whose flow maps "
                       f"each feature to a standard normal", transform)
-    if arguments["given"] is not None:
-        raise invalid("given", "None for bound='copula' (conditional MI: a bound, or 'gaussian')", arguments["given"])
+    if arguments.given is not None:
+        raise invalid("given", "None for bound='copula' (conditional MI: a bound, or 'gaussian')", arguments.given)
     x_all, z_all = as_samples("x", x), as_samples("z", z)
     check_paired(x_all, z_all)
     check_vectors(x_all, z_all)
-    test_fraction = arguments["test_fraction"]
+    test_fraction = arguments.test_fraction
     if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0.0 < test_fraction < 1.0:
         raise invalid("test_fraction", "a fraction strictly between 0 and 1", test_fraction)
     config = EstimateConfig(bound=COPULA, backend="numpy", steps=0, transform="gaussianize",
                             test_fraction=float(test_fraction),
-                            batch_size=check_positive_int("batch_size", arguments["batch_size"]),
-                            seed=seed_or_drawn(arguments["seed"]), folds=check_folds(arguments["folds"]),
-                            level=check_level(arguments["level"]), linear_fallback=False)
+                            batch_size=check_positive_int("batch_size", arguments.batch_size),
+                            seed=seed_or_drawn(arguments.seed), folds=check_folds(arguments.folds),
+                            level=check_level(arguments.level), linear_fallback=False)
     folds = [None] if config.folds is None else list(range(config.folds))
     per_fold = [_copula_fold(x_all, z_all, config, fold) for fold in folds]
     estimate = per_fold[0] if config.folds is None else crossfit(config, per_fold)
@@ -231,20 +232,20 @@ def _copula_fold(x: np.ndarray, z: np.ndarray, config: EstimateConfig, fold: int
                     prepare_new=prepare_new, lower=lower, stop_reason="none (a closed-form model, no training)")
 
 
-def auto(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
+def auto(x: Any, z: Any, arguments: EstimateArguments) -> Estimate:
     """``estimate``'s default (``bound=None``): the network's held-out InfoNCE, and the Gaussian copula of
     the same training pairs wherever the network's InfoNCE on the validation split reads no more than
     the copula's estimate ([`choose`][mivb.copula.choose]); where the copula of the data does not apply,
     the copula on the critic's embeddings where it reads clearly more than the network on validation
     (``choose_compressed``). Each fold decides, and a copula is reported only when every fold chose
     the same one."""
-    arguments = {**arguments, "bound": "infonce"}
+    arguments = replace(arguments, bound="infonce")
     config, x_all, z_all, labels = trained_inputs(x, z, arguments)
     folds = [None] if config.folds is None else list(range(config.folds))
     networks: list[Estimate] = []
     copulas: list[Estimate] = []
     for fold in folds:
-        fitted = fit(x_all, z_all, config, labels, arguments["progress"], arguments["callback"], fold)
+        fitted = fit(x_all, z_all, config, labels, arguments.progress, arguments.callback, fold)
         networks.append(result(fitted, warn=False))
         alternative = choose(fitted, networks[-1]) or choose_compressed(fitted, networks[-1])
         copulas += [alternative] if alternative is not None else []

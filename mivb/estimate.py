@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any, overload
 
 from ._progress import TrainingProgress
+from .arguments import EstimateArguments
 from .bounds import BOUNDS
 from .catalogue import estimators
 from .classical import CLASSICAL
@@ -204,9 +205,15 @@ def estimate(
     if data is not None:
         x, z, given = from_table(data, x=x, z=z, given=given).values()
         data = None
-    arguments = {key: value for key, value in locals().items() if key not in ("x", "z")}
     if bound in (None, AUTO) and (given is not None or is_stream(x, z)):
-        bound = arguments["bound"] = "infonce"  # the copula needs all pairs at once, and one estimate
+        bound = "infonce"  # the copula needs all pairs at once, and one estimate
+    arguments = EstimateArguments(
+        bound=bound, backend=backend, critic=critic, steps=steps, batch_size=batch_size, learning_rate=learning_rate,
+        negative_samples=negative_samples, ema_decay=ema_decay, test_fraction=test_fraction,
+        validation_fraction=validation_fraction, early_stopping=early_stopping, patience=patience,
+        transform=transform, seed=seed, device=device, devices=devices, precision=precision, compile=compile,
+        linear_fallback=linear_fallback, progress=progress, callback=callback, folds=folds, level=level,
+        given=given, bound_params=bound_params)
     if is_stream(x, z):
         if isinstance(bound, str) and bound not in estimators():
             raise unknown_name("bound", bound, estimators())
@@ -232,10 +239,10 @@ def estimate(
     return trained(x, z, arguments)
 
 
-def _several(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[Estimate, ...]:
+def _several(x: Any, z: Any, arguments: EstimateArguments) -> tuple[Estimate, ...]:
     """One estimate per name of ``bound``, all with one seed: the same split, each its own critic;
     a lower bound above an upper bound is noted on both."""
-    names = arguments["bound"]
+    names = arguments.bound
     if not names or not all(isinstance(name, str) for name in names):
         raise invalid("bound", "a name, or a non-empty list of names of mivb.estimators()", names)
     catalogue = estimators()
@@ -247,18 +254,18 @@ def _several(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[Estimate, ...]:
     if classifiers and len(classifiers) < len(names):
         raise invalid("bound", f"names that all take the same z: {', '.join(classifiers)} takes class labels, the "
                       f"others real-valued samples", names)
-    if arguments["folds"] is not None and any(name in CLASSICAL for name in names):
+    if arguments.folds is not None and any(name in CLASSICAL for name in names):
         raise invalid("folds", f"None for a list with the classical estimators "
                       f"{', '.join(name for name in names if name in CLASSICAL)}, which run once on all pairs",
-                      arguments["folds"])
-    params = arguments["bound_params"]
+                      arguments.folds)
+    params = arguments.bound_params
     for key in params:
         if not any(key in catalogue[name].params for name in names):
             taken = ", ".join(sorted({repr(p) for name in names for p in catalogue[name].params})) or "none"
             raise UnknownNameError(f"{key}: the estimators {', '.join(names)} take the parameters {taken}, "
                                    f"received {key}={params[key]!r}")
-    options = {key: value for key, value in arguments.items() if key not in ("bound", "bound_params", "seed")}
-    seed = seed_or_drawn(arguments["seed"])
+    options = arguments.options()
+    seed = seed_or_drawn(arguments.seed)
     results = [estimate(x, z, bound=name, seed=seed, **options,
                         **{key: value for key, value in params.items() if key in catalogue[name].params})
                for name in names]

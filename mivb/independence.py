@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
 from ._progress import in_notebook
+from .arguments import EstimateArguments
 from .catalogue import estimators
 from .classical import CLASSICAL
 from .errors import invalid, unknown_name
@@ -117,13 +117,13 @@ def independence_test(x: Any, z: Any = None, *, bound: str = "infonce", permutat
             raise invalid(name, "None: the test trains one critic on one split and conditions on nothing",
                           options[name])
     # The statistic is the network's: the null scores the network on shuffles, never the linear critic.
-    arguments = {**_arguments(bound, options), "linear_fallback": False}
-    rng = np.random.default_rng(np.random.SeedSequence(arguments["seed"]).spawn(5)[4])  # not the protocol's streams
+    arguments = replace(_arguments(bound, options), linear_fallback=False)
+    rng = np.random.default_rng(np.random.SeedSequence(arguments.seed).spawn(5)[4])  # not the protocol's streams
     null = np.empty(permutations)
     if bound in CLASSICAL:
-        run = {key: value for key, value in arguments.items() if key != "bound_params"}
         started = time.perf_counter()
-        found = estimate(x, z, **run, **arguments["bound_params"])
+        found = estimate(x, z, bound=arguments.name, seed=arguments.seed, **arguments.options(),
+                         **arguments.bound_params)
         _check_time(bound, time.perf_counter() - started, permutations)  # each shuffle costs what the statistic did
         estimator, params, xs, zs, _ = classical_inputs(x, z, arguments)
 
@@ -131,7 +131,7 @@ def independence_test(x: Any, z: Any = None, *, bound: str = "infonce", permutat
             return float(estimator.function(xs, zs[rng.permutation(len(zs))], **params)[0])
     else:
         config, x_all, z_all, labels = trained_inputs(x, z, arguments)
-        fitted = fit(x_all, z_all, config, labels, arguments["progress"], arguments["callback"])
+        fitted = fit(x_all, z_all, config, labels, arguments.progress, arguments.callback)
         found = result(fitted, warn=False)
 
         def shuffled(k: int) -> float:
@@ -143,7 +143,7 @@ def independence_test(x: Any, z: Any = None, *, bound: str = "infonce", permutat
             if k == 1:  # the second shuffle: the first may include compiling the scoring of a new split
                 _check_time(bound, time.perf_counter() - started, permutations)
             return float(values.mean())
-    bar = _bar(permutations, arguments["progress"], bound)
+    bar = _bar(permutations, arguments.progress, bound)
     try:
         for k in range(permutations):
             null[k] = shuffled(k)
@@ -178,13 +178,12 @@ def _bar(permutations: int, progress: bool | None, bound: str) -> Any:
                 dynamic_ncols=True)
 
 
-def _arguments(bound: str, options: dict[str, Any]) -> dict[str, Any]:
+def _arguments(bound: str, options: dict[str, Any]) -> EstimateArguments:
     """estimate's arguments: its defaults, the options given, the rest as bound parameters; a seed."""
-    defaults = {name: parameter.default for name, parameter in inspect.signature(estimate).parameters.items()
-                if parameter.kind is inspect.Parameter.KEYWORD_ONLY}
-    given = {key: value for key, value in options.items() if key in defaults}
-    return {**defaults, **given, "bound": bound, "seed": seed_or_drawn(given.get("seed")),
-            "bound_params": {k: v for k, v in options.items() if k not in defaults}}
+    names = {f.name for f in fields(EstimateArguments)} - {"bound", "bound_params"}
+    given = {key: value for key, value in options.items() if key in names}
+    return EstimateArguments(**{**given, "seed": seed_or_drawn(given.get("seed"))}, bound=bound,
+                             bound_params={k: v for k, v in options.items() if k not in names})
 
 
 def _notes(found: Estimate, p_value: float, level: float, permutations: int) -> list[str]:

@@ -4,7 +4,8 @@ into an ``EstimateConfig`` (``configure``), check the samples (``trained_inputs`
 ``classical_inputs``), run one estimate (``trained``, ``classical``), and score a fitted critic
 (``result``).
 
-``arguments`` is ``estimate``'s keyword arguments as a dict (``bound_params`` holding the bound's).
+``arguments`` is ``estimate``'s keyword arguments as one typed record (``mivb.arguments``,
+``bound_params`` holding the bound's).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._progress import check_callback, check_progress
+from .arguments import EstimateArguments
 from .backends import available_backends, backend_name_of, get_backend, installed, registered
 from .bounds import get_bound
 from .classical import CLASSICAL, ClassicalEstimator
@@ -45,14 +47,14 @@ from .spec import EstimatorSpec
 BACKEND_VARIABLE = "MIVB_BACKEND"  # the default backend, like KERAS_BACKEND
 
 
-def trained_inputs(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[EstimateConfig, np.ndarray, np.ndarray, bool]:
+def trained_inputs(x: Any, z: Any, arguments: EstimateArguments) -> tuple[EstimateConfig, np.ndarray, np.ndarray, bool]:
     """The configuration and the checked samples for a bound's critic; whether z holds class labels."""
-    check_progress(arguments["progress"])
-    check_callback(arguments["callback"])
-    labels = get_bound(arguments["bound"]).critic == "classifier"
+    check_progress(arguments.progress)
+    check_callback(arguments.callback)
+    labels = get_bound(arguments.bound).critic == "classifier"
     if labels:  # z holds class labels: one-hot rows, and H(Z) from their counts
         z, counts = as_labels("z", z)
-        arguments = {**arguments, "bound_params": {"entropy": label_entropy(counts), **arguments["bound_params"]}}
+        arguments = replace(arguments, bound_params={"entropy": label_entropy(counts), **arguments.bound_params})
     config = configure(arguments, x, z)
     x_all, z_all = as_samples("x", x), as_samples("z", z)
     check_paired(x_all, z_all)
@@ -60,42 +62,42 @@ def trained_inputs(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[EstimateC
     return config, x_all, z_all, labels
 
 
-def trained(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
+def trained(x: Any, z: Any, arguments: EstimateArguments) -> Estimate:
     """A bound's estimate: train a critic, read the bound off the test split (each fold's in turn)."""
     config, x_all, z_all, labels = trained_inputs(x, z, arguments)
     if config.folds is None:
-        return result(fit(x_all, z_all, config, labels, arguments["progress"], arguments["callback"]))
+        return result(fit(x_all, z_all, config, labels, arguments.progress, arguments.callback))
     check_fold_parts(x_all, z_all, config)  # before training any fold
-    per_fold = [result(fit(x_all, z_all, config, labels, arguments["progress"], arguments["callback"], fold),
+    per_fold = [result(fit(x_all, z_all, config, labels, arguments.progress, arguments.callback, fold),
                        warn=False) for fold in range(config.folds)]
     combined = crossfit(config, per_fold)
     warn_notes(combined.notes, stacklevel=3)
     return combined
 
 
-def classical_inputs(x: Any, z: Any, arguments: dict[str, Any]) -> tuple[ClassicalEstimator, dict[str, Any],
+def classical_inputs(x: Any, z: Any, arguments: EstimateArguments) -> tuple[ClassicalEstimator, dict[str, Any],
                                                                          np.ndarray, np.ndarray, str | None]:
     """A classical estimator, its parameters, the transformed samples, and the transform."""
-    estimator = CLASSICAL[arguments["bound"]]
-    if arguments["folds"] is not None:
+    estimator = CLASSICAL[arguments.name]
+    if arguments.folds is not None:
         raise invalid("folds", f"None for the classical estimator {estimator.name!r}, which trains nothing and "
-                      f"runs once on all pairs", arguments["folds"])
-    params = estimator.resolve_params(arguments["bound_params"])
+                      f"runs once on all pairs", arguments.folds)
+    params = estimator.resolve_params(arguments.bound_params)
     x_all, z_all = as_samples("x", x), as_samples("z", z)
     check_paired(x_all, z_all)
-    transform = check_transform(arguments["transform"])
+    transform = check_transform(arguments.transform)
     if transform is None:  # no critic, so no float32 products to keep finite: the samples as they are, in float64
         return estimator, params, x_all.astype(np.float64), z_all.astype(np.float64), transform
     xs, zs = prepare(transform, x_all, argument="x")[0], prepare(transform, z_all, argument="z")[0]
     return estimator, params, xs, zs, transform
 
 
-def classical(x: Any, z: Any, arguments: dict[str, Any]) -> Estimate:
+def classical(x: Any, z: Any, arguments: EstimateArguments) -> Estimate:
     """A classical estimator on all pairs, after the transform: no training, no split."""
     estimator, params, xs, zs, transform = classical_inputs(x, z, arguments)
     mi, stderr = estimator.function(xs, zs, **params)
     config = EstimateConfig(bound=estimator.name, bound_params=params, backend="numpy", steps=0,
-                            transform=transform, seed=seed_or_drawn(arguments["seed"]))
+                            transform=transform, seed=seed_or_drawn(arguments.seed))
     notes, unreliable = [], not math.isfinite(mi)
     if unreliable:
         notes.append(note_text("unsuited", name=estimator.name, mi=mi))
@@ -111,22 +113,22 @@ def seed_or_drawn(seed: Any) -> Any:
     return int(np.random.SeedSequence().generate_state(1)[0] >> 1) if seed is None else seed
 
 
-def configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
+def configure(arguments: EstimateArguments, x: Any, z: Any) -> EstimateConfig:
     """Every argument of a bound's estimate checked once, into the configuration it runs with; the
     backend chosen from ``x`` and ``z`` when none is given."""
-    seed = seed_or_drawn(arguments["seed"])
-    spec = EstimatorSpec.create(arguments["bound"], arguments["critic"], arguments["learning_rate"],
-                                arguments["ema_decay"], seed, arguments["bound_params"],
-                                learning_rate_argument="learning_rate", precision=arguments["precision"])
+    seed = seed_or_drawn(arguments.seed)
+    spec = EstimatorSpec.create(arguments.name, arguments.critic, arguments.learning_rate,
+                                arguments.ema_decay, seed, arguments.bound_params,
+                                learning_rate_argument="learning_rate", precision=arguments.precision)
     assert spec.seed is not None  # seed_or_drawn drew one when none was given
     critic = spec.critic
-    if arguments["negative_samples"] is not None:
-        critic = replace(critic, negative_samples=arguments["negative_samples"])
-    batch_size = check_positive_int("batch_size", arguments["batch_size"])
+    if arguments.negative_samples is not None:
+        critic = replace(critic, negative_samples=arguments.negative_samples)
+    batch_size = check_positive_int("batch_size", arguments.batch_size)
     if batch_size < 2:
         raise invalid("batch_size", "at least 2 pairs per batch", batch_size)
     check_negative_samples(critic, batch_size)
-    fractions = {name: arguments[name] for name in ("test_fraction", "validation_fraction")}
+    fractions = {"test_fraction": arguments.test_fraction, "validation_fraction": arguments.validation_fraction}
     for name, fraction in fractions.items():
         if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.integer, np.floating)) \
                 or not 0.0 < fraction < 1.0:
@@ -134,20 +136,20 @@ def configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
     if sum(fractions.values()) >= 1.0:
         raise invalid("validation_fraction", f"at most 1 - test_fraction = {1 - fractions['test_fraction']:g}",
                       fractions["validation_fraction"])
-    _check_bool("early_stopping", arguments["early_stopping"])
-    devices = arguments["devices"]
+    _check_bool("early_stopping", arguments.early_stopping)
+    devices = arguments.devices
     if devices not in (None, 1, "all") and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
         raise invalid("devices", "None (one device), 'all' or a positive number of devices", devices)
-    backend = _choose_backend(arguments["backend"], x, z)
+    backend = _choose_backend(arguments.backend, x, z)
     if devices not in (None, 1) and "shards" not in get_backend(backend).capabilities:
         sharding = ", ".join(repr(name) for name in available_backends() if "shards" in get_backend(name).capabilities)
         raise invalid("devices", f"None with backend {backend!r}, which runs estimate on one device (data "
                       f"parallelism in estimate: {sharding or 'no installed backend'}; see README, many devices)",
                       devices)
-    if arguments["compile"] is True and "compiles" not in get_backend(backend).capabilities:
+    if arguments.compile is True and "compiles" not in get_backend(backend).capabilities:
         raise invalid("compile", f"False with backend {backend!r}, whose step is always compiled (jax.jit, "
                       f"tf.function): compile=True is for torch.compile", True)
-    device = arguments["device"]
+    device = arguments.device
     if device is not None and not isinstance(device, str):
         raise invalid("device", "None or a device's name: 'cpu', 'cuda' or 'cuda:N' (a number alone names no "
                       "device)", device)
@@ -161,22 +163,22 @@ def configure(arguments: dict[str, Any], x: Any, z: Any) -> EstimateConfig:
         backend=backend,
         device=device,
         devices=devices,
-        steps=check_positive_int("steps", arguments["steps"]),
+        steps=check_positive_int("steps", arguments.steps),
         batch_size=batch_size,
         learning_rate=spec.learning_rate,
         ema_decay=spec.ema_decay,
         test_fraction=float(fractions["test_fraction"]),
         validation_fraction=float(fractions["validation_fraction"]),
-        early_stopping=arguments["early_stopping"],
-        patience=check_positive_int("patience", arguments["patience"]),
-        transform=check_transform(arguments["transform"]),
+        early_stopping=arguments.early_stopping,
+        patience=check_positive_int("patience", arguments.patience),
+        transform=check_transform(arguments.transform),
         seed=spec.seed,
-        folds=check_folds(arguments["folds"]),
-        level=check_level(arguments["level"]),
+        folds=check_folds(arguments.folds),
+        level=check_level(arguments.level),
         precision=spec.precision,
-        compile=_check_bool("compile", arguments["compile"]),
-        linear_fallback=(arguments["critic"] is None if arguments["linear_fallback"] is None
-                         else _check_bool("linear_fallback", arguments["linear_fallback"])),
+        compile=_check_bool("compile", arguments.compile),
+        linear_fallback=(arguments.critic is None if arguments.linear_fallback is None
+                         else _check_bool("linear_fallback", arguments.linear_fallback)),
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .arguments import EstimateArguments
 from .bounds import BOUNDS
 from .errors import InvalidTypeError, Shown, invalid
 from .independence import MAX_PERMUTATIONS
@@ -219,7 +220,7 @@ def screen_task(payload: tuple[Any, np.ndarray, str], seed: int, settings: dict[
         notes = []
     elif family == "ksg":
         found = estimate(x, z, bound="ksg", k=settings["k"], seed=seed, progress=False)
-        arguments = {"bound": "ksg", "folds": None, "bound_params": {"k": settings["k"]}, "transform": "auto"}
+        arguments = EstimateArguments(bound="ksg", bound_params={"k": settings["k"]})  # folds None, transform auto
         _, _, xs, zs, _ = classical_inputs(x, z, arguments)
         statistic, null = ksg_null(xs, zs, settings["k"], permutations, np.random.default_rng(seed), stop_after)
         notes = list(found.notes) + _repeated_note(z)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .arguments import EstimateArguments
 from .errors import Shown, invalid
 from .notes import note
 from .protocol import Fitted, new_trainer, random_streams, train
@@ -191,17 +192,18 @@ class StreamBatches:
         return np.arange(rows * self.batch_size).reshape(rows, self.batch_size)
 
 
-def estimate_stream(batches: Any, arguments: dict[str, Any]) -> Estimate:
+def estimate_stream(batches: Any, arguments: EstimateArguments) -> Estimate:
     """``estimate(batches)``: the held-out protocol on a stream (see the module)."""
     from .bounds import get_bound
     from .pipeline import configure, result
 
     for name in ("folds", "given"):
-        if arguments[name] is not None:
-            raise invalid(name, "None for a stream of batches (read once, held out from its start)", arguments[name])
-    if get_bound(arguments["bound"]).critic == "classifier":
+        if getattr(arguments, name) is not None:
+            raise invalid(name, "None for a stream of batches (read once, held out from its start)",
+                          getattr(arguments, name))
+    if get_bound(arguments.bound).critic == "classifier":
         raise invalid("bound", "a bound that reads z batch by batch for a stream (ba needs every label's count "
-                      "first)", arguments["bound"])
+                      "first)", arguments.bound)
     stream = Stream(batches)
     first = stream.peek()
     if first is None:
@@ -220,8 +222,8 @@ def estimate_stream(batches: Any, arguments: dict[str, Any]) -> Estimate:
     _, train_rng, validation_rng, test_rng, _ = random_streams(config.seed)
     held_out = HeldOutPairs(*(np.concatenate(parts) for parts in zip(test, validation)))
     source = StreamBatches(stream, trainer, config.batch_size, transform, held_out)
-    run, reason = train(trainer, train_rng, validation_rng, NO_LIMIT, n_validation, config, arguments["progress"],
-                        arguments["callback"], source=source)
+    run, reason = train(trainer, train_rng, validation_rng, NO_LIMIT, n_validation, config, arguments.progress,
+                        arguments.callback, source=source)
     notes = [note("stream-dry", read=stream.read, steps=len(run.history), train=stream.read - n_test - n_validation)
              ] if stream.dry else []
     repeated = stream.repeats(held_out)
