@@ -1,6 +1,6 @@
 """What one call of ``mivb.estimate`` asked for, before any check: one typed record, built once.
 
-``estimate`` builds an [`EstimateArguments`][mivb.arguments.EstimateArguments] from its keyword
+``estimate`` builds an ``EstimateArguments`` from its keyword
 arguments and passes it to the path that runs the call (``mivb.pipeline``'s ``trained`` and
 ``classical``, ``mivb.copula``, ``mivb.conditional``, ``mivb.streams``, the independence test and
 the screen); each path checks what it reads into the ``EstimateConfig`` it ran with. The record
@@ -24,7 +24,7 @@ __all__ = ["EstimateArguments"]
 
 @dataclass(frozen=True)
 class EstimateArguments:
-    """The arguments of one call of [`estimate`][mivb.estimate.estimate] but the samples, as given;
+    """The arguments of one call of ``mivb.estimate`` but the samples, as given;
     the defaults are ``estimate``'s (a test keeps them equal)."""
 
     bound: str | list[str] | tuple[str, ...] | None = None
