@@ -33,7 +33,7 @@ def test_options_repeat_the_call_without_bound_its_parameters_and_seed():
 def test_a_single_estimate_reads_one_name():
     assert EstimateArguments(bound="infonce").name == "infonce"
     with pytest.raises(mivb.InvalidArgumentError, match="received bound=\\['smile', 'club'\\]"):
-        EstimateArguments(bound=["smile", "club"]).name
+        _ = EstimateArguments(bound=["smile", "club"]).name
 
 
 def test_estimate_runs_with_the_record_it_builds():
