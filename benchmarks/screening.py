@@ -365,7 +365,7 @@ def main() -> None:
     ksg_permutations = args.ksg_permutations or 99
     permutations = args.permutations or (99 if args.quick else None)
     steps = 300 if args.quick else None  # the group's critic: a short training in the smoke test
-    meta = run_metadata("screening.py", features=features, rows=rows, seeds=seeds, q=Q,
+    meta = run_metadata("screening.py", features=features, table_rows=rows, seeds=seeds, q=Q,
                         ksg_permutations=ksg_permutations, mivb_permutations=permutations,
                         target="1[y > 0]" if args.classification else "y")
     tabs = [table(features, rows, seed) for seed in range(seeds)]
