@@ -31,6 +31,9 @@ Methods, each on the same tables (one per seed):
 - ``ksg shuffle``: KSG (Kraskov et al.'s first estimator, k = 3, max-norm, standardised columns) with a
   permutation p-value from ``--ksg-permutations`` shuffles of the target per feature. Its p-values are
   also the ones sklearn's row is judged by (both are KSG with k = 3; sklearn has no test of its own).
+  With ``--classification`` it reads the labels as numbers (KSG with ties: biased estimates, valid
+  p-values), while mivb.screen runs Ross's estimator on integer labels; that variant has not been
+  run for the docs.
 
 Metrics per method, averaged over seeds: mean absolute error against the truth (features and the
 pair's group), Spearman's rank correlation with the truth, the false-discovery rate of Benjamini and
