@@ -30,18 +30,6 @@ CEILING_MARGIN = 1.0
 # the slack covers DV-type bounds' upward noise at high MI (SMILE read 16 nats at a truth of 10).
 # A training value outside it is divergence, even when finite (MINE at lr 0.01 read -159 nats).
 SANE_BELOW, SANE_LOG_N_FACTOR, SANE_ABOVE = -10.0, 2.0, 10.0
-# smile's clip: where a share s of the held-out pairs has a log density ratio above the clip c, the
-# clipped partition function misses their mass (E_q[min(r, e^c)] is about P_p(log r <= c)), which
-# lifts the value by about -log(1 - s) nats above the unclipped DV of the same critic (Song & Ermon
-# 2020). Measured with the defaults (torch, seed 0, clip 5; s from the critic's normalised ratios of
-# CLIP_CHECK_PAIRS test pairs): on 20,000 pairs of d = 20 Gaussians, truths 2, 3, 4, 5, 6 and 10
-# nats gave s = 0.06, 0.19, 0.32, 0.48, 0.61 and 0.90, and smile read 1.68, 2.76, 4.37, 6.38, 7.70
-# and 17.1; on the 12 tasks of benchmarks/tasks.py (5,000 pairs, truths up to 1.1) s <= 0.002.
-# Above CLIP_BIAS_NOTE nats of lift, a note (from 4 nats there, where smile read 9% high; `mivb
-# demo`'s accurate 2.97 at 3 nats has 0.17); above CLIP_BIAS_UNRELIABLE (from 5 nats, 28% high)
-# the estimate is unreliable.
-CLIP_BIAS_NOTE, CLIP_BIAS_UNRELIABLE = 0.25, 0.5
-CLIP_CHECK_PAIRS = 512  # held-out pairs whose ratios are read (normalised over the other 511)
 RISING_MARGIN = 0.05  # nats gained over the last tenth of training that count as still rising
 OVERFIT_MARGIN, OVERFIT_FRACTION = 0.3, 0.15  # a held-out value this far below training is overfitting
 
@@ -130,13 +118,3 @@ def still_rising(config: EstimateConfig, run: TrainingRun) -> float | None:
     noise = float(np.hypot(last.std(), previous.std()) / math.sqrt(window))
     return rise if rise > max(RISING_MARGIN, 3 * noise) else None
 
-
-def clip_note(bound: str, clip: float, log_ratios: np.ndarray) -> tuple[str | None, bool]:
-    """A note when many held-out pairs' log ratios exceed ``clip``, so that the clip, not the critic,
-    makes much of the value; and whether that makes the estimate unreliable."""
-    share = float(np.mean(log_ratios > clip))
-    lift = -math.log1p(-share) if share < 1 else math.inf
-    if not lift > CLIP_BIAS_NOTE:
-        return None, False
-    return note("clip", share=share, pairs=len(log_ratios), bound=bound, clip=clip, lift=lift), \
-        lift > CLIP_BIAS_UNRELIABLE

@@ -145,7 +145,7 @@ NOTES: dict[str, NoteText] = {
         "no standard error: the {pairs} held-out pairs give one batch of {size}, too few to leave one out",
         "With one test batch, ``stderr`` is the jackknife's over its pairs; below 3 test pairs there are too few "
         "to leave one out, so ``stderr`` is NaN. Use more pairs or a larger ``test_fraction``."),
-    # smile's clip (mivb.diagnosis)
+    # smile's clip (mivb/bounds/smile.py)
     "clip": NoteText(
         "smile's clip lifts the value",
         "{share:.0%} of {pairs} held-out pairs exceed {bound}'s clip {clip:g}: the value may be {lift:.2f} nats "

@@ -20,11 +20,11 @@ import numpy as np
 from ._progress import check_callback, check_progress
 from .arguments import EstimateArguments
 from .backends import available_backends, backend_name_of, get_backend, installed, registered
-from .bounds import get_bound
+from .bounds import HeldOut, get_bound
 from .classical import CLASSICAL, ClassicalEstimator
 from .critics import check_critic_takes, check_negative_samples
 from .crosscheck import fallback_note, linear_batch_size, linear_note, linear_values, plug_in_note
-from .diagnosis import CLIP_CHECK_PAIRS, clip_note, diagnose
+from .diagnosis import diagnose
 from .errors import BackendNotAvailableError, invalid, unknown_name
 from .intervals import check_fold_parts, check_folds, check_level, crossfit
 from .notes import note as note_text
@@ -252,13 +252,13 @@ def result(fitted: Fitted, warn: bool = True) -> Estimate:
                                               config.bound_params)
     notes, unreliable = diagnose(config, run, mi, stderr, ceiling, fitted.n_pairs, fitted.x_is_z,
                                  fitted.test_size)
-    ratio_clip = get_bound(config.bound).ratio_clip  # smile's clip
-    clip = None if ratio_clip is None else ratio_clip(get_bound(config.bound).resolve_params(config.bound_params))
-    if clip is not None and fitted.test_size >= 2 and math.isfinite(mi):
-        network_ratios = fitted.trainer.trained().pointwise(*(a[:CLIP_CHECK_PAIRS] for a in fitted.test_pairs))
-        note, clip_decides = clip_note(config.bound, clip, network_ratios)
-        notes += [note] if note else []
-        unreliable = unreliable or clip_decides
+    bound_notes = get_bound(config.bound).notes  # the bound's own (smile's clip)
+    if bound_notes is not None:
+        held_out = HeldOut(config.bound, mi, fitted.test_size,
+                           lambda m: fitted.trainer.trained().pointwise(*(a[:m] for a in fitted.test_pairs)))
+        own, own_unreliable = bound_notes(get_bound(config.bound).resolve_params(config.bound_params), held_out)
+        notes += own
+        unreliable = unreliable or own_unreliable
     if validation is not None and fitted.linear_critic is not None:  # the linear critic is reported
         log_ratios = fitted.linear_critic.log_ratio(*fitted.test_pairs)
         crosscheck += [note for note in [plug_in_note(config.bound, mi, fitted.linear_critic, log_ratios)] if note]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import mivb
-from mivb.diagnosis import clip_note
+from mivb.bounds.smile import clip_note
 from mivb.notes import code_of
 
 

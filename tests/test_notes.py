@@ -42,11 +42,11 @@ def test_each_note_is_one_short_sentence_with_a_longer_explanation(code):
 def _calls_of_note() -> dict[str, set[str]]:
     """The codes each of mivb's modules passes to ``note(...)``, read from the sources."""
     found: dict[str, set[str]] = {}
-    for path in sorted((ROOT / "mivb").glob("*.py")):
+    for path in sorted((ROOT / "mivb").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if (isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("note", "note_text")
                     and node.args and isinstance(node.args[0], ast.Constant)):
-                found.setdefault(node.args[0].value, set()).add(path.name)
+                found.setdefault(node.args[0].value, set()).add(str(path.relative_to(ROOT / "mivb")))
     return found
 
 

@@ -2,7 +2,7 @@
 
 Each built-in bound is a module of this package (``dv.py``, ``infonce.py``, ...) defining one
 [`Bound`][] as ``BOUND``: its statistics and value, its float64 reference, its parameters, its
-pointwise rule, whether the linear cross-check applies, its ceiling, its clip and its conformance
+pointwise rule, whether the linear cross-check applies, its ceiling, its own notes and its conformance
 tolerance, with a docstring giving the formula and the paper. ``UNITS`` below registers them, in
 the order ``mivb bounds`` lists them; [`register_bound`][] adds a bound defined anywhere else, the
 same kind of object. The machinery they share is in ``_core.py``.
@@ -22,8 +22,10 @@ from ._core import (
     TOLERANCES,
     Bound,
     Gather,
+    HeldOut,
     LogRatio,
     MovingAverage,
+    NotesHook,
     Statistics,
     Totals,
     bound,
@@ -55,8 +57,10 @@ __all__ = [
     "UNITS",
     "Bound",
     "Gather",
+    "HeldOut",
     "LogRatio",
     "MovingAverage",
+    "NotesHook",
     "Statistics",
     "Totals",
     "bound",

@@ -8,7 +8,7 @@ the only difference is whether the statistics are gathered from other ranks befo
 
 Everything else the library needs to know of a bound (its float64 reference, its parameters and
 their command-line flags, its pointwise rule, whether the linear cross-check applies, its ceiling,
-its clip, its conformance tolerance) is an attribute of the object too: no module branches on a
+its own notes on an estimate, its conformance tolerance) is an attribute of the object too: no module branches on a
 bound's name. The built-in bounds are one module each in this package (``mivb/bounds/<name>.py``);
 [`register_bound`][] adds one, as the package's ``__init__`` does for each of them.
 """
@@ -50,6 +50,22 @@ KINDS = ("lower", "upper", "estimate")
 TOLERANCES = ("relative", "exponentiated")
 # (scores, baseline, params) -> log r per pair: a bound's pointwise rule (mivb.pointwise)
 LogRatio = Callable[[np.ndarray, "np.ndarray | None", Mapping[str, Any]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """What a bound's notes hook reads of a finished estimate: the bound's name, the value ``mi``
+    read on ``pairs`` held-out pairs, and ``log_ratios(m)``, the trained network's log density ratio
+    of the first ``m`` of them (computed only when asked, as it scores the pairs again)."""
+
+    bound: str
+    mi: float
+    pairs: int
+    log_ratios: Callable[[int], np.ndarray]
+
+
+# (params, held-out) -> (notes, unreliable): a bound's own notes on an estimate (Bound.notes)
+NotesHook = Callable[[Mapping[str, Any], HeldOut], tuple[list[str], bool]]
 
 
 @dataclass(frozen=True)
@@ -138,9 +154,10 @@ class Bound:
         optimal_offset: the bound's optimal critic is ``optimal_offset + log r`` (NWJ's: 1); the
             linear critic is shifted by it before being scored.
         ceiling_formula: ``max_value`` in words, as the plots label the ceiling (``"log(K + 1)"``).
-        ratio_clip: ``params -> c or None``, for a bound that clips the log density ratios it reads at
-            ``c`` (smile's ``clip``): where many held-out pairs' ratios exceed it, the value reads
-            above the MI, and the estimate's notes say so (``mivb.diagnosis.clip_note``).
+        notes: ``(params, held_out) -> (notes, unreliable)``, the bound's own notes on an estimate
+            (texts from ``mivb.notes.note``) and whether they make it unreliable, from a
+            [`HeldOut`][] (smile's: where many held-out pairs' log ratios exceed its clip, the value
+            reads above the MI); the report step calls it for every bound that has one.
         tolerance: the conformance suite's rounding allowance, one of ``TOLERANCES``.
         param_help: one line for each parameter that ``mivb estimate`` sets with a flag
             ``--<parameter>`` (a parameter without it has no flag: ``ba``'s entropy is counted from
@@ -169,7 +186,7 @@ class Bound:
     linear_fallback: bool = False
     optimal_offset: float = 0.0
     ceiling_formula: str = ""
-    ratio_clip: Callable[[Mapping[str, Any]], float | None] | None = None
+    notes: NotesHook | None = None
     tolerance: str = "relative"
     param_help: Mapping[str, str] = field(default_factory=dict)
     cases: tuple[Mapping[str, Any], ...] = ()
@@ -245,7 +262,7 @@ def _check_parts(bound: Bound) -> None:
     for part in ("statistics", "value"):
         if not callable(getattr(bound, part)):
             raise invalid(f"bound.{part}", "a function", getattr(bound, part), error=InvalidTypeError)
-    for part in ("fit", "check_params", "reference", "max_value", "log_ratio", "ratio_clip"):
+    for part in ("fit", "check_params", "reference", "max_value", "log_ratio", "notes"):
         if getattr(bound, part) is not None and not callable(getattr(bound, part)):
             raise invalid(f"bound.{part}", "None or a function", getattr(bound, part), error=InvalidTypeError)
     if not isinstance(bound.params, Mapping) or not all(isinstance(key, str) and key.isidentifier()
