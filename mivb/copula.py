@@ -63,13 +63,12 @@ from .crosscheck import (
     linear_values,
 )
 from .errors import Shown, invalid
-from .intervals import check_folds, check_level, crossfit
+from .intervals import crossfit
 from .notes import warn
 from .pipeline import result, seed_or_drawn, trained_inputs
 from .protocol import VALIDATION_LIMIT, Fitted, fit, held_out_batches, random_streams, score, split_pairs
 from .result import Estimate, EstimateConfig
-from .samples import PairTransform, as_samples, check_paired, check_transform, prepare
-from .schedule import check_positive_int
+from .samples import PairTransform, as_samples, check_paired, prepare
 
 COPULA = "copula"
 # d_x + d_z: the covariance costs O(n d^2) and n d float64s (40,000 pairs of 1,024 features: 330 MB).
@@ -180,7 +179,7 @@ def copula(x: Any, z: Any, arguments: EstimateArguments) -> Estimate:
     the validation split), and ``lower`` the InfoNCE of that model's log density ratio on the test
     pairs (batches of up to 1,024). With ``folds``, each fold's in turn and their interval.
     """
-    transform = check_transform(arguments.transform)
+    transform = arguments.transform
     if transform not in GAUSSIANIZING:
         raise invalid("transform", f"one of {', '.join(map(repr, GAUSSIANIZING))} for bound='copula', whose flow maps "
                       f"each feature to a standard normal", transform)
@@ -189,14 +188,10 @@ def copula(x: Any, z: Any, arguments: EstimateArguments) -> Estimate:
     x_all, z_all = as_samples("x", x), as_samples("z", z)
     check_paired(x_all, z_all)
     check_vectors(x_all, z_all)
-    test_fraction = arguments.test_fraction
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0.0 < test_fraction < 1.0:
-        raise invalid("test_fraction", "a fraction strictly between 0 and 1", test_fraction)
     config = EstimateConfig(bound=COPULA, backend="numpy", steps=0, transform="gaussianize",
-                            test_fraction=float(test_fraction),
-                            batch_size=check_positive_int("batch_size", arguments.batch_size),
-                            seed=seed_or_drawn(arguments.seed), folds=check_folds(arguments.folds),
-                            level=check_level(arguments.level), linear_fallback=False)
+                            test_fraction=arguments.test_fraction, batch_size=arguments.batch_size,
+                            seed=seed_or_drawn(arguments.seed), folds=arguments.folds, level=arguments.level,
+                            linear_fallback=False)
     folds = [None] if config.folds is None else list(range(config.folds))
     per_fold = [_copula_fold(x_all, z_all, config, fold) for fold in folds]
     estimate = per_fold[0] if config.folds is None else crossfit(config, per_fold)

@@ -1,6 +1,6 @@
 """The steps of [`mivb.estimate`][mivb.estimate.estimate] on arrays, for ``estimate`` and for the
 features built on it (conditional MI, streams, folds, the independence test): check the arguments
-into an ``EstimateConfig`` (``configure``), check the samples (``trained_inputs``,
+against the bound, critic and backend into an ``EstimateConfig`` (``configure``), check the samples (``trained_inputs``,
 ``classical_inputs``), run one estimate (``trained``, ``classical``), and score a fitted critic
 (``result``).
 
@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from ._progress import check_callback, check_progress
 from .arguments import EstimateArguments
 from .backends import available_backends, backend_name_of, get_backend, installed, registered
 from .bounds import HeldOut, get_bound
@@ -26,7 +25,7 @@ from .critics import check_critic_takes, check_negative_samples
 from .crosscheck import fallback_note, linear_batch_size, linear_note, linear_values, plug_in_note
 from .diagnosis import diagnose
 from .errors import BackendNotAvailableError, invalid, unknown_name
-from .intervals import check_fold_parts, check_folds, check_level, crossfit
+from .intervals import check_fold_parts, crossfit
 from .notes import note as note_text
 from .notes import warn as warn_notes
 from .protocol import (
@@ -40,8 +39,8 @@ from .protocol import (
     wide_batch_size,
 )
 from .result import Estimate, EstimateConfig
-from .samples import as_labels, as_samples, check_paired, check_transform, label_entropy, prepare
-from .schedule import check_positive_int, shift_schedule
+from .samples import as_labels, as_samples, check_paired, label_entropy, prepare
+from .schedule import shift_schedule
 from .spec import EstimatorSpec
 
 BACKEND_VARIABLE = "MIVB_BACKEND"  # the default backend, like KERAS_BACKEND
@@ -49,8 +48,6 @@ BACKEND_VARIABLE = "MIVB_BACKEND"  # the default backend, like KERAS_BACKEND
 
 def trained_inputs(x: Any, z: Any, arguments: EstimateArguments) -> tuple[EstimateConfig, np.ndarray, np.ndarray, bool]:
     """The configuration and the checked samples for a bound's critic; whether z holds class labels."""
-    check_progress(arguments.progress)
-    check_callback(arguments.callback)
     labels = get_bound(arguments.bound).critic == "classifier"
     if labels:  # z holds class labels: one-hot rows, and H(Z) from their counts
         z, counts = as_labels("z", z)
@@ -85,7 +82,7 @@ def classical_inputs(x: Any, z: Any, arguments: EstimateArguments) -> tuple[Clas
     params = estimator.resolve_params(arguments.bound_params)
     x_all, z_all = as_samples("x", x), as_samples("z", z)
     check_paired(x_all, z_all)
-    transform = check_transform(arguments.transform)
+    transform = arguments.transform
     if transform is None:  # no critic, so no float32 products to keep finite: the samples as they are, in float64
         return estimator, params, x_all.astype(np.float64), z_all.astype(np.float64), transform
     xs, zs = prepare(transform, x_all, argument="x")[0], prepare(transform, z_all, argument="z")[0]
@@ -114,8 +111,9 @@ def seed_or_drawn(seed: Any) -> Any:
 
 
 def configure(arguments: EstimateArguments, x: Any, z: Any) -> EstimateConfig:
-    """Every argument of a bound's estimate checked once, into the configuration it runs with; the
-    backend chosen from ``x`` and ``z`` when none is given."""
+    """The configuration a bound's estimate runs with: the arguments (checked each on its own when
+    the record was built) checked against the bound, the critic and the backend, which is chosen
+    from ``x`` and ``z`` when none is given."""
     seed = seed_or_drawn(arguments.seed)
     spec = EstimatorSpec.create(arguments.name, arguments.critic, arguments.learning_rate,
                                 arguments.ema_decay, seed, arguments.bound_params,
@@ -124,22 +122,8 @@ def configure(arguments: EstimateArguments, x: Any, z: Any) -> EstimateConfig:
     critic = spec.critic
     if arguments.negative_samples is not None:
         critic = replace(critic, negative_samples=arguments.negative_samples)
-    batch_size = check_positive_int("batch_size", arguments.batch_size)
-    if batch_size < 2:
-        raise invalid("batch_size", "at least 2 pairs per batch", batch_size)
-    check_negative_samples(critic, batch_size)
-    fractions = {"test_fraction": arguments.test_fraction, "validation_fraction": arguments.validation_fraction}
-    for name, fraction in fractions.items():
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.integer, np.floating)) \
-                or not 0.0 < fraction < 1.0:
-            raise invalid(name, "a fraction strictly between 0 and 1", fraction)
-    if sum(fractions.values()) >= 1.0:
-        raise invalid("validation_fraction", f"at most 1 - test_fraction = {1 - fractions['test_fraction']:g}",
-                      fractions["validation_fraction"])
-    _check_bool("early_stopping", arguments.early_stopping)
+    check_negative_samples(critic, arguments.batch_size)
     devices = arguments.devices
-    if devices not in (None, 1, "all") and (isinstance(devices, bool) or not isinstance(devices, int) or devices < 1):
-        raise invalid("devices", "None (one device), 'all' or a positive number of devices", devices)
     backend = _choose_backend(arguments.backend, x, z)
     if devices not in (None, 1) and "shards" not in get_backend(backend).capabilities:
         sharding = ", ".join(repr(name) for name in available_backends() if "shards" in get_backend(name).capabilities)
@@ -150,9 +134,6 @@ def configure(arguments: EstimateArguments, x: Any, z: Any) -> EstimateConfig:
         raise invalid("compile", f"False with backend {backend!r}, whose step is always compiled (jax.jit, "
                       f"tf.function): compile=True is for torch.compile", True)
     device = arguments.device
-    if device is not None and not isinstance(device, str):
-        raise invalid("device", "None or a device's name: 'cpu', 'cuda' or 'cuda:N' (a number alone names no "
-                      "device)", device)
     if device is None and backend == "torch" and backend_name_of(x) == "torch":
         device = str(x.device)  # the tensors' own device: CUDA tensors train on their GPU
     device = device or os.environ.get(DEVICE_VARIABLE) or None
@@ -163,29 +144,22 @@ def configure(arguments: EstimateArguments, x: Any, z: Any) -> EstimateConfig:
         backend=backend,
         device=device,
         devices=devices,
-        steps=check_positive_int("steps", arguments.steps),
-        batch_size=batch_size,
+        steps=arguments.steps,
+        batch_size=arguments.batch_size,
         learning_rate=spec.learning_rate,
         ema_decay=spec.ema_decay,
-        test_fraction=float(fractions["test_fraction"]),
-        validation_fraction=float(fractions["validation_fraction"]),
+        test_fraction=arguments.test_fraction,
+        validation_fraction=arguments.validation_fraction,
         early_stopping=arguments.early_stopping,
-        patience=check_positive_int("patience", arguments.patience),
-        transform=check_transform(arguments.transform),
+        patience=arguments.patience,
+        transform=arguments.transform,
         seed=spec.seed,
-        folds=check_folds(arguments.folds),
-        level=check_level(arguments.level),
+        folds=arguments.folds,
+        level=arguments.level,
         precision=spec.precision,
-        compile=_check_bool("compile", arguments.compile),
-        linear_fallback=(arguments.critic is None if arguments.linear_fallback is None
-                         else _check_bool("linear_fallback", arguments.linear_fallback)),
+        compile=arguments.compile,
+        linear_fallback=arguments.critic is None if arguments.linear_fallback is None else arguments.linear_fallback,
     )
-
-
-def _check_bool(argument: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise invalid(argument, "True or False", value)
-    return value
 
 
 def training_backends() -> list[str]:
