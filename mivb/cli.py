@@ -27,7 +27,6 @@ from . import __version__
 from .backends import available_backends, installed, registered
 from .bounds import BOUNDS, DEMO
 from .catalogue import estimators
-from .copula import AUTO
 from .critics import CRITIC_KINDS
 from .data import correlated_gaussians, rho_for_mi
 from .datafiles import FORMATS, HEADER_READERS, load_samples, npz_array_names
@@ -36,6 +35,7 @@ from .estimate import Estimate, estimate, split_sizes
 from .intervals import check_folds
 from .notes import NoteWarning
 from .plotting import PLOT_INSTALL, UNIT_SCALES, check_plot_path, plot_demo, plot_estimate
+from .result import AUTO
 from .samples import TRANSFORMS, as_samples
 from .schedule import check_positive_int
 from .spec import PRECISIONS

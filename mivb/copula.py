@@ -67,14 +67,13 @@ from .intervals import crossfit
 from .notes import warn
 from .pipeline import result, seed_or_drawn, trained_inputs
 from .protocol import VALIDATION_LIMIT, Fitted, fit, held_out_batches, random_streams, score, split_pairs
-from .result import Estimate, EstimateConfig
+from .result import AUTO, NETWORK_BOUND, Estimate, EstimateConfig
 from .samples import PairTransform, as_samples, check_paired, prepare
 
 COPULA = "copula"
 # d_x + d_z: the covariance costs O(n d^2) and n d float64s (40,000 pairs of 1,024 features: 330 MB).
 MAX_FEATURES = 1024
 COMPARISON_BATCHES = 8  # the fewest validation batches the network is held against the copula on
-AUTO = "auto"  # estimate's default, bound=None, by name (the CLI's, a config's)
 
 # Transforms under which the training pairs' features are already mapped to standard normals.
 GAUSSIANIZING = ("auto", "gaussianize")
@@ -234,7 +233,7 @@ def auto(x: Any, z: Any, arguments: EstimateArguments) -> Estimate:
     the copula on the critic's embeddings where it reads clearly more than the network on validation
     (``choose_compressed``). Each fold decides, and a copula is reported only when every fold chose
     the same one."""
-    arguments = replace(arguments, bound="infonce")
+    arguments = replace(arguments, bound=NETWORK_BOUND)
     config, x_all, z_all, labels = trained_inputs(x, z, arguments)
     folds = [None] if config.folds is None else list(range(config.folds))
     networks: list[Estimate] = []

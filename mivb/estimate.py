@@ -18,13 +18,13 @@ from .bounds import BOUNDS
 from .catalogue import estimators
 from .classical import CLASSICAL
 from .conditional import conditional
-from .copula import AUTO, COPULA, auto, copula
+from .copula import COPULA, auto, copula
 from .critics import CriticConfig
 from .errors import UnknownNameError, invalid, unknown_name
 from .notes import note, warn
 from .pipeline import classical, seed_or_drawn, trained, training_backends
 from .protocol import CHUNK_STEPS, split_sizes
-from .result import Estimate, EstimateConfig
+from .result import AUTO, NETWORK_BOUND, Estimate, EstimateConfig
 from .streams import estimate_stream, is_stream
 from .tables import from_table
 
@@ -206,7 +206,7 @@ def estimate(
         x, z, given = from_table(data, x=x, z=z, given=given).values()
         data = None
     if bound in (None, AUTO) and (given is not None or is_stream(x, z)):
-        bound = "infonce"  # the copula needs all pairs at once, and one estimate
+        bound = NETWORK_BOUND  # the copula needs all pairs at once, and one estimate
     arguments = EstimateArguments(
         bound=bound, backend=backend, critic=critic, steps=steps, batch_size=batch_size, learning_rate=learning_rate,
         negative_samples=negative_samples, ema_decay=ema_decay, test_fraction=test_fraction,

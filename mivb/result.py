@@ -22,6 +22,11 @@ from .notes import explain
 from .samples import as_samples, check_paired
 from .spec import EstimatorSpec, log_ratio_rule
 
+AUTO = "auto"  # estimate's default, bound=None, by name (the CLI's, a config's)
+# The bound the default's network trains under, beside the Gaussian copula (mivb.copula.auto);
+# streams and given= run it alone.
+NETWORK_BOUND = "infonce"
+
 __all__ = ["Estimate", "EstimateConfig"]
 
 
@@ -67,8 +72,7 @@ class EstimateConfig:
     @property
     def spec(self) -> EstimatorSpec:
         """The estimator part of the configuration, as every backend's ``MIEstimator`` takes it."""
-        # The default ("auto") trains its network under InfoNCE (mivb.copula).
-        bound = "infonce" if self.bound == "auto" else self.bound
+        bound = NETWORK_BOUND if self.bound == AUTO else self.bound  # the default's network
         return EstimatorSpec(bound, self.bound_params, self.critic, self.learning_rate, self.ema_decay, self.seed,
                              self.precision)
 
