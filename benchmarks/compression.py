@@ -45,27 +45,12 @@ import mivb
 from mivb.compression import embedded
 from mivb.copula import choose, choose_compressed, leading_directions, projected_mi
 from mivb.crosscheck import linear_batch_size
-from mivb.data import rho_for_mi
+from mivb.data import low_rank_gaussians, rho_for_mi
 from mivb.pipeline import result, trained_inputs
 from mivb.protocol import VALIDATION_LIMIT, fit, held_out_batches
 
 Sample = Callable[[bool], tuple[np.ndarray, np.ndarray, float]]
 
-
-def low_rank(n: int, d: int, k: int, mi: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
-    """x = u A^T + noise, z = v B^T + noise: k latent pairs sharing ``mi`` nats over d features a side; the
-    truth is the MI of the latents' sufficient statistics (A^T A)^-1 A^T x = u + noise."""
-    rho = rho_for_mi(k, mi)
-    maps = np.random.default_rng(12345)
-    a, b = maps.normal(size=(d, k)) / math.sqrt(k), maps.normal(size=(d, k)) / math.sqrt(k)
-    rng = np.random.default_rng(seed)
-    u = rng.standard_normal((n, k))
-    v = rho * u + math.sqrt(1 - rho**2) * rng.standard_normal((n, k))
-    x, z = u @ a.T + rng.standard_normal((n, d)), v @ b.T + rng.standard_normal((n, d))
-    sx, sz = np.eye(k) + np.linalg.inv(a.T @ a), np.eye(k) + np.linalg.inv(b.T @ b)
-    joint = np.block([[sx, rho * np.eye(k)], [rho * np.eye(k), sz]])
-    truth = 0.5 * (np.linalg.slogdet(sx)[1] + np.linalg.slogdet(sz)[1] - np.linalg.slogdet(joint)[1])
-    return x.astype(np.float32), z.astype(np.float32), float(truth)
 
 
 def vectors(task, n: int) -> Sample:
@@ -77,8 +62,8 @@ def vectors(task, n: int) -> Sample:
 
 
 TASKS: dict[str, Sample] = {
-    "lowrank-2000": lambda channels_last: low_rank(10_000, 2000, 4, 4.0),
-    "lowrank-600": lambda channels_last: low_rank(5000, 600, 2, 3.0),
+    "lowrank-2000": lambda channels_last: low_rank_gaussians(10_000, 2000, 4, 4.0),
+    "lowrank-600": lambda channels_last: low_rank_gaussians(5000, 600, 2, 3.0),
     "sparse-2000": vectors(gaussian(2000, 2000, 4, rho_for_mi(4, 4.0)), 10_000),
     "student-600": vectors(student_t(600, 600, 0, 0.0, 5.0), 10_000),
     "blob-distractor": lambda channels_last: blob_distractor(10_000, channels_last),

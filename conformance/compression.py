@@ -9,7 +9,6 @@ features a side, images) are in benchmarks/compression.py.
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
@@ -20,22 +19,6 @@ from mivb.errors import MivbError
 from mivb.pointwise import normalised
 
 from .trust import QUIET
-
-
-def low_rank(n: int, d: int, k: int, mi: float, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """x = u A^T + noise, z = v B^T + noise: k latent pairs sharing ``mi`` nats, spread over d features a
-    side; the truth is the MI of the latents' sufficient statistics (A^T A)^-1 A^T x = u + noise."""
-    rho = mivb.data.rho_for_mi(k, mi)
-    maps = np.random.default_rng(12345)
-    a, b = maps.normal(size=(d, k)) / math.sqrt(k), maps.normal(size=(d, k)) / math.sqrt(k)
-    rng = np.random.default_rng(seed)
-    u = rng.standard_normal((n, k))
-    v = rho * u + math.sqrt(1 - rho**2) * rng.standard_normal((n, k))
-    x, z = u @ a.T + rng.standard_normal((n, d)), v @ b.T + rng.standard_normal((n, d))
-    sx, sz = np.eye(k) + np.linalg.inv(a.T @ a), np.eye(k) + np.linalg.inv(b.T @ b)
-    joint = np.block([[sx, rho * np.eye(k)], [rho * np.eye(k), sz]])
-    truth = 0.5 * (np.linalg.slogdet(sx)[1] + np.linalg.slogdet(sz)[1] - np.linalg.slogdet(joint)[1])
-    return x.astype(np.float32), z.astype(np.float32), float(truth)
 
 
 def check_embed(backend: str) -> None:
@@ -66,7 +49,7 @@ def check_default_compressed(backend: str) -> None:
     """600 + 600 features (over the copula's 1,024), 5,000 pairs, 2.88 nats in two latent directions: the
     default reports the copula on its critic's embeddings (2.77 to 2.80 on torch, JAX and TensorFlow),
     the network's InfoNCE (2.2) as ``lower``."""
-    x, z, truth = low_rank(5000, 600, 2, 3.0, seed=0)
+    x, z, truth = mivb.data.low_rank_gaussians(5000, 600, 2, 3.0, seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = mivb.estimate(x, z, backend=backend, seed=0, **{**QUIET, "steps": 5000})

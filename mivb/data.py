@@ -30,6 +30,30 @@ def correlated_gaussians(n: int, dim: int, rho: float, seed: int | None = 0) -> 
     return x.astype(np.float32), z.astype(np.float32), true_mi
 
 
+def low_rank_gaussians(n: int, dim: int, rank: int, mi: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
+    """``n`` pairs of ``dim``-dimensional vectors sharing ``mi`` nats through ``rank`` latent pairs.
+
+    x = u A^T + noise and z = v B^T + noise, with (u, v) ``rank`` pairs of correlated standard normals
+    and A, B fixed random maps (the same for every ``seed``): dependence spread over every feature but
+    of low rank, as in the high-dimensional tasks of LMI (Gowri et al., 2024). The third value is the
+    exact MI, that of the latents' sufficient statistics (A^T A)^-1 A^T x = u + noise (it is below
+    ``mi``, which the noise-free latents share). Float32 arrays.
+    """
+    if rank < 1 or dim < rank:
+        raise invalid("rank", f"an integer in [1, dim={dim}]", rank)
+    rho = rho_for_mi(rank, mi)
+    maps = np.random.default_rng(12345)
+    a, b = maps.normal(size=(dim, rank)) / math.sqrt(rank), maps.normal(size=(dim, rank)) / math.sqrt(rank)
+    rng = np.random.default_rng(seed)
+    u = rng.standard_normal((n, rank))
+    v = rho * u + math.sqrt(1 - rho**2) * rng.standard_normal((n, rank))
+    x, z = u @ a.T + rng.standard_normal((n, dim)), v @ b.T + rng.standard_normal((n, dim))
+    sx, sz = np.eye(rank) + np.linalg.inv(a.T @ a), np.eye(rank) + np.linalg.inv(b.T @ b)
+    joint = np.block([[sx, rho * np.eye(rank)], [rho * np.eye(rank), sz]])
+    truth = 0.5 * (np.linalg.slogdet(sx)[1] + np.linalg.slogdet(sz)[1] - np.linalg.slogdet(joint)[1])
+    return x.astype(np.float32), z.astype(np.float32), float(truth)
+
+
 def render_images(latents: np.ndarray, size: int = 16, channels_last: bool = False, seed: int = 0) -> np.ndarray:
     """Draw each d-dimensional latent as a ``size`` x ``size`` image of d blobs, injectively.
 

@@ -13,24 +13,8 @@ import mivb
 from mivb.compression import EMBEDDING_CHUNK, check_separable, embed_in_chunks
 from mivb.copula import GaussianCritic, copula_mi, leading_directions, projected_mi
 from mivb.critics import CriticConfig
-from mivb.data import gaussian_mi, rho_for_mi
+from mivb.data import gaussian_mi, low_rank_gaussians, rho_for_mi
 from mivb.errors import MivbError
-
-
-def low_rank(n: int, d: int, k: int, mi: float, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
-    """x = u A^T + noise, z = v B^T + noise: k latent pairs sharing ``mi`` nats, spread over d features a
-    side; the truth is the MI of the latents' sufficient statistics (A^T A)^-1 A^T x = u + noise."""
-    rho = rho_for_mi(k, mi)
-    maps = np.random.default_rng(12345)
-    a, b = maps.normal(size=(d, k)) / math.sqrt(k), maps.normal(size=(d, k)) / math.sqrt(k)
-    rng = np.random.default_rng(seed)
-    u = rng.standard_normal((n, k))
-    v = rho * u + math.sqrt(1 - rho**2) * rng.standard_normal((n, k))
-    x, z = u @ a.T + rng.standard_normal((n, d)), v @ b.T + rng.standard_normal((n, d))
-    sx, sz = np.eye(k) + np.linalg.inv(a.T @ a), np.eye(k) + np.linalg.inv(b.T @ b)
-    joint = np.block([[sx, rho * np.eye(k)], [rho * np.eye(k), sz]])
-    truth = 0.5 * (np.linalg.slogdet(sx)[1] + np.linalg.slogdet(sz)[1] - np.linalg.slogdet(joint)[1])
-    return x.astype(np.float32), z.astype(np.float32), float(truth)
 
 
 def test_embeddings_in_chunks_are_the_one_pass_embeddings():
@@ -83,7 +67,7 @@ def test_leading_directions_drop_the_latents_powers():
 
 @pytest.fixture(scope="module")
 def high_dimensional():
-    x, z, truth = low_rank(5000, 600, 2, 3.0, seed=0)
+    x, z, truth = low_rank_gaussians(5000, 600, 2, 3.0, seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = mivb.estimate(x, z, backend="torch", seed=0, progress=False)
@@ -122,3 +106,16 @@ def test_independent_high_dimensional_data_keep_the_network():
         warnings.simplefilter("ignore")
         result = mivb.estimate(x, z, backend="torch", seed=0, progress=False)
     assert result.bound == "infonce" and abs(result.mi) < 0.05, result
+
+
+def test_low_rank_gaussians_truth_is_the_mi_of_their_covariance():
+    # The pairs are jointly Gaussian, so their MI is that of their covariance: the sample covariance
+    # of many pairs must give the stated truth (an independent check of its closed form).
+    x, z, truth = low_rank_gaussians(400_000, 5, 2, 1.5, seed=3)
+    covariance = np.cov(np.hstack([x, z]).astype(np.float64), rowvar=False)
+    logdet = lambda c: np.linalg.slogdet(c)[1]
+    sampled = 0.5 * (logdet(covariance[:5, :5]) + logdet(covariance[5:, 5:]) - logdet(covariance))
+    assert 0.3 < truth < 1.5
+    assert sampled == pytest.approx(truth, abs=0.01)
+    with pytest.raises(MivbError, match="rank"):
+        low_rank_gaussians(10, 3, 4, 1.0)

@@ -156,7 +156,7 @@ class Bound:
         ceiling_formula: ``max_value`` in words, as the plots label the ceiling (``"log(K + 1)"``).
         notes: ``(params, held_out) -> (notes, unreliable)``, the bound's own notes on an estimate
             (texts from ``mivb.notes.note``) and whether they make it unreliable, from a
-            [`HeldOut`][] (smile's: where many held-out pairs' log ratios exceed its clip, the value
+            [`HeldOut`][mivb.bounds.HeldOut] (smile's: where many held-out pairs' log ratios exceed its clip, the value
             reads above the MI); the report step calls it for every bound that has one.
         tolerance: the conformance suite's rounding allowance, one of ``TOLERANCES``.
         param_help: one line for each parameter that ``mivb estimate`` sets with a flag
