@@ -11,6 +11,7 @@ from .errors import BackendNotAvailableError, InvalidArgumentError, InvalidTypeE
 from .estimate import Estimate, EstimateConfig, estimate
 from .independence import IndependenceTest, independence_test
 from .many import TaskFailure, estimate_many
+from .matrix import mi_matrix
 from .notes import NoteWarning
 from .screen import screen
 from .spec import EstimatorSpec
@@ -46,6 +47,7 @@ __all__ = [
     "gaussian_mi",
     "get_backend",
     "independence_test",
+    "mi_matrix",
     "reference",
     "register_bound",
     "scores",

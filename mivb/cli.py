@@ -368,6 +368,7 @@ def parser() -> argparse.ArgumentParser:
     _add_estimate(commands)
     _add_demo(commands)
     _add_screen(commands)
+    _add_matrix(commands)
     commands.add_parser("bounds", help="list every estimator --bound takes: its kind, paper and parameters' flags"
                         ).set_defaults(handler=list_bounds)
     commands.add_parser("backends", help="list the backends and what installs them").set_defaults(
@@ -590,6 +591,56 @@ def screen_table(args: argparse.Namespace) -> None:
             writer.writeheader()
             writer.writerows(rows)
         print(f"table: {args.out}")
+
+
+# ---- mivb matrix TABLE: mivb.mi_matrix on a table file --------------------------------------------------
+def _add_matrix(commands: Any) -> None:
+    run = commands.add_parser(
+        "matrix", help="the MI between every two columns of a table",
+        description="Estimate the MI between every two columns of a table (mivb.mi_matrix, one task of "
+                    "mivb.estimate_many per pair): KSG for two columns, unless --bound names another estimator. "
+                    "TABLE: a .csv whose first line names its columns, or a .npz archive of named arrays. Prints "
+                    "the matrix (nats) and writes it with --out.",
+        epilog=EXIT_STATUSES)
+    run.add_argument("table", metavar="TABLE", help="a .csv with a header line, or a .npz of named arrays")
+    run.add_argument("--columns", nargs="+", default=None, metavar="NAME",
+                     help="the columns to pair (default: every column)")
+    run.add_argument("--bound", default=None, choices=sorted(estimators()), metavar="NAME",
+                     help="the estimator of every pair (default: ksg; `mivb bounds` lists them)")
+    run.add_argument("--workers", type=int, default=None,
+                     help="local processes (default: one per core; 1: none, all in this process)")
+    run.add_argument("--seed", type=int, default=0, help="each pair's seed is drawn from it (default: %(default)s)")
+    run.add_argument("--cache-dir", default=None, metavar="DIR",
+                     help="keep each finished pair here, so that a rerun skips it")
+    run.add_argument("--out", metavar="FILE", default=None, help="write the matrix as CSV")
+    run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                     help="a progress bar on stderr (default: only when stderr is a terminal)")
+    run.set_defaults(handler=matrix_table)
+
+
+def matrix_table(args: argparse.Namespace) -> None:
+    from .datafiles import load_table
+    from .matrix import mi_matrix
+
+    table = load_table(args.table, "table")
+    options = {} if args.bound is None else {"bound": args.bound}
+    result = mi_matrix(table, args.columns, workers=args.workers, seed=args.seed, cache_dir=args.cache_dir,
+                       progress=args.progress, **options)
+    names, values = (list(result.index), result.to_numpy()) if hasattr(result, "index") else (result["names"],
+                                                                                                result["mi"])
+    width = max(8, *(len(str(name)) + 1 for name in names))
+    print(f"MI (nats) between the {len(names)} columns of {args.table}, {len(next(iter(table.values())))} rows")
+    print(" " * width + "".join(f"{name!s:>{width}}" for name in names))
+    for name, row in zip(names, values):
+        print(f"{name!s:<{width}}" + "".join(f"{'':>{width}}" if np.isnan(v) else f"{v:>{width}.4f}" for v in row))
+    if args.out is not None:
+        import csv
+
+        with open(args.out, "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(["", *names])
+            writer.writerows([name, *row] for name, row in zip(names, values.tolist()))
+        print(f"matrix: {args.out}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -28,7 +28,7 @@ from .many import run_tasks
 from .result import Estimate, EstimateConfig
 from .samples import as_labels, as_samples, prepare
 from .schedule import check_positive_int
-from .tables import names_of, select
+from .tables import as_table, names_of, select
 
 __all__ = ["COLUMNS", "benjamini_hochberg", "ksg_null", "permutation_p_value", "ross_null", "screen"]
 
@@ -116,7 +116,7 @@ def screen(table: Any, target: Any, *, features: list[Any] | None = None, groups
         >>> [(row["feature"], row["selected"]) for row in rows.to_dict("records")]
         [('a', True), ('b', True), ('noise', False)]
     """
-    columns = _columns(table, names)
+    columns = as_table(table, names)
     target_names = list(target) if isinstance(target, (list, tuple)) else [target]
     z, labels = _target(select(columns, "target", target))
     tasks = _features(columns, target_names, features, groups)
@@ -150,21 +150,6 @@ def screen(table: Any, target: Any, *, features: list[Any] | None = None, groups
     except ImportError:
         return rows
     return pandas.DataFrame(rows, columns=list(rows[0]) if rows else _names(folds is not None))
-
-
-def _columns(table: Any, names: list[Any] | None) -> Any:
-    """The table as something ``mivb.tables.select`` reads: a NumPy array becomes a dict of its columns."""
-    if isinstance(table, np.ndarray):
-        if table.ndim != 2 or names is None or len(names) != table.shape[1]:
-            raise invalid("names", "one name per column of a 2-D NumPy table", names if table.ndim == 2 else
-                          Shown(f"a table of shape {table.shape}"))
-        return {name: table[:, i] for i, name in enumerate(names)}
-    if names is not None:
-        raise invalid("names", "None for a table that names its columns (names are for a NumPy table)", names)
-    if names_of(table) is None:
-        raise invalid("table", "a pandas DataFrame, a mapping of names to arrays, or a 2-D NumPy array with names",
-                      table, error=InvalidTypeError)
-    return table
 
 
 def _target(values: Any) -> tuple[np.ndarray, bool]:

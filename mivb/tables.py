@@ -82,3 +82,19 @@ def from_table(data: Any, **named: Any) -> dict[str, Any]:
     if data is None:
         return named
     return {argument: None if names is None else select(data, argument, names) for argument, names in named.items()}
+
+
+def as_table(table: Any, names: list[Any] | None) -> Any:
+    """``table`` as something ``select`` reads: a 2-D NumPy array, with one name per column, becomes
+    a dict of its columns; a DataFrame or a mapping stays as it is."""
+    if isinstance(table, np.ndarray):
+        if table.ndim != 2 or names is None or len(names) != table.shape[1]:
+            raise invalid("names", "one name per column of a 2-D NumPy table", names if table.ndim == 2 else
+                          Shown(f"a table of shape {table.shape}"))
+        return {name: table[:, i] for i, name in enumerate(names)}
+    if names is not None:
+        raise invalid("names", "None for a table that names its columns (names are for a NumPy table)", names)
+    if names_of(table) is None:
+        raise invalid("table", "a pandas DataFrame, a mapping of names to arrays, or a 2-D NumPy array with names",
+                      table, error=InvalidTypeError)
+    return table
