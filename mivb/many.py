@@ -24,14 +24,17 @@ import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ._progress import in_notebook
-from .errors import BackendNotAvailableError, InvalidTypeError, invalid
+from .arguments import EstimateArguments
+from .catalogue import estimators
+from .errors import BackendNotAvailableError, InvalidTypeError, invalid, unknown_name
+from .result import AUTO
 from .tables import from_table
 
 __all__ = ["TaskFailure", "estimate_many", "run_tasks", "task_seed"]
@@ -111,9 +114,22 @@ def estimate_many(tasks: Sequence[Any] | Mapping[Any, Any], *, data: Any = None,
     else:
         raise invalid("tasks", "a list of (x, z) pairs, or a mapping of keys to (x, z) pairs", tasks,
                       error=InvalidTypeError)
+    check_options(options)
     results = run_tasks(estimate_task, payloads, options, executor=executor, workers=workers, seed=seed,
                         cache_dir=cache_dir, progress=progress, label="estimates")
     return results if isinstance(tasks, Mapping) else list(results.values())
+
+
+def check_options(options: Mapping[str, Any]) -> None:
+    """``estimate``'s options, checked once before any task runs: a misspelled estimator or a bad
+    value would otherwise fail every task, each in its own row. (A bound's own parameters are
+    checked by each task, which knows its bound.)"""
+    arguments = {f.name for f in fields(EstimateArguments)} - {"bound_params", "seed", "progress"}
+    EstimateArguments(**{name: value for name, value in options.items() if name in arguments})
+    names = options.get("bound")
+    for name in [names] if isinstance(names, str) or names is None else names:
+        if name is not None and name not in (AUTO, *estimators()):
+            raise unknown_name("bound", name, [AUTO, *estimators()])
 
 
 def _pair(key: Any, task: Any, data: Any) -> tuple[Any, Any]:

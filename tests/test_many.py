@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import mivb
-from mivb.errors import InvalidArgumentError, InvalidTypeError
+from mivb.errors import InvalidArgumentError, InvalidTypeError, UnknownNameError
 from mivb.many import TaskFailure, task_seed
 
 QUICK = {"bound": "infonce", "steps": 30, "batch_size": 32}  # a trained critic: seeds matter
@@ -100,6 +100,10 @@ def test_names_in_a_table_select_the_columns(pairs):
     ({"workers": 0}, InvalidArgumentError, "workers: expected None or a positive number"),
     ({"workers": 2, "executor": "serial"}, InvalidArgumentError, "workers: expected None with an executor other"),
     ({"seed": None}, InvalidTypeError, "seed: expected an integer"),
+    ({"bound": "infonse"}, UnknownNameError, "bound: expected one of 'alpha', 'auto', .* received bound='infonse'"),
+    ({"bound": ["ksg", "nope"]}, UnknownNameError, "received bound='nope'"),
+    ({"steps": 0}, InvalidArgumentError, "steps: expected a positive integer, received steps=0"),
+    ({"test_fraction": 1.5}, InvalidArgumentError, "test_fraction: expected a fraction strictly between 0 and 1"),
     ({"progress": True, "bound": "gaussian"}, None, None),
 ])
 def test_bad_options_are_refused_before_any_task_runs(pairs, call, error, message):
