@@ -29,25 +29,22 @@ was tuned: the truncation rule was written for the reason in ``mivb.copula.choos
 from __future__ import annotations
 
 import argparse
-import inspect
 import math
 import os
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 from images import blob_distractor, brightness
 from reporting import quiet, run_metadata, write_results
 from tasks import gaussian, student_t
 
-import mivb
+from mivb.arguments import EstimateArguments
 from mivb.compression import embedded
-from mivb.copula import choose, choose_compressed, leading_directions, projected_mi
-from mivb.crosscheck import linear_batch_size
+from mivb.copula import choose, choose_compressed, embedding_model, projected_mi
 from mivb.data import low_rank_gaussians, rho_for_mi
 from mivb.pipeline import result, trained_inputs
-from mivb.protocol import VALIDATION_LIMIT, fit, held_out_batches
+from mivb.protocol import fit
 
 Sample = Callable[[bool], tuple[np.ndarray, np.ndarray, float]]
 
@@ -74,11 +71,9 @@ HEADER = (f"{'task':<16} {'backend':<10} {'truth':>6} {'default':>8} {'family':<
           f"{'ratio':>6} {'compressed':>10} {'ratio':>6} {'m':>3} {'seconds':>8}")
 
 
-def default_arguments(**given: object) -> dict:
-    """``mivb.estimate``'s arguments with their defaults, as ``mivb.copula.auto`` receives them."""
-    arguments = {name: parameter.default for name, parameter in inspect.signature(mivb.estimate).parameters.items()
-                 if parameter.default is not inspect.Parameter.empty}
-    return {**arguments, "bound_params": {}, **given, "bound": "infonce"}
+def default_arguments(**given: object) -> EstimateArguments:
+    """``mivb.estimate``'s arguments with their defaults, as ``mivb.copula.auto`` trains its network."""
+    return EstimateArguments(**given, bound="infonce")
 
 
 def compressed_reading(fitted) -> tuple[float, int]:
@@ -86,13 +81,8 @@ def compressed_reading(fitted) -> tuple[float, int]:
     embeddings = embedded(fitted)
     if embeddings is None:
         return math.nan, 0
-    train, validation, test = embeddings.splits
-    n = len(validation[0])
-    wide = replace(fitted.config, batch_size=linear_batch_size(n, fitted.config.batch_size))
-    critic, m = leading_directions(train, validation,
-                                   held_out_batches(np.random.default_rng(fitted.comparison_seed), n, wide,
-                                                    VALIDATION_LIMIT))
-    return projected_mi(critic, m, *test)[0], m
+    critic, m = embedding_model(fitted, embeddings)
+    return projected_mi(critic, m, *embeddings.splits[2])[0], m
 
 
 def run_one(name: str, backend: str) -> dict:

@@ -548,15 +548,20 @@ def _add_screen(commands: Any) -> None:
     run.add_argument("--fdr", type=float, default=0.1,
                      help="the false-discovery rate of the selected column (default: %(default)s)")
     run.add_argument("--neighbours", type=int, default=3, help="KSG's k (default: %(default)s)")
+    _add_many_options(run, "column", "the whole table")
+    run.set_defaults(handler=screen_table)
+
+
+def _add_many_options(run: Any, task: str, written: str) -> None:
+    """The options of a command that runs many tasks (mivb.estimate_many's): one task is a ``task``."""
     run.add_argument("--workers", type=int, default=None,
                      help="local processes (default: one per core; 1: none, all in this process)")
-    run.add_argument("--seed", type=int, default=0, help="each column's seed is drawn from it (default: %(default)s)")
+    run.add_argument("--seed", type=int, default=0, help=f"each {task}'s seed is drawn from it (default: %(default)s)")
     run.add_argument("--cache-dir", default=None, metavar="DIR",
-                     help="keep each finished column here, so that a rerun skips it")
-    run.add_argument("--out", metavar="FILE", default=None, help="write the whole table as CSV")
+                     help=f"keep each finished {task} here, so that a rerun skips it")
+    run.add_argument("--out", metavar="FILE", default=None, help=f"write {written} as CSV")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="a progress bar on stderr (default: only when stderr is a terminal)")
-    run.set_defaults(handler=screen_table)
 
 
 def screen_table(args: argparse.Namespace) -> None:
@@ -607,14 +612,7 @@ def _add_matrix(commands: Any) -> None:
                      help="the columns to pair (default: every column)")
     run.add_argument("--bound", default=None, choices=sorted(estimators()), metavar="NAME",
                      help="the estimator of every pair (default: ksg; `mivb bounds` lists them)")
-    run.add_argument("--workers", type=int, default=None,
-                     help="local processes (default: one per core; 1: none, all in this process)")
-    run.add_argument("--seed", type=int, default=0, help="each pair's seed is drawn from it (default: %(default)s)")
-    run.add_argument("--cache-dir", default=None, metavar="DIR",
-                     help="keep each finished pair here, so that a rerun skips it")
-    run.add_argument("--out", metavar="FILE", default=None, help="write the matrix as CSV")
-    run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                     help="a progress bar on stderr (default: only when stderr is a terminal)")
+    _add_many_options(run, "pair", "the matrix")
     run.set_defaults(handler=matrix_table)
 
 

@@ -50,7 +50,15 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .arguments import EstimateArguments
-from .compression import COMPRESSED, SEPARABLE, EmbeddingCritic, embedded, network_reading, reads_clearly_more
+from .compression import (
+    COMPRESSED,
+    SEPARABLE,
+    Embedded,
+    EmbeddingCritic,
+    embedded,
+    network_reading,
+    reads_clearly_more,
+)
 from .crosscheck import (
     FIT_PAIRS,
     GAP_NATS,
@@ -312,12 +320,8 @@ def choose_compressed(fitted: Fitted, network: Estimate) -> Estimate | None:
     embeddings = embedded(fitted) if compresses(fitted) else None
     if embeddings is None:
         return None
-    train, validation, test = embeddings.splits
-    n = len(validation[0])
-    wide = replace(fitted.config, batch_size=linear_batch_size(n, fitted.config.batch_size))
-    critic, m = leading_directions(train, validation,
-                                   held_out_batches(np.random.default_rng(fitted.comparison_seed), n, wide,
-                                                    VALIDATION_LIMIT))
+    _, validation, test = embeddings.splits
+    critic, m = embedding_model(fitted, embeddings)
     (validation_mi, validation_stderr), (mi, stderr) = (projected_mi(critic, m, *pairs) for pairs in (validation, test))
     if not reads_clearly_more(validation_mi, validation_stderr, network_reading(fitted)) or network.mi >= mi:
         return None
@@ -327,6 +331,16 @@ def choose_compressed(fitted: Fitted, network: Estimate) -> Estimate | None:
     return replace(network, mi=mi, stderr=stderr, bound=COMPRESSED, kind="estimate",
                    config=replace(fitted.config, bound=AUTO), test_values=np.array([mi]), ceiling=None,
                    notes=tuple(fitted.notes), unreliable=False, interval=None, linear_critic=scorer, lower=network)
+
+
+def embedding_model(fitted: Fitted, embeddings: Embedded) -> tuple[GaussianCritic, int]:
+    """The copula of ``embeddings``' training split cut to its first m directions, and m, chosen on
+    their validation split (``leading_directions``) with the batches the default compares on."""
+    train, validation, _ = embeddings.splits
+    n = len(validation[0])
+    wide = replace(fitted.config, batch_size=linear_batch_size(n, fitted.config.batch_size))
+    return leading_directions(train, validation, held_out_batches(np.random.default_rng(fitted.comparison_seed), n,
+                                                                  wide, VALIDATION_LIMIT))
 
 
 def leading_directions(train: tuple[np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray],
