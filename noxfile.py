@@ -5,10 +5,12 @@ versions written there, never a release that came out since. ``ends`` installs t
 newest versions pyproject.toml's ranges allow instead (not run by CI: it downloads frameworks).
 """
 
+import functools
 import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from xml.etree import ElementTree
@@ -76,6 +78,25 @@ def _select_pyenv_pythons() -> None:
 _select_pyenv_pythons()
 
 
+def discarded_in_ci(session_function: Callable[..., None]) -> Callable[..., None]:
+    """Remove the session's virtualenv when the session ends, where CI is set (.ci/run sets it).
+
+    README's test command fills one virtualenv per session, 14 GB together (three frameworks,
+    twice all three for examples and typing); CI's disk ran out at the last of them. One at a
+    time, the run needs the largest, about 3 GB.
+    """
+    @functools.wraps(session_function)
+    def run(session: nox.Session, **parameters: str) -> None:
+        try:
+            session_function(session, **parameters)
+        finally:
+            location = getattr(session.virtualenv, "location", None)
+            if os.environ.get("CI", "").lower() in {"1", "true", "yes"} and location:
+                session.log(f"CI: removing {location}")
+                shutil.rmtree(location, ignore_errors=True)
+    return run
+
+
 def install(session: nox.Session, *args: str) -> None:
     """pip install, at the versions of constraints/ci.txt."""
     session.install(*args, "-c", CI_CONSTRAINTS)
@@ -83,6 +104,7 @@ def install(session: nox.Session, *args: str) -> None:
 
 @nox.session
 @nox.parametrize("backend", list(UNIT_TESTS))
+@discarded_in_ci
 def tests(session: nox.Session, backend: str) -> None:
     """Unit tests of the core and of one adapter, then the conformance suite for that adapter, in one
     virtualenv: CI installs each framework once (its wheels are hundreds of MB; `core` runs NumPy's
@@ -107,6 +129,7 @@ def run_conformance(session: nox.Session, backend: str) -> None:
 
 
 @nox.session
+@discarded_in_ci
 def examples(session: nox.Session) -> None:
     """Every example's --quick mode, which asserts its qualitative result, and the benchmarks that
     tests/examples smoke-tests (scikit-learn: benchmarks/screening.py's peers)."""
@@ -115,6 +138,7 @@ def examples(session: nox.Session) -> None:
 
 
 @nox.session
+@discarded_in_ci
 def cluster(session: nox.Session) -> None:
     """mivb.estimate_many and mivb.screen on a local Ray cluster and a Dask LocalCluster of 2 workers
     each, against local processes: the same results (tests/test_many_cluster.py, which no other
@@ -124,6 +148,7 @@ def cluster(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHONS)
+@discarded_in_ci
 def core(session: nox.Session) -> None:
     """The core alone, with NumPy and no framework, on every supported Python: the NumPy conformance
     suite, the unit tests that need no framework and the docstrings' examples."""
@@ -133,6 +158,7 @@ def core(session: nox.Session) -> None:
 
 
 @nox.session
+@discarded_in_ci
 def typing(session: nox.Session) -> None:
     """A typed user script (tests/typing/) passes ``mypy --strict`` against mivb installed as a wheel,
     then as README's editable install (strict mode): both must be visible to type checkers. Then the
@@ -151,6 +177,7 @@ def typing(session: nox.Session) -> None:
 
 
 @nox.session
+@discarded_in_ci
 def lint(session: nox.Session) -> None:
     """ruff's default rules over the whole repository (its version pinned in constraints/ci.txt, so
     that the rules do not change under CI; the exceptions are in pyproject.toml)."""
@@ -269,6 +296,7 @@ def gpu(session: nox.Session) -> None:
 
 
 @nox.session
+@discarded_in_ci
 def docs(session: nox.Session) -> None:
     """The documentation site, built by ``mkdocs build --strict``: any warning (a broken link or anchor, a
     page left out of the nav, a docstring griffe cannot read) fails it. The API reference is read from the
