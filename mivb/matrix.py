@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidTypeError, Shown, invalid
-from .many import TaskFailure, estimate_many
+from .errors import Shown, invalid
+from .many import TaskFailure, check_options, estimate_task, run_tasks
 from .notes import NoteWarning
-from .tables import as_table, names_of
+from .tables import as_table, from_table, names_of, variables
 
 __all__ = ["mi_matrix"]
 
@@ -59,16 +59,19 @@ def mi_matrix(table: Any, columns: list[Any] | None = None, *, groups: Mapping[A
         c -0.02  0.01   NaN
     """
     data = as_table(table, names)
-    variables = _variables(data, columns, groups)
-    keys = list(variables)
-    pairs = {(a, b): (variables[a], variables[b]) for a, b in combinations(keys, 2)}
-    single = {key: not isinstance(selection, list) for key, selection in variables.items()}
-    by_ksg = {pair: selections for pair, selections in pairs.items() if single[pair[0]] and single[pair[1]]}
-    results: dict[Any, Any] = {}
-    for chosen, more in ((by_ksg, {"bound": "ksg"}), ({p: s for p, s in pairs.items() if p not in by_ksg}, {})):
-        if chosen:
-            results.update(estimate_many(chosen, data=data, executor=executor, workers=workers, seed=seed,
-                                         cache_dir=cache_dir, progress=progress, **{**more, **options}))
+    chosen = variables("columns", columns, groups, default=names_of(data) or [])
+    if len(chosen) < 2:
+        raise invalid("columns", "at least two variables (columns or groups) to pair", Shown(repr(list(chosen))))
+    keys = list(chosen)
+    check_options(options)
+    # One pool and one bar for all pairs: each pair's own options (KSG for two columns) ride in its payload.
+    payloads = {}
+    for a, b in combinations(keys, 2):
+        columns_only = not isinstance(chosen[a], list) and not isinstance(chosen[b], list)
+        selected = from_table(data, x=chosen[a], z=chosen[b])
+        payloads[(a, b)] = (selected["x"], selected["z"], {"bound": "ksg"} if columns_only else {})
+    results = run_tasks(pair_task, payloads, options, executor=executor, workers=workers, seed=seed,
+                        cache_dir=cache_dir, progress=progress, label="pairs")
     matrix = np.full((len(keys), len(keys)), math.nan)
     failed, noted = [], []
     for (a, b), found in results.items():
@@ -92,19 +95,7 @@ def mi_matrix(table: Any, columns: list[Any] | None = None, *, groups: Mapping[A
     return pandas.DataFrame(matrix, index=keys, columns=keys)
 
 
-def _variables(data: Any, columns: list[Any] | None, groups: Mapping[Any, list[Any]] | None) -> dict[Any, Any]:
-    """Each variable's name and its selection (a column's name, or a list of names for a group)."""
-    if columns is None and groups is None:
-        columns = names_of(data)
-    if columns is not None and not isinstance(columns, (list, tuple)):
-        raise invalid("columns", "a list of column names", columns, error=InvalidTypeError)
-    if groups is not None and not isinstance(groups, Mapping):
-        raise invalid("groups", "a mapping of names to lists of column names", groups, error=InvalidTypeError)
-    variables: dict[Any, Any] = {name: name for name in columns or []}
-    for name, group in (groups or {}).items():
-        if name in variables:
-            raise invalid("groups", f"names apart from the columns' ({name!r} is both)", name)
-        variables[name] = list(group) if isinstance(group, (list, tuple)) else group
-    if len(variables) < 2:
-        raise invalid("columns", "at least two variables (columns or groups) to pair", Shown(repr(list(variables))))
-    return variables
+def pair_task(payload: tuple[Any, Any, dict[str, Any]], seed: int, options: dict[str, Any]) -> Any:
+    """One pair's estimate: ``estimate_many``'s task, with the pair's own options under the call's."""
+    x, z, own = payload
+    return estimate_task((x, z), seed, {**own, **options})

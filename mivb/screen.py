@@ -22,13 +22,13 @@ import numpy as np
 
 from .arguments import EstimateArguments
 from .bounds import BOUNDS
-from .errors import InvalidTypeError, Shown, invalid
+from .errors import Shown, invalid
 from .independence import MAX_PERMUTATIONS
 from .many import run_tasks
 from .result import Estimate, EstimateConfig
 from .samples import as_labels, as_samples, prepare
 from .schedule import check_positive_int
-from .tables import as_table, names_of, select
+from .tables import as_table, names_of, select, variables
 
 __all__ = ["COLUMNS", "benjamini_hochberg", "ksg_null", "permutation_p_value", "ross_null", "screen"]
 
@@ -166,17 +166,7 @@ def _features(columns: Any, target: list[Any], features: list[Any] | None,
               groups: Mapping[Any, list[Any]] | None) -> dict[Any, Any]:
     """Each feature's name and the columns it selects (a name, or a list for a group)."""
     available = names_of(columns) or []
-    if features is None and groups is None:
-        features = [name for name in available if name not in target]
-    if features is not None and not isinstance(features, (list, tuple)):
-        raise invalid("features", "a list of column names", features, error=InvalidTypeError)
-    if groups is not None and not isinstance(groups, Mapping):
-        raise invalid("groups", "a mapping of names to lists of column names", groups, error=InvalidTypeError)
-    tasks: dict[Any, Any] = {name: name for name in features or []}
-    for name, group in (groups or {}).items():
-        if name in tasks:
-            raise invalid("groups", f"names apart from the features' ({name!r} is both)", name)
-        tasks[name] = list(group) if isinstance(group, (list, tuple)) else group
+    tasks = variables("features", features, groups, default=[name for name in available if name not in target])
     for name, selection in tasks.items():
         overlap = [c for c in (selection if isinstance(selection, list) else [selection]) if c in target]
         if overlap:

@@ -77,6 +77,24 @@ def select(data: Any, argument: str, names: Any) -> Any:
     return np.column_stack(arrays)
 
 
+def variables(argument: str, names: Any, groups: Any, *, default: list[Any]) -> dict[Any, Any]:
+    """The variables of a table that ``mi_matrix`` pairs or ``screen`` screens: each one's name and its
+    selection, a column's name (``names``, the ``argument``; ``default`` when neither is given) or a
+    group's list of names (``groups``, a mapping)."""
+    if names is None and groups is None:
+        names = default
+    if names is not None and not isinstance(names, (list, tuple)):
+        raise invalid(argument, "a list of column names", names, error=InvalidTypeError)
+    if groups is not None and not isinstance(groups, Mapping):
+        raise invalid("groups", "a mapping of names to lists of column names", groups, error=InvalidTypeError)
+    chosen: dict[Any, Any] = {name: name for name in names or []}
+    for name, group in (groups or {}).items():
+        if name in chosen:
+            raise invalid("groups", f"names apart from the {argument}' ({name!r} is both)", name)
+        chosen[name] = list(group) if isinstance(group, (list, tuple)) else group
+    return chosen
+
+
 def from_table(data: Any, **named: Any) -> dict[str, Any]:
     """Each of ``named`` (x, z, given: names, or None) selected from ``data``; ``data`` None: as given."""
     if data is None:

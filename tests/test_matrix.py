@@ -67,6 +67,18 @@ def test_groups_are_variables_and_a_named_bound_runs_every_pair(table):
     assert grouped.loc["z", "x"] == pytest.approx(truth, abs=0.05)
 
 
+def test_columns_and_groups_run_in_one_pool_each_pair_with_its_own_family(table, capsys):
+    found = mivb.mi_matrix(table, ["c", "d"], groups={"ab": ["a", "b"]}, executor="serial", progress=True, steps=200)
+    bars = capsys.readouterr().err
+    assert "mivb pairs" in bars and "3/3" in bars and "1/1" not in bars  # one bar over the 3 pairs, not two
+    ksg = mivb.estimate(table["c"], table["d"], bound="ksg", seed=task_seed(0, ("c", "d")))
+    assert found.loc["c", "d"] == ksg.mi
+    ab = np.column_stack([table["a"], table["b"]])
+    default = mivb.estimate(table["c"], ab, steps=200, seed=task_seed(0, ("c", "ab")), progress=False)
+    assert found.loc["c", "ab"] == pytest.approx(default.mi, abs=1e-9)
+    assert abs(default.mi) < 0.05
+
+
 def test_a_failed_pair_is_nan_and_named_in_a_warning(table):
     broken = {**table, "nan": np.where(np.arange(N) == 7, np.nan, table["c"])}
     with pytest.warns(RuntimeWarning, match=r"1 pairs failed.*\('a', 'nan'\)|\('nan', 'a'\)"):
