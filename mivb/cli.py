@@ -14,6 +14,7 @@ import inspect
 import json
 import math
 import sys
+import textwrap
 import time
 import warnings
 import zipfile
@@ -33,7 +34,7 @@ from .datafiles import FORMATS, HEADER_READERS, load_samples, npz_array_names
 from .errors import BackendNotAvailableError, InvalidTypeError, MivbError, PlottingNotAvailableError, invalid
 from .estimate import Estimate, estimate, split_sizes
 from .intervals import check_folds
-from .notes import NoteWarning
+from .notes import NOTES, NoteWarning, code_of, explain
 from .plotting import PLOT_INSTALL, UNIT_SCALES, check_plot_path, plot_demo, plot_estimate
 from .result import AUTO
 from .samples import TRANSFORMS, as_samples
@@ -115,6 +116,7 @@ def estimate_files(args: argparse.Namespace) -> None:
         print("unreliable: do not trust this number (the notes say why)")
     for note in result.notes:
         print(f"note: {note}")
+    _point_to_explain(result.notes)
     if plot is not None:
         print(f"plot: {plot}")
 
@@ -294,6 +296,7 @@ def demo(args: argparse.Namespace) -> None:
         for note in result.notes:
             print(f"          note: {note}")
         results.append(result)
+    _point_to_explain(note for result in results for note in result.notes)
     if plot is not None:
         print(f"plot: {plot_demo(results, true_mi, plot)}")
     elif not args.no_plot:
@@ -348,6 +351,21 @@ def list_bounds(args: argparse.Namespace) -> None:
               + (f"; default: {params}" if params else ""))
 
 
+def explain_notes(args: argparse.Namespace) -> None:
+    if not args.codes:
+        for code, text in NOTES.items():
+            print(f"{code:<20} {text.title}")
+        return
+    texts = [explain([], code) for code in args.codes]  # an unknown code is refused, with the list of codes
+    print("\n\n".join("\n".join(textwrap.fill(line, 100) for line in text.splitlines()) for text in texts))
+
+
+def _point_to_explain(notes: Any) -> None:
+    codes = list(dict.fromkeys(code for code in map(code_of, notes) if code is not None))
+    if codes:
+        print(f"(mivb explain {' '.join(codes)} says more)")
+
+
 def list_backends(args: argparse.Namespace) -> None:
     here = set(available_backends())
     for name, spec in registered().items():
@@ -373,6 +391,11 @@ def parser() -> argparse.ArgumentParser:
                         ).set_defaults(handler=list_bounds)
     commands.add_parser("backends", help="list the backends and what installs them").set_defaults(
         handler=list_backends)
+    run = commands.add_parser("explain", help="what a note's code means, why it happens and what to do; with no "
+                              "code, every code", description="The long explanation behind each note's code (the "
+                              "word in brackets that ends it), as result.explain(code) gives it.")
+    run.add_argument("codes", nargs="*", metavar="CODE", help="codes such as ceiling or rising (none: list them all)")
+    run.set_defaults(handler=explain_notes)
     return root
 
 

@@ -212,6 +212,19 @@ def test_notes_are_printed_once_and_not_repeated_as_warnings(capsys, tmp_path, r
         expected = mivb.estimate(x, z, **options)
     assert expected.notes
     assert [line for line in out.splitlines() if line.startswith("note: ")] == [f"note: {n}" for n in expected.notes]
+    codes = [mivb.notes.code_of(n) for n in expected.notes]
+    assert f"(mivb explain {' '.join(dict.fromkeys(codes))} says more)" in out.splitlines()
+
+
+def test_explain_prints_each_codes_long_text_and_lists_them_all(capsys):
+    status, out, _ = run(capsys, "explain", "ceiling", "rising")
+    assert status == 0 and out.startswith("[ceiling] ") and "\n\n[rising] " in out
+    assert " ".join(out.split()) == " ".join(mivb.notes.explain([], "ceiling").split() + mivb.notes.explain([], "rising").split())
+    assert max(map(len, out.splitlines())) <= 100
+    status, out, _ = run(capsys, "explain")
+    assert status == 0 and [line.split()[0] for line in out.splitlines()] == list(mivb.notes.NOTES)
+    err = one_line_error(capsys, "explain", "ceil")
+    assert err.startswith("mivb: code: expected one of 'below-zero', ") and "received code='ceil'" in err
 
 
 def test_epochs_become_steps_over_the_training_split(capsys, files):
