@@ -82,7 +82,7 @@ def compressed_reading(fitted) -> tuple[float, int]:
     if embeddings is None:
         return math.nan, 0
     critic, m = embedding_model(fitted, embeddings)
-    return projected_mi(critic, m, *embeddings.splits[2])[0], m
+    return projected_mi(critic, m, *embeddings.of(*fitted.test_pairs))[0], m
 
 
 def run_one(name: str, backend: str) -> dict:

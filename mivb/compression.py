@@ -60,24 +60,6 @@ def embed_in_chunks(features_of: Callable[[np.ndarray], Sequence[Any]], n: int) 
             np.concatenate([np.asarray(gz, np.float64) for _, gz in chunks]))
 
 
-@dataclass(frozen=True)
-class EmbeddingCritic(GaussianCritic):
-    """The copula's critic on a separable network's embeddings: pairs are embedded (``estimator.embed``),
-    each embedding feature mapped to a normal against the training split's embeddings (``x_reference``,
-    ``z_reference``), then scored by ``model``. ``mivb.Estimate.pointwise`` reads the ratio off it."""
-
-    model: GaussianCritic | None = None
-    estimator: Any = None  # the adapter's trained estimator (mivb.backends.TrainedEstimator)
-    x_reference: np.ndarray | None = None
-    z_reference: np.ndarray | None = None
-
-    def canonical(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        assert self.model is not None and self.x_reference is not None and self.z_reference is not None
-        u, v = summaries(self.estimator, x, z)
-        return self.model.canonical(prepare("gaussianize", self.x_reference, u, argument="x")[1],
-                                    prepare("gaussianize", self.z_reference, v, argument="z")[1])
-
-
 def summaries(estimator: Any, x: np.ndarray, z: np.ndarray) -> Pairs:
     """Each sample's embedding (``estimator.embed``) with the log radius log |x|^2 of the sample itself
     appended: the one summary that carries an elliptical law's shared scale (a Student-t's MI, all of
@@ -95,27 +77,48 @@ def log_radius(samples: np.ndarray) -> np.ndarray:
 
 class Embedded(NamedTuple):
     """The training pairs' embeddings as ``summaries`` gives them (``reference``: what new embeddings are
-    mapped against), and the training (at most FIT_PAIRS), validation and test pairs' embeddings with
-    each feature mapped to a normal against them (``splits``)."""
+    mapped against), the training (at most FIT_PAIRS) and validation pairs' embeddings with each
+    feature mapped to a normal against them (``splits``), and the trained ``estimator`` that embeds
+    other pairs alike (``of``: the test split's only once the validation split chose the model)."""
 
     reference: Pairs
     splits: list[Pairs]
+    estimator: Any  # the adapter's trained estimator (mivb.backends.TrainedEstimator)
+
+    def of(self, x: np.ndarray, z: np.ndarray) -> Pairs:
+        """New pairs' embeddings, each feature mapped to a normal against the training pairs'."""
+        u, v = summaries(self.estimator, x, z)
+        return (prepare("gaussianize", self.reference[0], u, argument="x")[1],
+                prepare("gaussianize", self.reference[1], v, argument="z")[1])
 
 
 def embedded(fitted: Fitted) -> Embedded | None:
-    """Every split embedded by ``fitted``'s critic (None where an embedding feature is constant on the
-    training pairs: a tower that collapsed carries nothing to read)."""
+    """The training and validation splits embedded by ``fitted``'s critic (None where an embedding
+    feature is constant on the training pairs: a tower that collapsed carries nothing to read)."""
     assert fitted.train_pairs is not None and fitted.validation_pairs is not None
     estimator = fitted.trainer.trained()
     train_x, train_z = fitted.train_pairs
-    raw = [summaries(estimator, *pairs) for pairs in ((train_x[:FIT_PAIRS], train_z[:FIT_PAIRS]), fitted.validation_pairs,
-                                                 fitted.test_pairs)]
+    raw = [summaries(estimator, *pairs) for pairs in ((train_x[:FIT_PAIRS], train_z[:FIT_PAIRS]), fitted.validation_pairs)]
     try:
         us = prepare("gaussianize", *(u for u, _ in raw), argument="x")
         vs = prepare("gaussianize", *(v for _, v in raw), argument="z")
     except MivbError:
         return None
-    return Embedded(raw[0], list(zip(us, vs)))
+    return Embedded(raw[0], list(zip(us, vs)), estimator)
+
+
+@dataclass(frozen=True)
+class EmbeddingCritic(GaussianCritic):
+    """The copula's critic on a separable network's embeddings: pairs are embedded and each embedding
+    feature mapped to a normal against the training split's embeddings (``embeddings.of``), then
+    scored by ``model``. ``mivb.Estimate.pointwise`` reads the ratio off it."""
+
+    model: GaussianCritic | None = None
+    embeddings: Embedded | None = None
+
+    def canonical(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        assert self.model is not None and self.embeddings is not None
+        return self.model.canonical(*self.embeddings.of(x, z))
 
 
 def network_reading(fitted: Fitted) -> np.ndarray:

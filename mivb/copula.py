@@ -70,7 +70,7 @@ from .crosscheck import (
     linear_batch_size,
     linear_values,
 )
-from .errors import Shown, invalid
+from .errors import MivbError, Shown, invalid
 from .intervals import crossfit
 from .notes import warn
 from .pipeline import result, seed_or_drawn, trained_inputs
@@ -320,14 +320,19 @@ def choose_compressed(fitted: Fitted, network: Estimate) -> Estimate | None:
     embeddings = embedded(fitted) if compresses(fitted) else None
     if embeddings is None:
         return None
-    _, validation, test = embeddings.splits
     critic, m = embedding_model(fitted, embeddings)
-    (validation_mi, validation_stderr), (mi, stderr) = (projected_mi(critic, m, *pairs) for pairs in (validation, test))
-    if not reads_clearly_more(validation_mi, validation_stderr, network_reading(fitted)) or network.mi >= mi:
+    validation_mi, validation_stderr = projected_mi(critic, m, *embeddings.splits[1])
+    if not reads_clearly_more(validation_mi, validation_stderr, network_reading(fitted)):
+        return None  # before the test split is embedded: images spend seconds on it
+    try:
+        test = embeddings.of(*fitted.test_pairs)
+    except MivbError:  # a test embedding float32 cannot hold (a diverged tower): nothing to read
+        return None
+    mi, stderr = projected_mi(critic, m, *test)
+    if network.mi >= mi:
         return None
     scorer = EmbeddingCritic(critic.x_mean, critic.z_mean, critic.x_map, critic.z_map, critic.rho, model=critic,
-                             estimator=fitted.trainer.trained(), x_reference=embeddings.reference[0],
-                             z_reference=embeddings.reference[1])
+                             embeddings=embeddings)
     return replace(network, mi=mi, stderr=stderr, bound=COMPRESSED, kind="estimate",
                    config=replace(fitted.config, bound=AUTO), test_values=np.array([mi]), ceiling=None,
                    notes=tuple(fitted.notes), unreliable=False, interval=None, linear_critic=scorer, lower=network)
@@ -336,7 +341,7 @@ def choose_compressed(fitted: Fitted, network: Estimate) -> Estimate | None:
 def embedding_model(fitted: Fitted, embeddings: Embedded) -> tuple[GaussianCritic, int]:
     """The copula of ``embeddings``' training split cut to its first m directions, and m, chosen on
     their validation split (``leading_directions``) with the batches the default compares on."""
-    train, validation, _ = embeddings.splits
+    train, validation = embeddings.splits
     n = len(validation[0])
     wide = replace(fitted.config, batch_size=linear_batch_size(n, fitted.config.batch_size))
     return leading_directions(train, validation, held_out_batches(np.random.default_rng(fitted.comparison_seed), n,
