@@ -82,6 +82,17 @@ def test_the_licence_is_mit_as_the_metadata_says():
     assert importlib.metadata.metadata("mivb")["License-Expression"] == "MIT"
 
 
+def test_the_citation_file_names_the_version_licence_and_title_of_readmes_entry():
+    fields = dict(line.split(": ", 1) for line in (ROOT / "CITATION.cff").read_text().splitlines()
+                  if ": " in line and not line.startswith(("#", " ")))
+    assert fields["cff-version"] == "1.2.0" and fields["type"] == "software"
+    assert fields["version"] == PYPROJECT["project"]["version"] and fields["license"] == PYPROJECT["project"]["license"]
+    entry = (ROOT / "README.md").read_text().split("@software{mivb,", 1)[1].split("\n}", 1)[0]
+    bibtex = dict((key.strip(), value.strip().rstrip(",")[1:-1].replace("{", "").replace("}", ""))
+                  for key, value in (line.split("=", 1) for line in entry.strip().splitlines()))
+    assert bibtex["title"] == fields["title"].strip('"') and bibtex["version"] == fields["version"]
+
+
 def test_the_changelog_has_the_unreleased_version_and_the_first_release():
     text = (ROOT / "CHANGELOG.md").read_text()
     assert "## [0.2.0] - unreleased" in text and "## [0.1.0]" in text
