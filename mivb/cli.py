@@ -571,12 +571,24 @@ def _add_screen(commands: Any) -> None:
     run.add_argument("--fdr", type=float, default=0.1,
                      help="the false-discovery rate of the selected column (default: %(default)s)")
     run.add_argument("--neighbours", type=int, default=3, help="KSG's k (default: %(default)s)")
+    run.add_argument("--stop-after", type=int, default=10, metavar="N",
+                     help="stop a column's shuffles once N of them reach its statistic (Besag and Clifford's "
+                          "sequential p-value; 0: run them all; default: %(default)s)")
+    run.add_argument("--folds", type=int, default=None, metavar="K",
+                     help="an interval for each trained estimate, from K folds (default: none)")
     _add_many_options(run, "column", "the whole table")
     run.set_defaults(handler=screen_table)
 
 
 def _add_many_options(run: Any, task: str, written: str) -> None:
     """The options of a command that runs many tasks (mivb.estimate_many's): one task is a ``task``."""
+    run.add_argument("--group", action="append", type=_group, default=None, metavar="NAME=COLUMN,COLUMN",
+                     help="columns taken together as one variable, named NAME (repeat for several groups); a "
+                          "group's estimate is mivb.estimate's default, which trains a critic")
+    run.add_argument("--backend", default=None, choices=list(registered()),
+                     help="where a trained estimate runs (default: the first installed)")
+    run.add_argument("--steps", type=int, default=None, help="the most training steps of a trained estimate "
+                     f"(default: {DEFAULTS['steps']})")
     run.add_argument("--workers", type=int, default=None,
                      help="local processes (default: one per core; 1: none, all in this process)")
     run.add_argument("--seed", type=int, default=0, help=f"each {task}'s seed is drawn from it (default: %(default)s)")
@@ -585,6 +597,20 @@ def _add_many_options(run: Any, task: str, written: str) -> None:
     run.add_argument("--out", metavar="FILE", default=None, help=f"write {written} as CSV")
     run.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                      help="a progress bar on stderr (default: only when stderr is a terminal)")
+
+
+def _group(text: str) -> tuple[str, list[str]]:
+    name, equals, columns = text.partition("=")
+    if not (name and equals and columns and all(columns.split(","))):
+        raise argparse.ArgumentTypeError(f"expected NAME=COLUMN,COLUMN,..., received {text!r}")
+    return name, columns.split(",")
+
+
+def _many_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options every many-task command passes on: where the tasks run, and the trained estimates'."""
+    trained = {name: getattr(args, name) for name in ("backend", "steps") if getattr(args, name) is not None}
+    return {"groups": dict(args.group) if args.group else None, "workers": args.workers, "seed": args.seed,
+            "cache_dir": args.cache_dir, "progress": args.progress, **trained}
 
 
 def screen_table(args: argparse.Namespace) -> None:
@@ -600,8 +626,8 @@ def screen_table(args: argparse.Namespace) -> None:
     with warnings.catch_warnings(record=True) as caught:  # the failed columns: their rows say why
         warnings.simplefilter("always")
         result = screen(table, target, features=args.features, permutations=args.permutations, fdr=args.fdr,
-                        k=args.neighbours, workers=args.workers, seed=args.seed, cache_dir=args.cache_dir,
-                        progress=args.progress)
+                        k=args.neighbours, folds=args.folds, stop_after=args.stop_after or None,
+                        **_many_options(args))
     rows: list[dict[str, Any]] = result.to_dict("records") if hasattr(result, "to_dict") else result
     print(f"read {len(next(iter(table.values())))} rows of {len(table)} columns from {args.table}; "
           f"target {', '.join(args.target)}; {args.permutations} permutations; nats")
@@ -645,8 +671,7 @@ def matrix_table(args: argparse.Namespace) -> None:
 
     table = load_table(args.table, "table")
     options = {} if args.bound is None else {"bound": args.bound}
-    result = mi_matrix(table, args.columns, workers=args.workers, seed=args.seed, cache_dir=args.cache_dir,
-                       progress=args.progress, **options)
+    result = mi_matrix(table, args.columns, **_many_options(args), **options)
     names, values = (list(result.index), result.to_numpy()) if hasattr(result, "index") else (result["names"],
                                                                                                 result["mi"])
     width = max(8, *(len(str(name)) + 1 for name in names))

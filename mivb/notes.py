@@ -203,6 +203,13 @@ NOTES: dict[str, NoteText] = {
         "With ``folds``, the interval comes from the spread of the folds' estimates. Wider than the estimate "
         "itself, it says the folds disagree, and the number says little. Use more pairs, or a bound with less "
         "variance (``infonce``)."),
+    "no-interval": NoteText(
+        "No interval for a classical estimate",
+        "{bound} runs once on all rows: no interval (folds apply to the trained families)",
+        "``folds`` gives an interval from the spread of several trained critics, each read on its own held-out "
+        "fold. A classical estimator (KSG, Ross's) trains nothing and reads all rows at once, so there is no "
+        "spread of folds to take; its row of ``mivb.screen`` has NaN bounds. Its permutation p-value still says "
+        "whether the column is independent of the target."),
     "conditional-negative": NoteText(
         "Conditional MI below 0",
         "I(X; Z | Y) reads {mi:.3f} < 0, which conditional MI never is: {within}",

@@ -25,6 +25,7 @@ from .bounds import BOUNDS
 from .errors import Shown, invalid
 from .independence import MAX_PERMUTATIONS
 from .many import run_tasks
+from .notes import note
 from .result import Estimate, EstimateConfig
 from .samples import as_labels, as_samples, prepare
 from .schedule import check_positive_int
@@ -210,7 +211,7 @@ def screen_task(payload: tuple[Any, np.ndarray, str], seed: int, settings: dict[
         notes = list(found.notes)
     interval = found.interval or (math.nan, math.nan)
     if folds is not None and found.interval is None:
-        notes.append(f"{found.bound} runs once on all rows: no interval (folds apply to the trained families)")
+        notes.append(note("no-interval", bound=found.bound))
     p_value = permutation_p_value(statistic, null, permutations, stop_after)
     return {"mi": found.mi, "stderr": found.stderr, "kind": found.kind, "family": found.bound,
             "lower": interval[0], "upper": interval[1], "p_value": p_value, "notes": notes}

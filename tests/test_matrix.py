@@ -117,3 +117,11 @@ def test_the_command_prints_and_writes_the_matrix(tmp_path, table, matrix, capsy
     assert written.loc["a", "b"] == pytest.approx(matrix.loc["a", "b"], abs=1e-6)
     assert f"{written.loc['a', 'b']:.4f}" in out
     assert main(["matrix", str(source), "--columns", "a", "q"]) == 3  # a data error, as screen's
+    capsys.readouterr()
+    status = main(["matrix", str(source), "--columns", "c", "--group", "ab=a,b", "--bound", "gaussian", "--workers", "1",
+                   "--out", str(tmp_path / "groups.csv")])
+    grouped = pd.read_csv(tmp_path / "groups.csv", index_col=0)
+    expected = mivb.mi_matrix(table, ["c"], groups={"ab": ["a", "b"]}, bound="gaussian", executor="serial",
+                              progress=False)
+    assert status == 0 and list(grouped.columns) == ["c", "ab"]
+    assert grouped.loc["c", "ab"] == pytest.approx(expected.loc["c", "ab"], abs=1e-6)

@@ -88,8 +88,8 @@ def test_the_citation_file_names_the_version_licence_and_title_of_readmes_entry(
     assert fields["cff-version"] == "1.2.0" and fields["type"] == "software"
     assert fields["version"] == PYPROJECT["project"]["version"] and fields["license"] == PYPROJECT["project"]["license"]
     entry = (ROOT / "README.md").read_text().split("@software{mivb,", 1)[1].split("\n}", 1)[0]
-    bibtex = dict((key.strip(), value.strip().rstrip(",")[1:-1].replace("{", "").replace("}", ""))
-                  for key, value in (line.split("=", 1) for line in entry.strip().splitlines()))
+    bibtex = {key.strip(): value.strip().rstrip(",")[1:-1].replace("{", "").replace("}", "")
+                  for key, value in (line.split("=", 1) for line in entry.strip().splitlines())}
     assert bibtex["title"] == fields["title"].strip('"') and bibtex["version"] == fields["version"]
 
 

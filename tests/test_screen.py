@@ -209,6 +209,24 @@ def test_the_command_reads_a_table_file_and_writes_the_python_apis_table(table, 
     assert printed.splitlines()[2].split()[:2] == ["wave", f"{expected.mi[0]:.4f}"]
 
 
+def test_the_commands_groups_stop_after_folds_and_training_options_are_the_python_apis(table, tmp_path, capsys):
+    from mivb.cli import main
+
+    source, out = tmp_path / "table.csv", tmp_path / "screen.csv"
+    table.to_csv(source, index=False, float_format="%.17g")
+    status = main(["screen", str(source), "--target", "y", "--features", "noise0", "--group", "both=linear,wave",
+                   "--permutations", "19", "--stop-after", "0", "--folds", "2", "--steps", "60", "--backend", "torch",
+                   "--workers", "1", "--out", str(out)])
+    assert status == 0 and "[no-interval]" in capsys.readouterr().out  # noise0's KSG row, under --folds
+    expected = mivb.screen(table, "y", features=["noise0"], groups={"both": ["linear", "wave"]}, permutations=19,
+                           stop_after=None, folds=2, steps=60, backend="torch", executor="serial", progress=False)
+    written = pd.read_csv(out)
+    assert list(written.feature) == list(expected.feature) == ["both", "noise0"]
+    for column in ("mi", "lower", "upper", "p_value"):
+        np.testing.assert_allclose(written[column], expected[column], rtol=1e-12, equal_nan=True)
+    assert written.family[0] == expected.family[0] and math.isfinite(written.lower[0])
+
+
 def test_the_command_refuses_an_unknown_target_and_a_table_without_header(table, tmp_path, capsys):
     from mivb.cli import main
 
