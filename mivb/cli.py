@@ -387,6 +387,7 @@ def parser() -> argparse.ArgumentParser:
     _add_demo(commands)
     _add_screen(commands)
     _add_matrix(commands)
+    _add_estimate_many(commands)
     commands.add_parser("bounds", help="list every estimator --bound takes: its kind, paper and parameters' flags"
                         ).set_defaults(handler=list_bounds)
     commands.add_parser("backends", help="list the backends and what installs them").set_defaults(
@@ -580,11 +581,12 @@ def _add_screen(commands: Any) -> None:
     run.set_defaults(handler=screen_table)
 
 
-def _add_many_options(run: Any, task: str, written: str) -> None:
+def _add_many_options(run: Any, task: str, written: str, *, groups: bool = True) -> None:
     """The options of a command that runs many tasks (mivb.estimate_many's): one task is a ``task``."""
-    run.add_argument("--group", action="append", type=_group, default=None, metavar="NAME=COLUMN,COLUMN",
-                     help="columns taken together as one variable, named NAME (repeat for several groups); a "
-                          "group's estimate is mivb.estimate's default, which trains a critic")
+    if groups:
+        run.add_argument("--group", action="append", type=_group, default=None, metavar="NAME=COLUMN,COLUMN",
+                         help="columns taken together as one variable, named NAME (repeat for several groups); a "
+                              "group's estimate is mivb.estimate's default, which trains a critic")
     run.add_argument("--backend", default=None, choices=list(registered()),
                      help="where a trained estimate runs (default: the first installed)")
     run.add_argument("--steps", type=int, default=None, help="the most training steps of a trained estimate "
@@ -609,8 +611,9 @@ def _group(text: str) -> tuple[str, list[str]]:
 def _many_options(args: argparse.Namespace) -> dict[str, Any]:
     """The options every many-task command passes on: where the tasks run, and the trained estimates'."""
     trained = {name: getattr(args, name) for name in ("backend", "steps") if getattr(args, name) is not None}
-    return {"groups": dict(args.group) if args.group else None, "workers": args.workers, "seed": args.seed,
-            "cache_dir": args.cache_dir, "progress": args.progress, **trained}
+    groups = {"groups": dict(args.group) if args.group else None} if hasattr(args, "group") else {}
+    return {**groups, "workers": args.workers, "seed": args.seed, "cache_dir": args.cache_dir,
+            "progress": args.progress, **trained}
 
 
 def screen_table(args: argparse.Namespace) -> None:
@@ -687,6 +690,77 @@ def matrix_table(args: argparse.Namespace) -> None:
             writer.writerow(["", *names])
             writer.writerows([name, *row] for name, row in zip(names, values.tolist()))
         print(f"matrix: {args.out}")
+
+
+# ---- mivb estimate-many TABLE --pair X:Z ...: mivb.estimate_many on a table file -------------------------
+def _add_estimate_many(commands: Any) -> None:
+    run = commands.add_parser(
+        "estimate-many", help="estimate the MI of many pairs of a table's columns, spread over workers",
+        description="Estimate I(X; Z) for each --pair of columns of a table (mivb.estimate_many: each pair one task, "
+                    "seeded from --seed and its name, so the table is the same on any number of workers). TABLE: "
+                    "a .csv whose first line names its columns, or a .npz archive of named arrays. Prints one row "
+                    "per pair and writes them with --out.",
+        epilog=EXIT_STATUSES)
+    run.add_argument("table", metavar="TABLE", help="a .csv with a header line, or a .npz of named arrays")
+    run.add_argument("--pair", action="append", required=True, type=_pair, metavar="[NAME=]X,X:Z,Z",
+                     help="the columns of x and of z, each a comma-separated list, and the pair's name (default: "
+                          "the text itself); repeat it for each pair")
+    run.add_argument("--bound", default=None, choices=[AUTO, *estimators()], metavar="NAME",
+                     help="the estimator of every pair (default: mivb.estimate's; `mivb bounds` lists them)")
+    run.add_argument("--folds", type=int, default=None, metavar="K",
+                     help="an interval for each trained estimate, from K folds (default: none)")
+    _add_many_options(run, "pair", "the table of estimates", groups=False)
+    run.set_defaults(handler=estimate_many_table)
+
+
+def _pair(text: str) -> tuple[str, Any, Any]:
+    name, equals, columns = text.rpartition("=")
+    x, colon, z = columns.partition(":")
+    if (equals and not name) or not colon or not all(x.split(",")) or not all(z.split(",")):
+        raise argparse.ArgumentTypeError(f"expected [NAME=]X,X:Z,Z (columns of x, a colon, columns of z), "
+                                         f"received {text!r}")
+    return name or columns, _columns(x), _columns(z)
+
+
+def _columns(names: str) -> Any:
+    """One column's name, or a list of names (stacked as features) where commas separate them."""
+    return names if "," not in names else names.split(",")
+
+
+def estimate_many_table(args: argparse.Namespace) -> None:
+    from .datafiles import load_table
+    from .many import TaskFailure, estimate_many
+
+    table = load_table(args.table, "table")
+    tasks = {name: (x, z) for name, x, z in args.pair}
+    if len(tasks) < len(args.pair):
+        raise invalid("pair", "pairs of distinct names", [name for name, _, _ in args.pair])
+    options = {key: value for key, value in (("bound", args.bound), ("folds", args.folds)) if value is not None}
+    results = estimate_many(tasks, data=table, **_many_options(args), **options)
+    rows = []
+    for name, found in results.items():
+        if isinstance(found, TaskFailure):
+            rows.append({"pair": name, "mi": math.nan, "stderr": math.nan, "kind": "", "bound": "",
+                         "lower": math.nan, "upper": math.nan, "notes": f"failed: {found.error}"})
+            continue
+        low, high = found.interval or (math.nan, math.nan)
+        rows.append({"pair": name, "mi": found.mi, "stderr": found.stderr, "kind": found.kind, "bound": found.bound,
+                     "lower": low, "upper": high, "notes": " ".join(found.notes)})
+    width = max(20, *(len(str(row["pair"])) + 1 for row in rows))
+    print(f"read {len(next(iter(table.values())))} rows of {len(table)} columns from {args.table}; nats")
+    print(f"{'pair':<{width}} {'mi':>8} {'stderr':>8}  {'kind':<10} {'bound':<10} notes")
+    for row in rows:
+        print(f"{row['pair']!s:<{width}} {row['mi']:>8.4f} {row['stderr']:>8.4f}  {row['kind']:<10} "
+              f"{row['bound']:<10} {row['notes']}")
+    _point_to_explain(note for found in results.values() if not isinstance(found, TaskFailure) for note in found.notes)
+    if args.out is not None:
+        import csv
+
+        with open(args.out, "w", newline="", encoding="utf-8") as file:
+            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        print(f"table: {args.out}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -145,3 +145,24 @@ def test_ray_not_installed_names_the_pip_install(pairs, monkeypatch):
     with pytest.raises(mivb.BackendNotAvailableError, match=r'executor="ray" needs Ray, not installed: pip install '
                                                             r'"mivb\[ray\]"'):
         mivb.estimate_many(pairs, executor="ray", bound="gaussian")
+
+
+def test_the_command_estimates_each_pair_of_a_table_file_as_the_python_api(tmp_path, capsys):
+    from mivb.cli import main
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(2, 1000))
+    frame = pd.DataFrame({"a": a, "b": b, "y": a + 0.5 * b + rng.normal(size=1000), "k": np.ones(1000)})
+    source, out = tmp_path / "table.csv", tmp_path / "many.csv"
+    frame.to_csv(source, index=False, float_format="%.17g")
+    status = main(["estimate-many", str(source), "--pair", "both=a,b:y", "--pair", "b:y", "--pair", "k:y",
+                   "--bound", "gaussian", "--workers", "1", "--out", str(out)])
+    printed = capsys.readouterr().out
+    expected = mivb.estimate_many({"both": (["a", "b"], "y"), "b:y": ("b", "y"), "k:y": ("k", "y")}, data=frame,
+                                  bound="gaussian", executor="serial", progress=False)
+    written = pd.read_csv(out)
+    assert status == 0 and list(written.pair) == ["both", "b:y", "k:y"]
+    np.testing.assert_allclose(written.mi[:2], [expected["both"].mi, expected["b:y"].mi], rtol=1e-12)
+    assert written.mi[0] == pytest.approx(0.5 * np.log(1 + 1.25), abs=0.06)  # y = a + b / 2 + noise
+    assert isinstance(expected["k:y"], TaskFailure) and np.isnan(written.mi[2])
+    assert written.notes[2] == f"failed: {expected['k:y'].error}" and "failed: " in printed.splitlines()[-2]
