@@ -737,6 +737,7 @@ def estimate_many_table(args: argparse.Namespace) -> None:
         raise invalid("pair", "pairs of distinct names", [name for name, _, _ in args.pair])
     options = {key: value for key, value in (("bound", args.bound), ("folds", args.folds)) if value is not None}
     results = estimate_many(tasks, data=table, **_many_options(args), **options)
+    assert isinstance(results, dict)  # a mapping of tasks gives a mapping of results
     rows = []
     for name, found in results.items():
         if isinstance(found, TaskFailure):
