@@ -550,16 +550,12 @@ SCREEN_PRINTED = ("feature", "mi", "p_value", "q_value", "selected", "family", "
 
 
 def _add_screen(commands: Any) -> None:
-    run = commands.add_parser(
-        "screen", help="rank the columns of a table by their MI with a target, with p-values and q-values",
-        description="Estimate I(column; target) for each column of a table (mivb.screen): KSG for one column "
-                    "against a target of up to 3 columns (Ross's estimator for class labels, --classes), a "
-                    "permutation p-value per column (the target shuffled), "
-                    "and Benjamini-Hochberg q-values over the columns. TABLE: a .csv whose first line names its "
-                    "columns, or a .npz archive of named arrays. Prints the table, sorted by MI, and writes it "
-                    "with --out.",
-        epilog=EXIT_STATUSES)
-    run.add_argument("table", metavar="TABLE", help="a .csv with a header line, or a .npz of named arrays")
+    run = _add_table_command(
+        commands, "screen", "rank the columns of a table by their MI with a target, with p-values and q-values",
+        "Estimate I(column; target) for each column of a table (mivb.screen): KSG for one column against a target "
+        "of up to 3 columns (Ross's estimator for class labels, --classes), a permutation p-value per column (the "
+        "target shuffled), and Benjamini-Hochberg q-values over the columns. Prints the table, sorted by MI, and "
+        "writes it with --out.")
     run.add_argument("--target", nargs="+", required=True, metavar="NAME",
                      help="the target's column (several names: a target of several columns)")
     run.add_argument("--classes", action="store_true",
@@ -579,6 +575,24 @@ def _add_screen(commands: Any) -> None:
                      help="an interval for each trained estimate, from K folds (default: none)")
     _add_many_options(run, "column", "the whole table")
     run.set_defaults(handler=screen_table)
+
+
+def _add_table_command(commands: Any, name: str, summary: str, description: str) -> Any:
+    """A command that reads a table file (``datafiles.load_table``): its parser, with TABLE."""
+    run = commands.add_parser(name, help=summary, epilog=EXIT_STATUSES, description=description
+                              + " TABLE: a .csv whose first line names its columns, or a .npz archive of named arrays.")
+    run.add_argument("table", metavar="TABLE", help="a .csv with a header line, or a .npz of named arrays")
+    return run
+
+
+def _write_rows(path: str, rows: list[dict[str, Any]]) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"table: {path}")
 
 
 def _add_many_options(run: Any, task: str, written: str, *, groups: bool = True) -> None:
@@ -641,25 +655,16 @@ def screen_table(args: argparse.Namespace) -> None:
     print(f"{sum(row['selected'] for row in rows)} of {len(rows)} columns selected at fdr {args.fdr:g}"
           + ("" if not caught else f"; {caught[0].message}"))
     if args.out is not None:
-        import csv
-
-        with open(args.out, "w", newline="", encoding="utf-8") as file:
-            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        print(f"table: {args.out}")
+        _write_rows(args.out, rows)
 
 
 # ---- mivb matrix TABLE: mivb.mi_matrix on a table file --------------------------------------------------
 def _add_matrix(commands: Any) -> None:
-    run = commands.add_parser(
-        "matrix", help="the MI between every two columns of a table",
-        description="Estimate the MI between every two columns of a table (mivb.mi_matrix, one task of "
-                    "mivb.estimate_many per pair): KSG for two columns, unless --bound names another estimator. "
-                    "TABLE: a .csv whose first line names its columns, or a .npz archive of named arrays. Prints "
-                    "the matrix (nats) and writes it with --out.",
-        epilog=EXIT_STATUSES)
-    run.add_argument("table", metavar="TABLE", help="a .csv with a header line, or a .npz of named arrays")
+    run = _add_table_command(
+        commands, "matrix", "the MI between every two columns of a table",
+        "Estimate the MI between every two columns of a table (mivb.mi_matrix, one task of mivb.estimate_many per "
+        "pair): KSG for two columns, unless --bound names another estimator. Prints the matrix (nats) and writes "
+        "it with --out.")
     run.add_argument("--columns", nargs="+", default=None, metavar="NAME",
                      help="the columns to pair (default: every column)")
     run.add_argument("--bound", default=None, choices=sorted(estimators()), metavar="NAME",
@@ -694,14 +699,11 @@ def matrix_table(args: argparse.Namespace) -> None:
 
 # ---- mivb estimate-many TABLE --pair X:Z ...: mivb.estimate_many on a table file -------------------------
 def _add_estimate_many(commands: Any) -> None:
-    run = commands.add_parser(
-        "estimate-many", help="estimate the MI of many pairs of a table's columns, spread over workers",
-        description="Estimate I(X; Z) for each --pair of columns of a table (mivb.estimate_many: each pair one task, "
-                    "seeded from --seed and its name, so the table is the same on any number of workers). TABLE: "
-                    "a .csv whose first line names its columns, or a .npz archive of named arrays. Prints one row "
-                    "per pair and writes them with --out.",
-        epilog=EXIT_STATUSES)
-    run.add_argument("table", metavar="TABLE", help="a .csv with a header line, or a .npz of named arrays")
+    run = _add_table_command(
+        commands, "estimate-many", "estimate the MI of many pairs of a table's columns, spread over workers",
+        "Estimate I(X; Z) for each --pair of columns of a table (mivb.estimate_many: each pair one task, seeded "
+        "from --seed and its name, so the table is the same on any number of workers). Prints one row per pair "
+        "and writes them with --out.")
     run.add_argument("--pair", action="append", required=True, type=_pair, metavar="[NAME=]X,X:Z,Z",
                      help="the columns of x and of z, each a comma-separated list, and the pair's name (default: "
                           "the text itself); repeat it for each pair")
@@ -755,13 +757,7 @@ def estimate_many_table(args: argparse.Namespace) -> None:
               f"{row['bound']:<10} {row['notes']}")
     _point_to_explain(note for found in results.values() if not isinstance(found, TaskFailure) for note in found.notes)
     if args.out is not None:
-        import csv
-
-        with open(args.out, "w", newline="", encoding="utf-8") as file:
-            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        print(f"table: {args.out}")
+        _write_rows(args.out, rows)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
