@@ -33,7 +33,7 @@ import numpy as np
 from ._progress import in_notebook
 from .arguments import EstimateArguments
 from .catalogue import estimators
-from .errors import BackendNotAvailableError, InvalidTypeError, invalid, unknown_name
+from .errors import BackendNotAvailableError, InvalidTypeError, MivbError, invalid, unknown_name
 from .result import AUTO
 from .tables import from_table
 
@@ -137,7 +137,10 @@ def _pair(key: Any, task: Any, data: Any) -> tuple[Any, Any]:
         raise invalid(f"tasks[{key!r}]", "an (x, z) pair", task, error=InvalidTypeError)
     if data is None:
         return task[0], task[1]
-    selected = from_table(data, x=task[0], z=task[1])
+    try:
+        selected = from_table(data, x=task[0], z=task[1])
+    except MivbError as error:  # which of many tasks named it: the message's own argument stays first
+        raise type(error)(f"{error} (in tasks[{key!r}])") from None
     return selected["x"], selected["z"]
 
 
