@@ -20,6 +20,7 @@ import numpy as np
 from ._progress import check_callback, check_progress
 from .errors import invalid
 from .intervals import check_folds, check_level
+from .result import EstimateConfig
 from .samples import check_transform
 from .schedule import check_positive_int
 
@@ -33,31 +34,32 @@ __all__ = ["EstimateArguments"]
 @dataclass(frozen=True)
 class EstimateArguments:
     """The arguments of one call of ``mivb.estimate`` but the samples, checked; the defaults are
-    ``estimate``'s (a test keeps them equal). A bad value raises a [`mivb.MivbError`][] here."""
+    ``estimate``'s (a test keeps them equal), those that ``EstimateConfig`` records as they are read
+    from it. A bad value raises a [`mivb.MivbError`][] here."""
 
     bound: str | list[str] | tuple[str, ...] | None = None
     backend: str | None = None
     critic: str | CriticConfig | dict[str, Any] | None = None
-    steps: int = 5000
-    batch_size: int = 128
-    learning_rate: float = 5e-4
+    steps: int = EstimateConfig.steps
+    batch_size: int = EstimateConfig.batch_size
+    learning_rate: float = EstimateConfig.learning_rate
     negative_samples: int | None = None
-    ema_decay: float = 0.99
-    test_fraction: float = 0.2
-    validation_fraction: float = 0.1
-    early_stopping: bool = True
-    patience: int = 10
-    transform: str | None = "auto"
+    ema_decay: float = EstimateConfig.ema_decay
+    test_fraction: float = EstimateConfig.test_fraction
+    validation_fraction: float = EstimateConfig.validation_fraction
+    early_stopping: bool = EstimateConfig.early_stopping
+    patience: int = EstimateConfig.patience
+    transform: str | None = EstimateConfig.transform
     seed: int | None = None
-    device: str | None = None
-    devices: int | str | None = None
-    precision: str = "float32"
-    compile: bool = False
+    device: str | None = EstimateConfig.device
+    devices: int | str | None = EstimateConfig.devices
+    precision: str = EstimateConfig.precision
+    compile: bool = EstimateConfig.compile
     linear_fallback: bool | None = None
     progress: bool | None = None
     callback: Callable[[TrainingProgress], Any] | None = None
-    folds: int | None = None
-    level: float = 0.95
+    folds: int | None = EstimateConfig.folds
+    level: float = EstimateConfig.level
     given: Any = None
     bound_params: Mapping[str, Any] = field(default_factory=dict)
 
